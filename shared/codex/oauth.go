@@ -1,0 +1,224 @@
+package codex
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ClientID is the Codex CLI's public OAuth client id.
+const ClientID = "app_EMoamEEZ73f0CkXaXp7hrann"
+
+// DefaultTokenURL is OpenAI's token endpoint (CODEXGATE_TOKEN_URL overrides it).
+const DefaultTokenURL = "https://auth.openai.com/oauth/token"
+
+// OAuthClient is the only code that calls the token endpoint. Terminal errors
+// return at once; transient ones are retried a bounded number of times.
+type OAuthClient struct {
+	TokenURL       string
+	HTTPClient     *http.Client
+	MaxAttempts    int           // default 3
+	AttemptTimeout time.Duration // per attempt; default 20s
+	BaseBackoff    time.Duration // first retry delay before jitter; default 500ms
+}
+
+// TokenResponse is a successful token-endpoint answer. Any token may be
+// missing: callers keep the old value then (see Token.Merge).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+// Refresh spends refreshToken for a new token set. The call runs on a
+// context detached from ctx's cancellation (a refresh that reached OpenAI
+// rotates the token whether or not we read the answer), bounded by each
+// attempt's own timeout.
+func (c *OAuthClient) Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error) {
+	body, err := json.Marshal(map[string]string{
+		"client_id":     ClientID,
+		"grant_type":    "refresh_token",
+		"refresh_token": refreshToken,
+		"scope":         "openid profile email",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, "application/json", body)
+}
+
+// ExchangeCode trades a PKCE authorization code for a new login.
+func (c *OAuthClient) ExchangeCode(ctx context.Context, code, redirectURI, verifier string) (*TokenResponse, error) {
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {redirectURI},
+		"client_id":     {ClientID},
+		"code_verifier": {verifier},
+	}
+	return c.do(ctx, "application/x-www-form-urlencoded", []byte(form.Encode()))
+}
+
+func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (*TokenResponse, error) {
+	// Detached from cancellation, not from the deadline: the refresher sets
+	// one that keeps the call inside its lease.
+	detached := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		detached, cancel = context.WithDeadline(detached, dl)
+		defer cancel()
+	}
+	attempts := max(c.MaxAttempts, 1)
+	if c.MaxAttempts == 0 {
+		attempts = 3
+	}
+	var last error
+	for i := range attempts {
+		if i > 0 {
+			wait := c.backoff(i)
+			if dl, ok := detached.Deadline(); ok && time.Until(dl) < wait {
+				break
+			}
+			time.Sleep(wait)
+		}
+		resp, err := c.attempt(detached, contentType, body)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		var oe *OAuthError
+		if !errors.As(err, &oe) || !oe.Transient() {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("after %d attempts: %w", attempts, last)
+}
+
+// backoff is exponential with jitter, so that many containers retrying
+// after one outage do not arrive in lockstep.
+func (c *OAuthClient) backoff(retry int) time.Duration {
+	base := c.BaseBackoff
+	if base == 0 {
+		base = 500 * time.Millisecond
+	}
+	return jitter(base << (retry - 1))
+}
+
+func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []byte) (*TokenResponse, error) {
+	timeout := c.AttemptTimeout
+	if timeout == 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tokenURL := c.TokenURL
+	if tokenURL == "" {
+		tokenURL = DefaultTokenURL
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json")
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, &OAuthError{Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, &OAuthError{Err: fmt.Errorf("read token response: %w", err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, parseOAuthError(resp.StatusCode, raw)
+	}
+	var tr TokenResponse
+	if err := json.Unmarshal(raw, &tr); err != nil {
+		// A 200 we cannot read may still have rotated the token: report it as
+		// a server fault, not as success.
+		return nil, &OAuthError{Status: resp.StatusCode, Code: "invalid_response", Message: "token response is not JSON"}
+	}
+	return &tr, nil
+}
+
+// parseOAuthError reads the three error shapes seen from the token endpoint:
+// {"error":{"code","message"}}, {"error":"code","error_description"} and {"code","message"}.
+func parseOAuthError(status int, raw []byte) *OAuthError {
+	e := &OAuthError{Status: status}
+	var body struct {
+		Error       json.RawMessage `json:"error"`
+		Description string          `json:"error_description"`
+		Code        string          `json:"code"`
+		Message     string          `json:"message"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		e.Message = strings.TrimSpace(string(truncate(raw, 200)))
+		return e
+	}
+	e.Code, e.Message = body.Code, body.Message
+	var nested struct {
+		Code    string `json:"code"`
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	}
+	var flat string
+	switch {
+	case json.Unmarshal(body.Error, &nested) == nil && (nested.Code != "" || nested.Message != "" || nested.Type != ""):
+		e.Code, e.Message = nested.Code, nested.Message
+		if e.Code == "" {
+			e.Code = nested.Type
+		}
+	case json.Unmarshal(body.Error, &flat) == nil && flat != "":
+		e.Code, e.Message = flat, body.Description
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// Merge applies a token response to t, keeping any value the response
+// leaves out, and derives the new expiry from expires_in or the JWT exp.
+func (t Token) Merge(r *TokenResponse, now time.Time) Token {
+	n := t
+	if r.AccessToken != "" {
+		n.Access = r.AccessToken
+	}
+	if r.RefreshToken != "" {
+		n.Refresh = r.RefreshToken
+	}
+	if r.IDToken != "" {
+		n.ID = r.IDToken
+	}
+	n.ExpiresAt = time.Time{}
+	if c, err := ParseClaims(n.Access); err == nil {
+		n.ExpiresAt = c.ExpiresAt
+		if c.AccountID != "" {
+			n.AccountID = c.AccountID
+		}
+	}
+	if n.ExpiresAt.IsZero() && r.ExpiresIn > 0 {
+		n.ExpiresAt = now.Add(time.Duration(r.ExpiresIn) * time.Second)
+	}
+	return n
+}

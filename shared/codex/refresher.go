@@ -1,0 +1,263 @@
+package codex
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// TokenRefresher spends a refresh token for a new token set; *OAuthClient
+// implements it.
+type TokenRefresher interface {
+	Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error)
+}
+
+// Refresher is the one refresh routine (see the package comment). Every path
+// that needs an access token calls AccessToken; nothing else refreshes.
+type Refresher struct {
+	store  TokenStore
+	leaser Leaser
+	oauth  TokenRefresher
+	states AccountStates // optional
+	now    func() time.Time
+	log    *slog.Logger
+
+	skew           time.Duration // refresh when the access token expires within it
+	leaseTTL       time.Duration // upper bound of one lease
+	oauthTimeout   time.Duration // whole OAuth call, retries included
+	persistTimeout time.Duration // durable write + promote
+	maxWait        time.Duration // flight bound when the caller has no deadline
+	reauthMemoTTL  time.Duration
+	instance       string
+
+	cache   tokenCache
+	reauth  reauthMemo
+	flights singleflight.Group
+}
+
+var _ TokenSource = (*Refresher)(nil)
+
+// Option configures a Refresher.
+type Option func(*Refresher)
+
+// WithClock sets the clock used for expiry and lease times.
+func WithClock(now func() time.Time) Option { return func(r *Refresher) { r.now = now } }
+
+// WithLogger sets the structured logger. Tokens are never logged.
+func WithLogger(l *slog.Logger) Option { return func(r *Refresher) { r.log = l } }
+
+// WithAccountStates records reauth_required accounts for the pool and CLI.
+func WithAccountStates(s AccountStates) Option { return func(r *Refresher) { r.states = s } }
+
+// WithSkew sets how long before expiry a token counts as expired (default 5m,
+// as Codex CLI does).
+func WithSkew(d time.Duration) Option { return func(r *Refresher) { r.skew = d } }
+
+// WithTimeouts sets the OAuth and persist budgets and the lease TTL. The lease
+// must cover both budgets; a caller deadline shorter than they need gets ErrNoTime.
+func WithTimeouts(oauth, persist, leaseTTL time.Duration) Option {
+	return func(r *Refresher) { r.oauthTimeout, r.persistTimeout, r.leaseTTL = oauth, persist, leaseTTL }
+}
+
+// WithInstance names this container in lease owners (default: random).
+func WithInstance(id string) Option { return func(r *Refresher) { r.instance = id } }
+
+// NewRefresher returns the refresh routine over a token store, a leaser and
+// the OAuth client.
+func NewRefresher(store TokenStore, leaser Leaser, oauth TokenRefresher, opts ...Option) *Refresher {
+	r := &Refresher{
+		store: store, leaser: leaser, oauth: oauth,
+		now:            time.Now,
+		log:            slog.Default(),
+		skew:           5 * time.Minute,
+		oauthTimeout:   20 * time.Second,
+		persistTimeout: 15 * time.Second,
+		leaseTTL:       45 * time.Second,
+		maxWait:        2 * time.Minute,
+		reauthMemoTTL:  30 * time.Second,
+		instance:       randomHex(4),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	r.leaseTTL = max(r.leaseTTL, r.need())
+	return r
+}
+
+// margin keeps the last steps (release, response) inside every budget.
+const margin = 3 * time.Second
+
+// need is the least lease time one refresh may take: OAuth, then persist.
+func (r *Refresher) need() time.Duration { return r.oauthTimeout + r.persistTimeout + margin }
+
+// AccessToken returns a usable access token for account: from the container
+// cache when it is good (no AWS call), else through the lease protocol.
+// With opts.Rejected set it never returns that token.
+func (r *Refresher) AccessToken(ctx context.Context, account string, opts AccessOptions) (Credentials, error) {
+	// A flight started for another caller's options may hand back the token
+	// this caller rejected; a second round then forces a refresh.
+	for range 3 {
+		if e := r.cache.get(account); e != nil && r.servable(e.version.Auth.Token, opts, true) {
+			return e.creds, nil
+		}
+		if err := r.reauth.get(account, r.now()); err != nil {
+			return Credentials{}, err
+		}
+		flightCtx, cancel := r.flightContext(ctx)
+		ch := r.flights.DoChan(account, func() (any, error) {
+			defer cancel()
+			return r.refresh(flightCtx, account, opts)
+		})
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				return Credentials{}, res.Err
+			}
+			e := res.Val.(*cached)
+			if opts.Rejected == "" || e.creds.Access != opts.Rejected {
+				return e.creds, nil
+			}
+		case <-ctx.Done():
+			// The flight goes on for the others: a refresh is never cancelled
+			// because one caller went away.
+			return Credentials{}, ctx.Err()
+		}
+	}
+	return Credentials{}, fmt.Errorf("account %q: upstream keeps rejecting fresh tokens", account)
+}
+
+// flightContext detaches the shared refresh from the caller's cancellation
+// but keeps its deadline: under Lambda that is the container's deadline.
+func (r *Refresher) flightContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = r.now().Add(r.maxWait)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), dl)
+}
+
+// servable reports whether t may be handed to a caller without a refresh.
+// cacheOnly marks a token this caller has not yet refreshed past: an
+// operator's force (Force without Rejected) always refreshes it.
+func (r *Refresher) servable(t Token, opts AccessOptions, unrefreshed bool) bool {
+	if !t.ValidAt(r.now(), r.skew) {
+		return false
+	}
+	if opts.Rejected != "" && t.Access == opts.Rejected {
+		return false
+	}
+	return !(unrefreshed && opts.Force && opts.Rejected == "")
+}
+
+// refresh runs once per account per container at a time (single-flight).
+func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOptions) (*cached, error) {
+	seen := r.cache.get(account)
+	if seen == nil {
+		// Cold container: read the secret to learn the token and lease key.
+		v, err := r.store.LoadCurrent(ctx, account)
+		if err != nil {
+			return nil, fmt.Errorf("load account %q: %w", account, err)
+		}
+		seen = r.cache.put(account, v)
+		if r.servable(v.Auth.Token, opts, true) {
+			return seen, nil
+		}
+	}
+	lease, adopted, err := r.acquire(ctx, account, seen, opts)
+	if err != nil {
+		return nil, err
+	}
+	if adopted != nil {
+		return r.cache.put(account, *adopted), nil
+	}
+	v, err := r.underLease(ctx, account, lease, seen.version.ID, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.cache.put(account, v), nil
+}
+
+// acquire takes the account's lease, or adopts a token another holder
+// publishes while we wait. Waiters poll the secret with jitter instead of
+// sitting out the holder's whole lease.
+func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, opts AccessOptions) (*Lease, *Version, error) {
+	owner := r.instance + "/" + randomHex(8)
+	log := r.log.With("account", account, "lease", maskKey(seen.leaseKey))
+	start := r.now()
+	delay := 50 * time.Millisecond
+	for {
+		ttl, err := r.leaseTTLFor(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("refresh account %q: %w", account, err)
+		}
+		l, err := r.leaser.Acquire(ctx, seen.leaseKey, owner, ttl)
+		if err == nil {
+			log.Info("lease acquired", "fence", l.Fence, "waited_ms", r.now().Sub(start).Milliseconds())
+			return l, nil, nil
+		}
+		var held *LeaseHeldError
+		if !errors.As(err, &held) {
+			return nil, nil, fmt.Errorf("refresh account %q: acquire lease: %w", account, err)
+		}
+		wait := min(delay, max(held.ExpiresAt.Sub(r.now()), 10*time.Millisecond))
+		delay = min(2*delay, time.Second)
+		if err := sleep(ctx, jitter(wait)); err != nil {
+			return nil, nil, fmt.Errorf("refresh account %q: waiting for %s: %w", account, held.Owner, err)
+		}
+		v, err := r.store.LoadCurrent(ctx, account)
+		if err != nil {
+			log.Warn("poll secret while waiting", "err", err)
+			continue
+		}
+		if v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false) {
+			log.Info("adopted token refreshed by another holder", "version", v.ID, "waited_ms", r.now().Sub(start).Milliseconds())
+			return nil, &v, nil
+		}
+	}
+}
+
+// leaseTTLFor fits the lease inside the caller's deadline, or refuses to
+// start when OAuth and the durable write cannot both finish in time.
+func (r *Refresher) leaseTTLFor(ctx context.Context) (time.Duration, error) {
+	ttl := r.leaseTTL
+	if dl, ok := ctx.Deadline(); ok {
+		left := dl.Sub(r.now()) - margin
+		if left < r.need() {
+			return 0, fmt.Errorf("%w: %s left, need %s", ErrNoTime, left.Round(time.Millisecond), r.need())
+		}
+		ttl = min(ttl, left)
+	}
+	return ttl, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// randomHex returns n random bytes as hex: lease owners and version ids.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// maskKey keeps enough of a lease key to correlate logs, not to identify.
+func maskKey(k string) string {
+	if len(k) <= 12 {
+		return k
+	}
+	return k[:12] + "…"
+}
