@@ -1,0 +1,62 @@
+// Package config reads codexgate's settings from the environment. The names
+// and defaults are an interface the project commits to (README, DESIGN.md §2).
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+)
+
+// Config is every setting the functions and the CLI share.
+type Config struct {
+	Table        string // CODEXGATE_TABLE
+	SecretPrefix string // CODEXGATE_SECRET_PREFIX
+	UpstreamURL  string // CODEXGATE_UPSTREAM_URL: the Codex backend base
+	TokenURL     string // CODEXGATE_TOKEN_URL: the OAuth token endpoint
+	UsageURL     string // CODEXGATE_USAGE_URL
+	AuthorizeURL string // CODEXGATE_AUTHORIZE_URL: the OAuth authorize page (login)
+}
+
+// Defaults are the production values.
+var Defaults = Config{
+	Table:        "codexgate",
+	SecretPrefix: "codexgate/accounts/",
+	UpstreamURL:  "https://chatgpt.com/backend-api/codex",
+	TokenURL:     "https://auth.openai.com/oauth/token",
+	UsageURL:     "https://chatgpt.com/backend-api/wham/usage",
+	AuthorizeURL: "https://auth.openai.com/oauth/authorize",
+}
+
+// FromEnv reads the environment over the defaults and validates the URLs.
+func FromEnv() (Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup is FromEnv with an injectable lookup, for tests.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"CODEXGATE_TABLE", &c.Table},
+		{"CODEXGATE_SECRET_PREFIX", &c.SecretPrefix},
+		{"CODEXGATE_UPSTREAM_URL", &c.UpstreamURL},
+		{"CODEXGATE_TOKEN_URL", &c.TokenURL},
+		{"CODEXGATE_USAGE_URL", &c.UsageURL},
+		{"CODEXGATE_AUTHORIZE_URL", &c.AuthorizeURL},
+	} {
+		if v, ok := lookup(f.name); ok && v != "" {
+			*f.dst = v
+		}
+	}
+	for name, v := range map[string]string{
+		"CODEXGATE_UPSTREAM_URL": c.UpstreamURL, "CODEXGATE_TOKEN_URL": c.TokenURL,
+		"CODEXGATE_USAGE_URL": c.UsageURL, "CODEXGATE_AUTHORIZE_URL": c.AuthorizeURL,
+	} {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("%s=%q: want an http(s) URL", name, v)
+		}
+	}
+	return c, nil
+}
