@@ -81,6 +81,7 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 		attempts = 3
 	}
 	var last error
+	made := 0
 	for i := range attempts {
 		if i > 0 {
 			wait := c.backoff(i)
@@ -89,6 +90,7 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 			}
 			time.Sleep(wait)
 		}
+		made++
 		resp, err := c.attempt(detached, contentType, body)
 		if err == nil {
 			return resp, nil
@@ -99,7 +101,7 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("after %d attempts: %w", attempts, last)
+	return nil, fmt.Errorf("after %d attempts: %w", made, last)
 }
 
 // backoff is exponential with jitter, so that many containers retrying
@@ -146,7 +148,8 @@ func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []by
 		return nil, parseOAuthError(resp.StatusCode, raw)
 	}
 	var tr TokenResponse
-	if err := json.Unmarshal(raw, &tr); err != nil {
+	// Unmarshal accepts null into a struct, so check for an object first.
+	if err := json.Unmarshal(raw, &tr); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		// A 200 we cannot read may still have rotated the token: report it as
 		// a server fault, not as success.
 		return nil, &OAuthError{Status: resp.StatusCode, Code: "invalid_response", Message: "token response is not JSON"}
@@ -166,6 +169,9 @@ func parseOAuthError(status int, raw []byte) *OAuthError {
 	}
 	if json.Unmarshal(raw, &body) != nil {
 		e.Message = strings.TrimSpace(string(truncate(raw, 200)))
+		if e.Message == "" {
+			e.Message = http.StatusText(status)
+		}
 		return e
 	}
 	e.Code, e.Message = body.Code, body.Message

@@ -1,0 +1,96 @@
+// Package app wires codexgate's parts from a Config: AWS clients, the token
+// store, the lease, the state table and the one Refresher. Every main
+// (the three Lambda functions and the CLI) builds its App here, so all paths
+// share one refresh routine configured one way.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/dynamolease"
+	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+// App holds the wired parts.
+type App struct {
+	Config    config.Config
+	AWS       aws.Config
+	Secrets   *secretstore.Store
+	Leases    *dynamolease.Leaser
+	States    *statestore.Store
+	OAuth     *codex.OAuthClient
+	Refresher *codex.Refresher
+	HTTP      *http.Client // for upstream calls (proxy, usage)
+	Logger    *slog.Logger
+}
+
+// Options adjust wiring, mostly for tests and benchmarks.
+type Options struct {
+	AWS              *aws.Config // default: the SDK's default chain (honours AWS_ENDPOINT_URL)
+	Logger           *slog.Logger
+	RefresherOptions []codex.Option
+}
+
+// New wires an App. It makes no AWS call.
+func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	var awsCfg aws.Config
+	if o.AWS != nil {
+		awsCfg = *o.AWS
+	} else {
+		var err error
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("load AWS config: %w", err)
+		}
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	a := &App{
+		Config:  cfg,
+		AWS:     awsCfg,
+		Secrets: secretstore.New(sm, cfg.SecretPrefix),
+		Leases:  dynamolease.New(ddb, cfg.Table),
+		States:  statestore.New(ddb, cfg.Table),
+		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}},
+		HTTP:    &http.Client{Transport: upstreamTransport()},
+		Logger:  log,
+	}
+	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
+	a.Refresher = codex.NewRefresher(a.Secrets, a.Leases, a.OAuth, opts...)
+	return a, nil
+}
+
+// FromEnv wires an App from the environment, as every main does.
+func FromEnv(ctx context.Context) (*App, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, Options{})
+}
+
+// upstreamTransport keeps connections to the Codex backend warm between
+// requests in one container; streamed turns have no overall timeout.
+func upstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = 5 * time.Minute
+	return t
+}

@@ -1,0 +1,246 @@
+package dynamolease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+// DynamoDBAPI is the part of the DynamoDB client the Leaser uses.
+type DynamoDBAPI interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// Leaser implements codex.Leaser on one DynamoDB table.
+type Leaser struct {
+	client DynamoDBAPI
+	table  string
+	now    func() time.Time
+}
+
+var _ codex.Leaser = (*Leaser)(nil)
+
+// Option configures a Leaser.
+type Option func(*Leaser)
+
+// WithClock sets the clock used for :now and expiries (default time.Now).
+// DynamoDB has no clock of its own, so tests move time with this.
+func WithClock(now func() time.Time) Option {
+	return func(l *Leaser) { l.now = now }
+}
+
+// New returns a Leaser storing leases in table.
+func New(client DynamoDBAPI, table string, opts ...Option) *Leaser {
+	l := &Leaser{client: client, table: table, now: time.Now}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Acquire takes the lease on key for owner when it is free, expired or
+// already owner's, adding one to the fence. When another owner holds it the
+// error is a *codex.LeaseHeldError. A write whose outcome is unknown is
+// resolved by a consistent read: owner == ours means acquired.
+func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (*codex.Lease, error) {
+	if owner == "" || ttl <= 0 {
+		return nil, fmt.Errorf("acquire lease %s: owner must be set and ttl positive", key)
+	}
+	now := l.now()
+	cond := expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(expression.Name(attrExpiresAt).LessThan(expression.Value(now.UnixMilli())),
+			expression.Name(attrOwner).Equal(expression.Value(owner)))
+	upd := expression.Set(expression.Name(attrOwner), expression.Value(owner)).
+		Set(expression.Name(attrExpiresAt), expression.Value(now.Add(ttl).UnixMilli())).
+		Add(expression.Name(attrFence), expression.Value(1))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	if err != nil {
+		return nil, fmt.Errorf("acquire lease %s: build expression: %w", key, err)
+	}
+	out, err := l.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(l.table),
+		Key:                                 itemKey(key),
+		ConditionExpression:                 expr.Condition(),
+		UpdateExpression:                    expr.Update(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return decodeLease(key, out.Attributes)
+	}
+
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		item := ccf.Item
+		if len(item) == 0 { // not every implementation returns it
+			it, rerr := l.read(ctx, key)
+			if rerr != nil {
+				return nil, fmt.Errorf("acquire lease %s: held, and reading the holder failed: %w", key, rerr)
+			}
+			item = it
+		}
+		held, derr := decodeLease(key, item)
+		if derr != nil {
+			return nil, fmt.Errorf("acquire lease %s: %w", key, derr)
+		}
+		return nil, &codex.LeaseHeldError{Owner: held.Owner, ExpiresAt: held.ExpiresAt}
+	}
+
+	// Unknown outcome: the write may have happened. Owners are unique per
+	// attempt, so finding ours on the item means this attempt acquired.
+	item, rerr := l.read(ctx, key)
+	if rerr == nil && len(item) > 0 {
+		if got, derr := decodeLease(key, item); derr == nil && got.Owner == owner {
+			return got, nil
+		}
+	}
+	return nil, fmt.Errorf("acquire lease %s: %w", key, err)
+}
+
+// SetPending records, on the lease item, the holder's intent: the account
+// and version id it is about to write and the version it derives from
+// (pending_account, pending_version, pending_base). It fails with
+// codex.ErrLeaseLost when the owner or fence changed.
+func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pending) error {
+	upd := expression.Set(expression.Name(attrPendingAccount), expression.Value(p.Account)).
+		Set(expression.Name(attrPendingVersion), expression.Value(p.Version)).
+		Set(expression.Name(attrPendingBase), expression.Value(p.Base))
+	err := l.update(ctx, lease, upd)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, codex.ErrLeaseLost) {
+		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
+	}
+	// Unknown outcome: done when the item is still ours and holds our intent.
+	got, ours, rerr := l.readOwn(ctx, lease)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
+	case !ours:
+		return fmt.Errorf("set pending on lease %s: %w (after: %v)", lease.Key, codex.ErrLeaseLost, err)
+	case got.Pending == p:
+		return nil
+	default:
+		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
+	}
+}
+
+// Release ends the lease (expires_at = 0) and records what the holder
+// leaves behind, without deleting the item: the fence must survive. It fails
+// with codex.ErrLeaseLost when the owner or fence changed, which means the
+// holder outlived its lease.
+func (l *Leaser) Release(ctx context.Context, lease *codex.Lease, r codex.Release) error {
+	upd := expression.Set(expression.Name(attrExpiresAt), expression.Value(0))
+	if r.CurrentVersion != "" {
+		upd = upd.Set(expression.Name(attrCurrentVersion), expression.Value(r.CurrentVersion))
+	}
+	if !r.LastRefresh.IsZero() {
+		upd = upd.Set(expression.Name(attrLastRefresh), expression.Value(r.LastRefresh.UTC().Format(time.RFC3339Nano)))
+	}
+	if r.ClearPending {
+		upd = upd.Remove(expression.Name(attrPendingAccount)).
+			Remove(expression.Name(attrPendingVersion)).
+			Remove(expression.Name(attrPendingBase))
+	}
+	switch {
+	case r.Reauth == nil:
+	case len(r.Reauth) == 0:
+		upd = upd.Remove(expression.Name(attrReauth))
+	default:
+		upd = upd.Set(expression.Name(attrReauth), expression.Value(encodeReauth(r.Reauth)))
+	}
+	err := l.update(ctx, lease, upd)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, codex.ErrLeaseLost) {
+		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+	}
+	// Unknown outcome: only Release sets expires_at to 0 while the owner and
+	// fence stay the same, so that state means our release landed.
+	got, ours, rerr := l.readOwn(ctx, lease)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+	case !ours:
+		return fmt.Errorf("release lease %s: %w (after: %v)", lease.Key, codex.ErrLeaseLost, err)
+	case got.ExpiresAt.UnixMilli() == 0:
+		return nil
+	default:
+		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+	}
+}
+
+// update applies upd to the lease item on condition that owner and fence are
+// still the lease's; a failed condition is codex.ErrLeaseLost.
+func (l *Leaser) update(ctx context.Context, lease *codex.Lease, upd expression.UpdateBuilder) error {
+	cond := expression.Name(attrOwner).Equal(expression.Value(lease.Owner)).
+		And(expression.Name(attrFence).Equal(expression.Value(lease.Fence)))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	if err != nil {
+		return fmt.Errorf("build expression: %w", err)
+	}
+	_, err = l.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(l.table),
+		Key:                       itemKey(lease.Key),
+		ConditionExpression:       expr.Condition(),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return codex.ErrLeaseLost
+	}
+	return err
+}
+
+// resolveTimeout bounds the read that resolves an unknown outcome. That read
+// runs even when the caller's context has ended (the usual cause of an
+// unknown outcome): an acquire that landed unseen would otherwise block every
+// other holder until the lease expires.
+const resolveTimeout = 3 * time.Second
+
+// read returns the lease item by a consistent read; empty when absent.
+func (l *Leaser) read(ctx context.Context, key string) (map[string]types.AttributeValue, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	defer cancel()
+	out, err := l.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(l.table),
+		Key:            itemKey(key),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lease %s: %w", key, err)
+	}
+	return out.Item, nil
+}
+
+// readOwn reads the lease item and reports whether owner and fence are
+// still the lease's.
+func (l *Leaser) readOwn(ctx context.Context, lease *codex.Lease) (*codex.Lease, bool, error) {
+	item, err := l.read(ctx, lease.Key)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(item) == 0 {
+		return nil, false, nil
+	}
+	got, err := decodeLease(lease.Key, item)
+	if err != nil {
+		return nil, false, err
+	}
+	return got, got.Owner == lease.Owner && got.Fence == lease.Fence, nil
+}

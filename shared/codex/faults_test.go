@@ -1,0 +1,142 @@
+package codex_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/openaisim"
+)
+
+// A container killed at each step of a refresh leaves a state the next
+// caller can use, or reports clearly (reauth_required) when the kill fell in
+// the one window no storage can close: after OpenAI rotated the token and
+// before any byte of it was stored.
+func TestRefresher_KillAtEachStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	for _, tc := range []struct {
+		step       string
+		killAt     string // the AWS call the process dies before sending
+		wantReauth bool
+		refreshes  int
+	}{
+		{step: "after acquire", killAt: "GetSecretValue#2", refreshes: 1},
+		{step: "after the OAuth response", killAt: "PutSecretValue#1", wantReauth: true, refreshes: 1},
+		{step: "between write and promote", killAt: "UpdateSecretVersionStage#1", refreshes: 1},
+		{step: "before release", killAt: "UpdateItem#3", refreshes: 1},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			w := newWorld(t, openaisim.Options{})
+			w.importExpiring(t, "main", "acct-kill")
+			err := w.container("main", "CODEXGATE_TEST_KILL_AT="+tc.killAt).Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+				t.Fatalf("container was not killed at %s: %v", tc.killAt, err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := w.refresher().AccessToken(ctx, "main", codex.AccessOptions{})
+			st := w.sim.Stats()
+			t.Logf("next caller: err=%v refreshes=%d reuse=%d", err, st.Refreshes, st.ReuseRejections)
+			if tc.wantReauth {
+				if !errors.Is(err, codex.ErrReauthRequired) {
+					t.Fatalf("want a clear reauth_required, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("next caller: %v", err)
+			}
+			if st.Refreshes != tc.refreshes || st.ReuseRejections != 0 {
+				t.Fatalf("refreshes=%d reuse=%d, want %d/0", st.Refreshes, st.ReuseRejections, tc.refreshes)
+			}
+			cur, err := w.secrets.LoadCurrent(ctx, "main")
+			if err != nil || cur.Auth.Token.Access != c.Access {
+				t.Fatalf("served token is not the stored one (err %v)", err)
+			}
+		})
+	}
+}
+
+// blockingStore pauses the first Promote until released: a holder stalled
+// (GC pause, frozen container) between its durable write and its promote.
+type blockingStore struct {
+	codex.TokenStore
+	once    sync.Once
+	paused  chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStore) Promote(ctx context.Context, account, from, to string) error {
+	paused := false
+	b.once.Do(func() {
+		close(b.paused)
+		<-b.release
+		paused = true
+	})
+	if paused {
+		// Its own budget ran out while frozen; it still sends the promote.
+		ctx = context.Background()
+	}
+	return b.TokenStore.Promote(ctx, account, from, to)
+}
+
+func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
+	w := newWorld(t, openaisim.Options{})
+	w.importExpiring(t, "main", "acct-fence")
+	bs := &blockingStore{TokenStore: w.secrets, paused: make(chan struct{}), release: make(chan struct{})}
+	stalled := codex.NewRefresher(bs, w.leaser(), w.oauth(), codex.WithTimeouts(testTimeouts()), codex.WithLogger(discard()))
+
+	type result struct {
+		c   codex.Credentials
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := stalled.AccessToken(context.Background(), "main", codex.AccessOptions{})
+		done <- result{c, err}
+	}()
+	<-bs.paused
+	_, _, leaseTTL := testTimeouts()
+	time.Sleep(leaseTTL + 500*time.Millisecond) // the stalled holder's lease runs out
+
+	// A newer holder takes over: it recovers the stalled holder's written
+	// version, then the upstream rejects that token and it refreshes again.
+	fresh := w.refresher()
+	ctx := context.Background()
+	recovered, err := fresh.AccessToken(ctx, "main", codex.AccessOptions{})
+	if err != nil {
+		t.Fatalf("newer holder: %v", err)
+	}
+	newest, err := fresh.AccessToken(ctx, "main", codex.AccessOptions{Force: true, Rejected: recovered.Access})
+	if err != nil {
+		t.Fatalf("newer holder refresh: %v", err)
+	}
+
+	close(bs.release) // the stalled holder wakes and tries to promote over its old base
+	res := <-done
+	cur, err := w.secrets.LoadCurrent(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Auth.Token.Access != newest.Access {
+		t.Fatal("the stalled holder overwrote the newer token")
+	}
+	if res.err == nil && res.c.Access != newest.Access {
+		t.Fatal("the stalled holder handed out a token that is not current")
+	}
+	st := w.sim.Stats()
+	if st.Refreshes != 2 || st.ReuseRejections != 0 {
+		t.Fatalf("refreshes=%d reuse=%d, want 2/0", st.Refreshes, st.ReuseRejections)
+	}
+	// The newest token still works: its refresh token is the live one.
+	if _, err := w.refresher().AccessToken(ctx, "main", codex.AccessOptions{Force: true, Rejected: newest.Access}); err != nil {
+		t.Fatalf("stored token is not usable: %v", err)
+	}
+}

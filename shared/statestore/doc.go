@@ -1,0 +1,24 @@
+// Package statestore keeps codexgate's account health, quota snapshots and
+// client API keys in the DynamoDB table shared with the leases.
+//
+// Table layout (one table; string keys pk and sk; a TTL attribute ttl for
+// clean-up only, never read to decide expiry):
+//
+//	lease      pk "lease#<leaseKey>"  sk "lease"              package dynamolease
+//	state      pk "accounts"          sk "state#<account>"    account S, status S ("ok" | "reauth_required"),
+//	                                                          reason S, status_at S (RFC3339),
+//	                                                          cooldown_until N (epoch ms), cooldown_reason S,
+//	                                                          updated_at S (RFC3339)
+//	quota      pk "accounts"          sk "quota#<account>"    account, plan, allowed, limit_reached,
+//	                                                          windows L of {kind, used_percent,
+//	                                                          window_seconds, reset_at}, credits M {has_credits,
+//	                                                          unlimited, balance},
+//	                                                          fetched_at, updated_at
+//	API key    pk "apikeys"           sk SHA-256 hex of key   name S, prefix S (first 8 characters of
+//	                                                          the key), created_at S, revoked BOOL,
+//	                                                          revoked_at S
+//
+// One Query on pk "accounts" returns every state and quota item (Load).
+// Client API keys are stored only as their SHA-256 digest: the plaintext is
+// returned once by CreateKey and never stored or logged.
+package statestore

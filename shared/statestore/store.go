@@ -1,0 +1,233 @@
+package statestore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+// DynamoDBAPI is the part of the DynamoDB client the Store uses.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Account statuses.
+const (
+	StatusOK             = "ok"
+	StatusReauthRequired = "reauth_required"
+)
+
+// Key layout (see doc.go).
+const (
+	pkAccounts  = "accounts"
+	skState     = "state#"
+	skQuota     = "quota#"
+	pkAPIKeys   = "apikeys"
+	attrPK      = "pk"
+	attrSK      = "sk"
+	attrUpdated = "updated_at"
+)
+
+// Store reads and writes account state, quota snapshots and API keys.
+type Store struct {
+	client DynamoDBAPI
+	table  string
+	now    func() time.Time
+}
+
+var _ codex.AccountStates = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock for timestamps (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// New returns a Store on table.
+func New(client DynamoDBAPI, table string, opts ...Option) *Store {
+	s := &Store{client: client, table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// AccountState is one account's health. The zero value (no record) is a
+// healthy account.
+type AccountState struct {
+	Account        string
+	Status         string // StatusOK or StatusReauthRequired; "" when never set
+	Reason         string // why reauth is required, e.g. refresh_token_reused
+	StatusAt       time.Time
+	CooldownUntil  time.Time // zero when not cooling down
+	CooldownReason string
+}
+
+// Healthy reports whether the account may serve requests at now: its login
+// is not known dead and any cooldown has passed.
+func (s AccountState) Healthy(now time.Time) bool {
+	return s.Status != StatusReauthRequired && !now.Before(s.CooldownUntil)
+}
+
+// stateItem is an account state item as stored.
+type stateItem struct {
+	Account        string `dynamodbav:"account"`
+	Status         string `dynamodbav:"status"`
+	Reason         string `dynamodbav:"reason"`
+	StatusAt       string `dynamodbav:"status_at"`
+	CooldownUntil  int64  `dynamodbav:"cooldown_until"` // epoch ms
+	CooldownReason string `dynamodbav:"cooldown_reason"`
+}
+
+// MarkReauthRequired records that account's login is gone, with the reason
+// (the OAuth error code).
+func (s *Store) MarkReauthRequired(ctx context.Context, account, reason string) error {
+	upd := expression.Set(expression.Name("status"), expression.Value(StatusReauthRequired)).
+		Set(expression.Name("reason"), expression.Value(reason)).
+		Set(expression.Name("status_at"), expression.Value(s.stamp()))
+	return s.updateState(ctx, "mark reauth required", account, upd)
+}
+
+// ClearReauth records that account has a working login again.
+func (s *Store) ClearReauth(ctx context.Context, account string) error {
+	upd := expression.Set(expression.Name("status"), expression.Value(StatusOK)).
+		Set(expression.Name("status_at"), expression.Value(s.stamp())).
+		Remove(expression.Name("reason"))
+	return s.updateState(ctx, "clear reauth", account, upd)
+}
+
+// SetCooldown keeps account out of rotation until until, for reason (e.g.
+// usage_limit_reached). It replaces any earlier cooldown.
+func (s *Store) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
+	upd := expression.Set(expression.Name("cooldown_until"), expression.Value(until.UnixMilli())).
+		Set(expression.Name("cooldown_reason"), expression.Value(reason))
+	return s.updateState(ctx, "set cooldown", account, upd)
+}
+
+// ClearCooldown ends account's cooldown.
+func (s *Store) ClearCooldown(ctx context.Context, account string) error {
+	upd := expression.Remove(expression.Name("cooldown_until")).Remove(expression.Name("cooldown_reason"))
+	return s.updateState(ctx, "clear cooldown", account, upd)
+}
+
+// updateState applies upd to account's state item, creating it if needed.
+func (s *Store) updateState(ctx context.Context, op, account string, upd expression.UpdateBuilder) error {
+	upd = upd.Set(expression.Name("account"), expression.Value(account)).
+		Set(expression.Name(attrUpdated), expression.Value(s.stamp()))
+	expr, err := expression.NewBuilder().WithUpdate(upd).Build()
+	if err != nil {
+		return fmt.Errorf("%s for account %q: %w", op, account, err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(pkAccounts, skState+account),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return fmt.Errorf("%s for account %q: %w", op, account, err)
+	}
+	return nil
+}
+
+// Snapshot is every account's state and latest quota, by account. An
+// account without a record is absent from the map.
+type Snapshot struct {
+	States map[string]AccountState
+	Quotas map[string]QuotaSnapshot
+}
+
+// Load reads every account state and quota snapshot with one (paginated)
+// Query.
+func (s *Store) Load(ctx context.Context) (Snapshot, error) {
+	snap := Snapshot{States: map[string]AccountState{}, Quotas: map[string]QuotaSnapshot{}}
+	err := s.query(ctx, pkAccounts, func(sk string, item map[string]types.AttributeValue) error {
+		if account, ok := strings.CutPrefix(sk, skState); ok {
+			var it stateItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return fmt.Errorf("decode state of %q: %w", account, err)
+			}
+			st := AccountState{Account: account, Status: it.Status, Reason: it.Reason,
+				StatusAt: parseTime(it.StatusAt), CooldownReason: it.CooldownReason}
+			if it.CooldownUntil > 0 {
+				st.CooldownUntil = time.UnixMilli(it.CooldownUntil)
+			}
+			snap.States[account] = st
+		} else if account, ok := strings.CutPrefix(sk, skQuota); ok {
+			var q QuotaSnapshot
+			if err := attributevalue.UnmarshalMap(item, &q); err != nil {
+				return fmt.Errorf("decode quota of %q: %w", account, err)
+			}
+			q.Account = account
+			snap.Quotas[account] = q
+		}
+		return nil
+	})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("load account states: %w", err)
+	}
+	return snap, nil
+}
+
+// query calls fn for every item under partition pk.
+func (s *Store) query(ctx context.Context, pk string, fn func(sk string, item map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(pk))).Build()
+	if err != nil {
+		return err
+	}
+	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+			if sk == nil {
+				continue
+			}
+			if err := fn(sk.Value, item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
