@@ -144,7 +144,7 @@ type world struct {
 	ddb           *dynamodb.Client
 }
 
-func newWorld(t *testing.T, opts openaisim.Options) *world {
+func newWorld(t testing.TB, opts openaisim.Options) *world {
 	t.Helper()
 	cfg := testsupport.AWSConfig(t)
 	w := &world{table: testsupport.NewTable(t, cfg), prefix: testsupport.SecretPrefix(t), sim: openaisim.New(opts)}

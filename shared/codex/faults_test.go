@@ -8,8 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 // A container killed at each step of a refresh leaves a state the next
@@ -138,5 +145,60 @@ func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
 	// The newest token still works: its refresh token is the live one.
 	if _, err := w.refresher().AccessToken(ctx, "main", codex.AccessOptions{Force: true, Rejected: newest.Access}); err != nil {
 		t.Fatalf("stored token is not usable: %v", err)
+	}
+}
+
+// Secrets Manager and DynamoDB errors, timeouts and lost answers at each
+// step: the refresh still ends with exactly one rotation, stored and current,
+// or fails without losing the stored token.
+func TestRefresher_AWSFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		op    string
+		fault awsfault.Fault
+		after int // calls of op that pass first
+	}{
+		{name: "acquire answer lost", op: "UpdateItem", fault: awsfault.Fault{Action: awsfault.Drop, Times: 1}},
+		{name: "re-read under lease refused", op: "GetSecretValue", after: 1, fault: awsfault.Fault{Action: awsfault.Refuse, Times: 1}},
+		{name: "pending write answer lost", op: "PutSecretValue", fault: awsfault.Fault{Action: awsfault.Drop, Times: 1}},
+		{name: "pending write 500s", op: "PutSecretValue", fault: awsfault.Fault{Action: awsfault.Respond, Status: 500, Times: 2}},
+		{name: "promote refused", op: "UpdateSecretVersionStage", fault: awsfault.Fault{Action: awsfault.Refuse, Times: 2}},
+		{name: "promote answer lost", op: "UpdateSecretVersionStage", fault: awsfault.Fault{Action: awsfault.Drop, Times: 1}},
+		{name: "promote slow", op: "UpdateSecretVersionStage", fault: awsfault.Fault{Delay: 500 * time.Millisecond, Times: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, openaisim.Options{})
+			w.importExpiring(t, "main", "acct-faults")
+			tr := awsfault.New(nil)
+			if tc.after > 0 {
+				tr.Inject(tc.op, awsfault.Fault{Action: awsfault.Pass, Times: tc.after})
+			}
+			tr.Inject(tc.op, tc.fault)
+			cfg := awsfault.NoRetries(tr.Wrap(testsupport.AWSConfig(t)))
+			r := codex.NewRefresher(
+				secretstore.New(secretsmanager.NewFromConfig(cfg), w.prefix),
+				dynamolease.New(dynamodb.NewFromConfig(cfg), w.table),
+				w.oauth(), codex.WithLogger(discard()), codex.WithTimeouts(testTimeouts()))
+			ctx := context.Background()
+			c, err := r.AccessToken(ctx, "main", codex.AccessOptions{})
+			if err != nil {
+				// A failed read may fail the call, but must not have spent the token.
+				if st := w.sim.Stats(); st.Refreshes != 0 {
+					t.Fatalf("failed after a rotation: %v", err)
+				}
+				c, err = r.AccessToken(ctx, "main", codex.AccessOptions{})
+			}
+			if err != nil {
+				t.Fatalf("second try: %v", err)
+			}
+			st := w.sim.Stats()
+			if st.Refreshes != 1 || st.ReuseRejections != 0 {
+				t.Fatalf("refreshes=%d reuse=%d, want 1/0", st.Refreshes, st.ReuseRejections)
+			}
+			cur, err := w.secrets.LoadCurrent(ctx, "main")
+			if err != nil || cur.Auth.Token.Access != c.Access {
+				t.Fatalf("served token is not the stored one (err %v)", err)
+			}
+		})
 	}
 }

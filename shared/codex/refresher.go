@@ -162,7 +162,7 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 		// Cold container: read the secret to learn the token and lease key.
 		v, err := r.store.LoadCurrent(ctx, account)
 		if err != nil {
-			return nil, fmt.Errorf("load account %q: %w", account, err)
+			return nil, err // the store names the account
 		}
 		seen = r.cache.put(account, v)
 		if r.servable(v.Auth.Token, opts, true) {
