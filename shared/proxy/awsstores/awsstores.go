@@ -1,0 +1,85 @@
+package awsstores
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/proxy"
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+// KeyLookup is the statestore call Keys makes.
+type KeyLookup interface {
+	LookupKey(ctx context.Context, plaintext string) (statestore.APIKey, error)
+}
+
+// Keys verifies client keys against the table.
+type Keys struct{ Store KeyLookup }
+
+var _ proxy.KeyVerifier = Keys{}
+
+// VerifyKey returns the key's name; an unknown or revoked key is
+// proxy.ErrInvalidKey.
+func (k Keys) VerifyKey(ctx context.Context, key string) (string, error) {
+	ak, err := k.Store.LookupKey(ctx, key)
+	switch {
+	case errors.Is(err, statestore.ErrKeyNotFound):
+		return "", proxy.ErrInvalidKey
+	case err != nil:
+		return "", err
+	}
+	return ak.Name, nil
+}
+
+// StateAPI is the statestore calls States makes.
+type StateAPI interface {
+	Load(ctx context.Context) (statestore.Snapshot, error)
+	SetCooldown(ctx context.Context, account string, until time.Time, reason string) error
+}
+
+// States is the proxy's view of account states and quota snapshots.
+type States struct{ Store StateAPI }
+
+var _ proxy.StateStore = States{}
+
+// AccountStates loads every state and quota snapshot in one Query and
+// merges them per account.
+func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error) {
+	snap, err := s.Store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account states: %w", err)
+	}
+	byName := make(map[string]*proxy.AccountState, len(snap.States)+len(snap.Quotas))
+	get := func(name string) *proxy.AccountState {
+		if st := byName[name]; st != nil {
+			return st
+		}
+		st := &proxy.AccountState{Account: name}
+		byName[name] = st
+		return st
+	}
+	for name, st := range snap.States {
+		out := get(name)
+		out.ReauthRequired = st.Status == statestore.StatusReauthRequired
+		out.CooldownUntil, out.CooldownReason = st.CooldownUntil, st.CooldownReason
+	}
+	for name, q := range snap.Quotas {
+		out := get(name)
+		out.Quota = proxy.Quota{FetchedAt: q.FetchedAt, LimitReached: q.LimitReached}
+		for _, w := range q.Windows {
+			out.Quota.Windows = append(out.Quota.Windows, proxy.QuotaWindow{UsedPercent: w.UsedPercent, ResetAt: w.ResetAt})
+		}
+	}
+	states := make([]proxy.AccountState, 0, len(byName))
+	for _, st := range byName {
+		states = append(states, *st)
+	}
+	return states, nil
+}
+
+// SetCooldown records a cooldown every container will honour.
+func (s States) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
+	return s.Store.SetCooldown(ctx, account, until, reason)
+}

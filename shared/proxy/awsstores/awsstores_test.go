@@ -1,0 +1,102 @@
+package awsstores
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/proxy"
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+type fakeLookup map[string]statestore.APIKey
+
+func (f fakeLookup) LookupKey(_ context.Context, key string) (statestore.APIKey, error) {
+	if key == "cgk_broken" {
+		return statestore.APIKey{}, errors.New("dynamodb: throttled")
+	}
+	k, ok := f[key]
+	if !ok {
+		return statestore.APIKey{}, statestore.ErrKeyNotFound
+	}
+	return k, nil
+}
+
+func TestKeys_VerifyKey(t *testing.T) {
+	k := Keys{Store: fakeLookup{"cgk_good": {Name: "laptop"}}}
+	tests := []struct {
+		key      string
+		wantName string
+		wantErr  error
+		wantAny  bool
+	}{
+		{"cgk_good", "laptop", nil, false},
+		{"cgk_unknown", "", proxy.ErrInvalidKey, false},
+		{"cgk_broken", "", nil, true},
+	}
+	for _, tt := range tests {
+		name, err := k.VerifyKey(context.Background(), tt.key)
+		switch {
+		case tt.wantAny && (err == nil || errors.Is(err, proxy.ErrInvalidKey)):
+			t.Errorf("%s: err = %v, want a store error", tt.key, err)
+		case !tt.wantAny && !errors.Is(err, tt.wantErr):
+			t.Errorf("%s: err = %v, want %v", tt.key, err, tt.wantErr)
+		case name != tt.wantName:
+			t.Errorf("%s: name = %q", tt.key, name)
+		}
+	}
+}
+
+type fakeStates struct {
+	snap      statestore.Snapshot
+	cooldowns []string
+}
+
+func (f *fakeStates) Load(context.Context) (statestore.Snapshot, error) { return f.snap, nil }
+
+func (f *fakeStates) SetCooldown(_ context.Context, account string, until time.Time, reason string) error {
+	f.cooldowns = append(f.cooldowns, account+" "+reason+" "+until.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func TestStates_AccountStates(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f := &fakeStates{snap: statestore.Snapshot{
+		States: map[string]statestore.AccountState{
+			"a": {Account: "a", Status: statestore.StatusReauthRequired, Reason: "refresh_token_reused"},
+			"b": {Account: "b", Status: statestore.StatusOK, CooldownUntil: now.Add(time.Hour), CooldownReason: "usage_limit_reached"},
+		},
+		Quotas: map[string]statestore.QuotaSnapshot{
+			"b": {Account: "b", LimitReached: true, FetchedAt: now, Windows: []statestore.Window{
+				{Kind: statestore.WindowFiveHour, UsedPercent: 100, WindowSeconds: 18000, ResetAt: now.Add(time.Hour)},
+				{Kind: statestore.WindowWeekly, UsedPercent: 40, WindowSeconds: 604800, ResetAt: now.Add(72 * time.Hour)},
+			}},
+			"c": {Account: "c", FetchedAt: now, Windows: []statestore.Window{{UsedPercent: 12}}},
+		},
+	}}
+	got, err := States{Store: f}.AccountStates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y proxy.AccountState) int { return strings.Compare(x.Account, y.Account) })
+	if len(got) != 3 {
+		t.Fatalf("states = %+v", got)
+	}
+	if !got[0].ReauthRequired || got[0].Quota.FetchedAt != (time.Time{}) {
+		t.Errorf("a = %+v", got[0])
+	}
+	b := got[1]
+	if b.ReauthRequired || !b.CooldownUntil.Equal(now.Add(time.Hour)) || b.CooldownReason != proxy.CooldownUsageLimit ||
+		!b.Quota.LimitReached || len(b.Quota.Windows) != 2 || b.Quota.Windows[1].UsedPercent != 40 {
+		t.Errorf("b = %+v", b)
+	}
+	if c := got[2]; c.ReauthRequired || len(c.Quota.Windows) != 1 || c.Quota.Windows[0].UsedPercent != 12 {
+		t.Errorf("c = %+v", c)
+	}
+	if err := (States{Store: f}).SetCooldown(context.Background(), "c", now, "unauthorized"); err != nil || len(f.cooldowns) != 1 {
+		t.Errorf("SetCooldown: %v %v", err, f.cooldowns)
+	}
+}

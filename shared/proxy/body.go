@@ -1,0 +1,144 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// inbound is a client request, read and validated, ready to be sent upstream
+// any number of times (replay after a refresh, failover).
+type inbound struct {
+	rt     *route
+	header http.Header // the client's, unfiltered; read-only
+	query  string      // forwarded only when rt.query
+	body   []byte      // what goes upstream; nil for GET
+	// stream is what the client asked for; the upstream always streams
+	// /responses.
+	stream bool
+	// session keys conversation affinity: the session_id or conversation_id
+	// header, else the body's prompt_cache_key. Empty: no affinity.
+	session string
+}
+
+// readRequest reads the whole body (up to max bytes, gzip decoded),
+// validates it and rewrites /responses bodies to stream. The body is never
+// streamed straight through: see golang/go#40747 and DESIGN.md §8.
+func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
+	in := &inbound{rt: rt, header: r.Header, stream: true}
+	if rt.query {
+		in.query = r.URL.RawQuery
+	}
+	if !rt.hasBody {
+		return in, nil
+	}
+	raw, err := readBody(r, max)
+	if err != nil {
+		return nil, err
+	}
+	// One validating pass, then a skim for the few fields we need.
+	if !json.Valid(raw) {
+		return nil, errBadJSON
+	}
+	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key")
+	if !ok {
+		return nil, errBadJSON
+	}
+	stream, store, cacheKey := f[0], f[1], f[2]
+	in.body = raw
+	in.session = sessionKey(r.Header, cacheKey)
+	if !rt.responses {
+		return in, nil
+	}
+	in.stream = string(stream) == "true"
+	if !in.stream || store == nil {
+		// Rare: Codex CLI always sends "stream":true and "store":false. The
+		// ChatGPT backend requires both.
+		if in.body, err = rewriteBody(raw, store == nil); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// readBody reads r.Body up to max bytes after decoding a gzip
+// Content-Encoding; larger bodies are errTooLarge.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, errTooLarge
+	}
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			return nil, errReadBody
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return nil, errBadEncoding
+	}
+	size := int64(bytes.MinRead)
+	if r.ContentLength > 0 && r.Header.Get("Content-Encoding") == "" {
+		size = r.ContentLength + 1 // +1: ReadFrom needs room to see EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
+	if n > max {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, fmt.Errorf("%w: %w", errReadBody, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// rewriteBody sets "stream": true (and "store": false when absent).
+func rewriteBody(raw []byte, setStore bool) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, errBadJSON
+	}
+	doc["stream"] = json.RawMessage("true")
+	if setStore {
+		doc["store"] = json.RawMessage("false")
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("rewrite body: %w", err)
+	}
+	return out, nil
+}
+
+// sessionKey is the conversation key for account affinity. Long keys are
+// hashed so the affinity map's memory stays bounded.
+func sessionKey(h http.Header, promptCacheKey json.RawMessage) string {
+	k := h.Get("Session_id")
+	if k == "" {
+		k = h.Get("Conversation_id")
+	}
+	if k == "" && len(promptCacheKey) > 0 {
+		var s string
+		if json.Unmarshal(promptCacheKey, &s) == nil {
+			k = s
+		}
+	}
+	if len(k) > 128 {
+		sum := sha256.Sum256([]byte(k))
+		k = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return k
+}

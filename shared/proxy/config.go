@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+// KeyVerifier checks codexgate client API keys. The statestore implements
+// the lookup (it stores only SHA-256 digests of keys).
+type KeyVerifier interface {
+	// VerifyKey returns the key's name (for logs) when key is a valid,
+	// unrevoked codexgate API key, and an error wrapping ErrInvalidKey when it
+	// is not. Any other error means the check could not be made (store
+	// unreachable): the client gets 503 and nothing is cached.
+	VerifyKey(ctx context.Context, key string) (name string, err error)
+}
+
+// KeyVerifierFunc adapts a function to KeyVerifier.
+type KeyVerifierFunc func(ctx context.Context, key string) (string, error)
+
+// VerifyKey calls f(ctx, key).
+func (f KeyVerifierFunc) VerifyKey(ctx context.Context, key string) (string, error) {
+	return f(ctx, key)
+}
+
+// ErrInvalidKey is what a KeyVerifier returns (wrapped or not) for a key that
+// is unknown or revoked.
+var ErrInvalidKey = errors.New("invalid codexgate API key")
+
+// AccountLister lists the accounts the proxy may use (one per stored
+// auth.json secret). secretstore.Store implements it.
+type AccountLister interface {
+	List(ctx context.Context) ([]string, error)
+}
+
+// StateStore is the proxy's view of the account-state table.
+type StateStore interface {
+	// AccountStates loads every account's health and latest quota snapshot
+	// in one call. Accounts without a state record are simply absent.
+	AccountStates(ctx context.Context) ([]AccountState, error)
+	// SetCooldown keeps every container off the account until until.
+	SetCooldown(ctx context.Context, account string, until time.Time, reason string) error
+}
+
+// AccountState is what the pool knows about one account from the state table.
+type AccountState struct {
+	Account        string
+	ReauthRequired bool // the login is gone; a person must log in again
+	CooldownUntil  time.Time
+	CooldownReason string // e.g. CooldownUsageLimit
+	Quota          Quota  // zero when no usage snapshot exists
+}
+
+// Quota is one usage reading of an account: a snapshot from the usage
+// endpoint or the x-codex-* headers of a response.
+type Quota struct {
+	FetchedAt    time.Time
+	LimitReached bool
+	Windows      []QuotaWindow
+}
+
+// QuotaWindow is one usage window (5-hour, weekly, …).
+type QuotaWindow struct {
+	UsedPercent float64
+	ResetAt     time.Time // zero when unknown; a window past its reset counts as unused
+}
+
+// Cooldown reasons the proxy records with SetCooldown.
+const (
+	CooldownUsageLimit   = "usage_limit_reached" // until the upstream's resets_at
+	CooldownUnauthorized = "unauthorized"        // 401 after a forced refresh
+)
+
+// Config configures a Proxy. UpstreamURL, Tokens, Keys and Accounts are
+// required; the rest have defaults.
+type Config struct {
+	// UpstreamURL is the Codex backend base (CODEXGATE_UPSTREAM_URL, e.g.
+	// https://chatgpt.com/backend-api/codex). It comes from configuration
+	// only; nothing in a request can change where the proxy connects.
+	UpstreamURL string
+	// Tokens hands out access tokens; it is the one refresh routine
+	// (*codex.Refresher in production).
+	Tokens codex.TokenSource
+	// Keys verifies client API keys.
+	Keys KeyVerifier
+	// Accounts lists the pool's accounts.
+	Accounts AccountLister
+	// States holds account health, cooldowns and quota snapshots. Nil means
+	// every listed account is healthy and cooldowns stay in memory.
+	States StateStore
+
+	// Transport sends upstream requests. Default: a clone of
+	// http.DefaultTransport with a larger idle pool. It must not follow
+	// redirects (a RoundTripper does not).
+	Transport http.RoundTripper
+	// Clock is the time source. Default time.Now.
+	Clock func() time.Time
+	// Logger receives one line per request and every failover. Default
+	// slog.Default(). Keys and tokens are never logged.
+	Logger *slog.Logger
+
+	// MaxBodyBytes caps a request body. Default 16 MiB (long Codex histories
+	// run to several MB; API Gateway itself stops at 10 MB, Lambda at 6 MB).
+	MaxBodyBytes int64
+	// KeyCacheTTL is how long a verified key is trusted without asking the
+	// store again, hence how long a revoked key keeps working. Default 30 s.
+	KeyCacheTTL time.Duration
+	// AccountsRefresh is how old the pool's account list and states may get
+	// before a background reload. Default 60 s.
+	AccountsRefresh time.Duration
+	// AffinityTTL is how long an idle conversation stays pinned to its
+	// account. Default 1 h. AffinitySize bounds the map. Default 10,000.
+	AffinityTTL  time.Duration
+	AffinitySize int
+	// UnauthorizedCooldown is how long an account that answers 401 even after
+	// a forced refresh is cooled down. Default 30 min.
+	UnauthorizedCooldown time.Duration
+	// RateLimitBackoff is the in-memory pause after a 429 rate_limit_exceeded
+	// without a Retry-After. Default 10 s.
+	RateLimitBackoff time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes         = 16 << 20
+	DefaultKeyCacheTTL          = 30 * time.Second
+	DefaultAccountsRefresh      = 60 * time.Second
+	DefaultAffinityTTL          = time.Hour
+	DefaultAffinitySize         = 10000
+	DefaultUnauthorizedCooldown = 30 * time.Minute
+	DefaultRateLimitBackoff     = 10 * time.Second
+)
+
+func (c *Config) validate() (*url.URL, error) {
+	switch {
+	case c.UpstreamURL == "":
+		return nil, errors.New("proxy: UpstreamURL is required")
+	case c.Tokens == nil:
+		return nil, errors.New("proxy: Tokens is required")
+	case c.Keys == nil:
+		return nil, errors.New("proxy: Keys is required")
+	case c.Accounts == nil:
+		return nil, errors.New("proxy: Accounts is required")
+	}
+	u, err := url.Parse(c.UpstreamURL)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: UpstreamURL: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("proxy: UpstreamURL %q: want http(s)://host/path", c.UpstreamURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	if c.Transport == nil {
+		c.Transport = defaultTransport()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.KeyCacheTTL, DefaultKeyCacheTTL)
+	setDefault(&c.AccountsRefresh, DefaultAccountsRefresh)
+	setDefault(&c.AffinityTTL, DefaultAffinityTTL)
+	setDefault(&c.AffinitySize, DefaultAffinitySize)
+	setDefault(&c.UnauthorizedCooldown, DefaultUnauthorizedCooldown)
+	setDefault(&c.RateLimitBackoff, DefaultRateLimitBackoff)
+	return u, nil
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// defaultTransport is http.DefaultTransport with an idle pool sized for one
+// upstream host under concurrency (the default keeps only 2 idle per host).
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}

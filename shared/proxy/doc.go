@@ -1,0 +1,32 @@
+// Package proxy is codexgate's proxy core: an http.Handler that serves the
+// OpenAI Responses API to codexgate clients (Codex CLI, OpenAI SDKs, curl)
+// from a pool of ChatGPT-subscription Codex accounts.
+//
+// Two thin front doors use it: the Lambda function (functions/proxy, through
+// the API Gateway REST streaming adapter in shared/lambdaproxy) and
+// `codexgate serve` (a plain net/http server).
+//
+// One request goes through these steps, each in its own file:
+//
+//   - route.go: POST /v1/responses, POST /v1/responses/compact, GET /v1/models;
+//   - auth.go: the client's codexgate API key, verified through a KeyVerifier
+//     and cached per container for a short TTL (by digest, never the key);
+//   - body.go, jsonscan.go: the body is read whole, size-limited and
+//     validated before anything goes upstream (golang/go#40747: streaming the
+//     client body through while the answer streams back truncates answers);
+//   - pool.go, affinity.go: the usable account with the most quota headroom,
+//     sticky per conversation;
+//   - forward.go, upstream.go: the upstream call with the account's access
+//     token; a 401 forces one refresh through the shared codex.TokenSource
+//     and one replay, 429 and 5xx fail over to the next account — but only
+//     before the first byte reached the client;
+//   - relay.go, sse.go: SSE passed through whole events at a time and
+//     flushed at once, or aggregated into the response.completed object for a
+//     non-streaming client; a stream the upstream breaks ends with an SSE
+//     error event, never with a replay;
+//   - headers.go: what is stripped and set, both ways, as data;
+//   - errors.go: every error the client sees, in OpenAI's shape.
+//
+// A warm request makes no AWS call: keys, account states and access tokens
+// come from per-container caches that are refreshed lazily.
+package proxy

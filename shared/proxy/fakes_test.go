@@ -1,0 +1,371 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+const testKey = "cg-test-key-0123456789"
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// fakeTokens hands out "tok-<account>-<n>" tokens; a forced call bumps n.
+type fakeTokens struct {
+	mu    sync.Mutex
+	gen   map[string]int
+	errs  map[string]error
+	calls []tokenCall
+}
+
+type tokenCall struct {
+	Account string
+	Opts    codex.AccessOptions
+}
+
+func newFakeTokens() *fakeTokens {
+	return &fakeTokens{gen: map[string]int{}, errs: map[string]error{}}
+}
+
+func (f *fakeTokens) AccessToken(_ context.Context, account string, opts codex.AccessOptions) (codex.Credentials, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, tokenCall{account, opts})
+	if err := f.errs[account]; err != nil {
+		return codex.Credentials{}, err
+	}
+	if opts.Force {
+		f.gen[account]++
+	}
+	return codex.Credentials{Access: f.token(account), AccountID: "chatgpt-" + account}, nil
+}
+
+func (f *fakeTokens) token(account string) string {
+	return fmt.Sprintf("tok-%s-%d", account, f.gen[account])
+}
+
+func (f *fakeTokens) forced() []tokenCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []tokenCall
+	for _, c := range f.calls {
+		if c.Opts.Force {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fakeKeys knows one key.
+type fakeKeys struct {
+	mu    sync.Mutex
+	keys  map[string]string
+	err   error
+	calls int
+	seen  []string
+}
+
+func (f *fakeKeys) VerifyKey(_ context.Context, key string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.seen = append(f.seen, key)
+	if f.err != nil {
+		return "", f.err
+	}
+	name, ok := f.keys[key]
+	if !ok {
+		return "", fmt.Errorf("lookup: %w", ErrInvalidKey)
+	}
+	return name, nil
+}
+
+func (f *fakeKeys) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// fakeStore is the account list and the state table.
+type fakeStore struct {
+	mu        sync.Mutex
+	names     []string
+	states    []AccountState
+	listErr   error
+	lists     int
+	loads     int
+	cooldowns []cooldownCall
+}
+
+type cooldownCall struct {
+	Account string
+	Until   time.Time
+	Reason  string
+}
+
+func (f *fakeStore) List(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	return append([]string(nil), f.names...), f.listErr
+}
+
+func (f *fakeStore) AccountStates(context.Context) ([]AccountState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loads++
+	return append([]AccountState(nil), f.states...), nil
+}
+
+func (f *fakeStore) SetCooldown(_ context.Context, account string, until time.Time, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cooldowns = append(f.cooldowns, cooldownCall{account, until, reason})
+	return nil
+}
+
+func (f *fakeStore) calls() (lists, loads int, cooldowns []cooldownCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists, f.loads, append([]cooldownCall(nil), f.cooldowns...)
+}
+
+// upstreamRecord is one request the fake upstream saw.
+type upstreamRecord struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+	Account             string // from ChatGPT-Account-Id, "chatgpt-" trimmed
+	Token               string
+}
+
+// fakeUpstream records requests and lets each test answer them.
+type fakeUpstream struct {
+	mu     sync.Mutex
+	reqs   []upstreamRecord
+	handle func(w http.ResponseWriter, r *http.Request, rec upstreamRecord)
+}
+
+func (u *fakeUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := upstreamRecord{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body,
+		Account: strings.TrimPrefix(r.Header.Get("ChatGPT-Account-Id"), "chatgpt-"),
+		Token:   strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
+	}
+	u.mu.Lock()
+	u.reqs = append(u.reqs, rec)
+	h := u.handle
+	u.mu.Unlock()
+	if h == nil {
+		h = serveCompleted
+	}
+	h(w, r, rec)
+}
+
+func (u *fakeUpstream) requests() []upstreamRecord {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]upstreamRecord(nil), u.reqs...)
+}
+
+func (u *fakeUpstream) accounts() []string {
+	var out []string
+	for _, r := range u.requests() {
+		out = append(out, r.Account)
+	}
+	return out
+}
+
+// sse formats one event.
+func sse(name string, data any) string {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(err)
+	}
+	return "event: " + name + "\ndata: " + string(b) + "\n\n"
+}
+
+func completedEvents(account string) []string {
+	resp := map[string]any{"id": "resp_1", "object": "response", "status": "completed", "account": account,
+		"output": []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": "hello"}}}}}
+	return []string{
+		sse("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}}),
+		sse("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "delta": "hello"}),
+		sse("response.completed", map[string]any{"type": "response.completed", "response": resp}),
+	}
+}
+
+// serveCompleted answers like the Codex backend: quota headers, then a
+// complete stream (or JSON for the non-SSE routes).
+func serveCompleted(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
+	w.Header().Set("x-codex-primary-used-percent", "10")
+	w.Header().Set("x-codex-secondary-used-percent", "5")
+	w.Header().Set("Set-Cookie", "__cf_bm=secret; Path=/")
+	w.Header().Set("Cf-Ray", "abc")
+	if r.URL.Path != "/backend-api/codex/responses" {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q,"account":%q}`, r.URL.Path, rec.Account)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	for _, ev := range completedEvents(rec.Account) {
+		io.WriteString(w, ev)
+		w.(http.Flusher).Flush()
+	}
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// harness is a proxy in front of a fake upstream, served on 127.0.0.1.
+type harness struct {
+	t      testing.TB
+	clock  *fakeClock
+	up     *fakeUpstream
+	tokens *fakeTokens
+	keys   *fakeKeys
+	store  *fakeStore
+	proxy  *Proxy
+	srv    *httptest.Server
+	logs   *bytes.Buffer
+	logMu  *sync.Mutex
+}
+
+func newHarness(t testing.TB, accounts []string, tweak ...func(*Config)) *harness {
+	t.Helper()
+	h := &harness{
+		t:      t,
+		clock:  newFakeClock(),
+		up:     &fakeUpstream{},
+		tokens: newFakeTokens(),
+		keys:   &fakeKeys{keys: map[string]string{testKey: "laptop"}},
+		store:  &fakeStore{names: accounts},
+		logs:   &bytes.Buffer{},
+		logMu:  &sync.Mutex{},
+	}
+	upSrv := httptest.NewServer(h.up)
+	t.Cleanup(upSrv.Close)
+	cfg := Config{
+		UpstreamURL: upSrv.URL + "/backend-api/codex",
+		Tokens:      h.tokens,
+		Keys:        h.keys,
+		Accounts:    h.store,
+		States:      h.store,
+		Clock:       h.clock.Now,
+		Logger:      slog.New(slog.NewTextHandler(lockedWriter{h.logMu, h.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	h.proxy = p
+	h.srv = httptest.NewServer(p)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (h *harness) logText() string {
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	return h.logs.String()
+}
+
+// do sends a request with the test key (unless header overrides it).
+func (h *harness) do(method, path, body string, header http.Header) *http.Response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// read returns the status and body of a response.
+func read(t *testing.T, resp *http.Response) (int, string) {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// openAIError decodes an OpenAI error document strictly.
+func openAIError(t *testing.T, body string) errorObject {
+	t.Helper()
+	var doc struct {
+		Error *errorObject `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.Error == nil || doc.Error.Message == "" || doc.Error.Type == "" {
+		t.Fatalf("not an OpenAI error document: %s", body)
+	}
+	return *doc.Error
+}
+
+const streamBody = `{"model":"gpt-5-codex","instructions":"x","input":[],"stream":true,"store":false}`
+
+var errBoom = errors.New("boom")
+
+// isLoading reports whether a pool load is running.
+func (p *pool) isLoading() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loading != nil
+}

@@ -1,0 +1,339 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// pool tracks the accounts and picks one per attempt. It combines the state
+// table (loaded in one call, refreshed in the background every
+// AccountsRefresh, so a warm request makes no store call) with what this
+// container saw itself: cooldowns it set, short rate-limit backoffs, logins
+// found dead, and the x-codex-* quota headers of recent responses.
+type pool struct {
+	cfg *Config
+	aff *affinity
+
+	mu       sync.Mutex
+	names    []string // sorted: the deterministic tie-break
+	stored   map[string]AccountState
+	local    map[string]*localState
+	loadedAt time.Time     // start of the last successful load; zero = never
+	lastTry  time.Time     // start of the last load attempt
+	loading  chan struct{} // closed when the running load ends; nil = none runs
+	loadErr  error
+}
+
+// localState is what this container learned about an account since the
+// last load.
+type localState struct {
+	cooldownUntil  time.Time
+	cooldownReason string
+	cooldownSetAt  time.Time
+	persisted      bool // the cooldown reached the store: a later load is the truth
+	backoffUntil   time.Time
+	reauthAt       time.Time // the token source said ErrReauthRequired
+	live           Quota     // from response headers
+}
+
+const (
+	// poolLoadTimeout bounds one load of accounts and states.
+	poolLoadTimeout = 10 * time.Second
+	// poolRetryEvery spaces background reloads after a failed one.
+	poolRetryEvery = 5 * time.Second
+	// storeWriteTimeout bounds a SetCooldown call; it runs detached from the
+	// client so a disconnect cannot lose it.
+	storeWriteTimeout = 5 * time.Second
+)
+
+func newPool(cfg *Config) *pool {
+	return &pool{
+		cfg:    cfg,
+		aff:    newAffinity(cfg.AffinityTTL, cfg.AffinitySize),
+		stored: map[string]AccountState{},
+		local:  map[string]*localState{},
+	}
+}
+
+// ensure makes sure the pool has been loaded once, waiting for the first
+// load; later it only starts a background reload when the data is stale.
+func (p *pool) ensure(ctx context.Context) error {
+	p.mu.Lock()
+	now := p.cfg.Clock()
+	if !p.loadedAt.IsZero() {
+		if p.loading == nil && now.Sub(p.loadedAt) >= p.cfg.AccountsRefresh && now.Sub(p.lastTry) >= poolRetryEvery {
+			p.startLoadLocked(ctx, now)
+		}
+		p.mu.Unlock()
+		return nil
+	}
+	ch := p.loading
+	if ch == nil {
+		ch = p.startLoadLocked(ctx, now)
+	}
+	p.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.loadedAt.IsZero() {
+		return fmt.Errorf("%w: %w", errPoolUnavailable, p.loadErr)
+	}
+	return nil
+}
+
+// startLoadLocked runs one load in the background, detached from the
+// request that triggered it.
+func (p *pool) startLoadLocked(ctx context.Context, now time.Time) chan struct{} {
+	ch := make(chan struct{})
+	p.loading, p.lastTry = ch, now
+	lctx, cancel := detached(ctx, poolLoadTimeout)
+	go func() {
+		defer cancel()
+		names, states, err := p.fetch(lctx)
+		p.mu.Lock()
+		if err != nil {
+			p.loadErr = err
+			p.cfg.Logger.LogAttrs(lctx, slog.LevelWarn, "load account pool", slog.String("error", err.Error()))
+		} else {
+			p.applyLocked(names, states, now)
+		}
+		p.loading = nil
+		p.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+func (p *pool) fetch(ctx context.Context) ([]string, []AccountState, error) {
+	names, err := p.cfg.Accounts.List(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list accounts: %w", err)
+	}
+	if p.cfg.States == nil {
+		return names, nil, nil
+	}
+	states, err := p.cfg.States.AccountStates(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load account states: %w", err)
+	}
+	return names, states, nil
+}
+
+// applyLocked installs a load that started at started. Local verdicts older
+// than the load and already in the store give way to the store (an operator
+// may have cleared them); newer ones and unpersisted ones stay.
+func (p *pool) applyLocked(names []string, states []AccountState, started time.Time) {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	p.names = slices.Compact(names)
+	clear(p.stored)
+	for _, st := range states {
+		p.stored[st.Account] = st
+	}
+	for name, l := range p.local {
+		if _, ok := slices.BinarySearch(p.names, name); !ok {
+			delete(p.local, name)
+			continue
+		}
+		if l.persisted && l.cooldownSetAt.Before(started) {
+			l.cooldownUntil, l.cooldownReason, l.persisted = time.Time{}, "", false
+		}
+		if l.reauthAt.Before(started) {
+			l.reauthAt = time.Time{}
+		}
+	}
+	p.loadedAt, p.loadErr = started, nil
+}
+
+func (p *pool) localLocked(name string) *localState {
+	l := p.local[name]
+	if l == nil {
+		l = &localState{}
+		p.local[name] = l
+	}
+	return l
+}
+
+// blocked says why an account cannot be used now ("" = usable) and until
+// when (zero for reauth).
+func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
+	st := p.stored[name]
+	l := p.local[name]
+	if st.ReauthRequired || (l != nil && !l.reauthAt.IsZero()) {
+		return "reauth_required", time.Time{}
+	}
+	reason, until := "", time.Time{}
+	if now.Before(st.CooldownUntil) {
+		reason, until = st.CooldownReason, st.CooldownUntil
+	}
+	if l != nil && now.Before(l.cooldownUntil) && l.cooldownUntil.After(until) {
+		reason, until = l.cooldownReason, l.cooldownUntil
+	}
+	if reason == "" && !until.IsZero() {
+		reason = "cooldown"
+	}
+	if reason == "" && l != nil && now.Before(l.backoffUntil) {
+		reason, until = "rate_limit_exceeded", l.backoffUntil
+	}
+	return reason, until
+}
+
+// pick chooses the account for the next attempt: the conversation's
+// account while it is usable, else the usable account with the most quota
+// headroom (ties: name order). tried holds the accounts this request already
+// used. With none usable it returns the error for the client.
+func (p *pool) pick(session string, tried map[string]bool) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.cfg.Clock()
+	usable := func(n string) bool {
+		if tried[n] {
+			return false
+		}
+		why, _ := p.blockedLocked(n, now)
+		return why == ""
+	}
+	if session != "" {
+		if n := p.aff.get(session, now); n != "" && usable(n) {
+			if _, listed := slices.BinarySearch(p.names, n); listed {
+				p.aff.set(session, n, now)
+				return n, nil
+			}
+		}
+	}
+	best, bestRoom := "", -1.0
+	for _, n := range p.names {
+		if !usable(n) {
+			continue
+		}
+		if room := p.headroomLocked(n, now); room > bestRoom {
+			best, bestRoom = n, room
+		}
+	}
+	if best == "" {
+		return "", p.unavailableLocked(now, tried)
+	}
+	if session != "" {
+		p.aff.set(session, best, now)
+	}
+	return best, nil
+}
+
+// unavailableLocked explains why no account is usable: 429 with the
+// earliest reset when every account is past its usage limit, 429 with a
+// retry time when the rest are only rate limited, else errNoAccount.
+func (p *pool) unavailableLocked(now time.Time, tried map[string]bool) error {
+	if len(p.names) == 0 {
+		return errNoAccount
+	}
+	var usage, retry time.Time
+	allUsage, allLimited := true, true
+	for _, n := range p.names {
+		why, until := p.blockedLocked(n, now)
+		switch why {
+		case CooldownUsageLimit:
+			usage = earliest(usage, until)
+			retry = earliest(retry, until)
+		case "rate_limit_exceeded":
+			allUsage = false
+			retry = earliest(retry, until)
+		default:
+			allUsage, allLimited = false, false
+		}
+	}
+	switch {
+	case allUsage:
+		return errUsageLimit(usage)
+	case allLimited:
+		return errRateLimited(retry)
+	}
+	return errNoAccount
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// headroomLocked is 100 minus the highest used percentage of any current
+// window, from the fresher of the stored snapshot and live headers. Unknown
+// quota counts as full headroom.
+func (p *pool) headroomLocked(name string, now time.Time) float64 {
+	q := p.stored[name].Quota
+	if l := p.local[name]; l != nil && l.live.FetchedAt.After(q.FetchedAt) {
+		q = l.live
+	}
+	used, current := 0.0, 0
+	for _, w := range q.Windows {
+		if w.ResetAt.IsZero() || now.Before(w.ResetAt) {
+			used = max(used, w.UsedPercent)
+			current++
+		}
+	}
+	if q.LimitReached && (current > 0 || len(q.Windows) == 0) {
+		used = 100
+	}
+	return 100 - min(used, 100)
+}
+
+// cooldown keeps every container off the account until until: recorded
+// here at once, then in the store (detached from the client, bounded).
+func (p *pool) cooldown(ctx context.Context, name string, until time.Time, reason string) {
+	p.mu.Lock()
+	now := p.cfg.Clock()
+	l := p.localLocked(name)
+	l.cooldownUntil, l.cooldownReason, l.cooldownSetAt, l.persisted = until, reason, now, false
+	p.mu.Unlock()
+	if p.cfg.States == nil {
+		return
+	}
+	sctx, cancel := detached(ctx, storeWriteTimeout)
+	defer cancel()
+	if err := p.cfg.States.SetCooldown(sctx, name, until, reason); err != nil {
+		p.cfg.Logger.LogAttrs(ctx, slog.LevelError, "record cooldown", slog.String("account", name),
+			slog.String("reason", reason), slog.Time("until", until), slog.String("error", err.Error()))
+		return
+	}
+	p.mu.Lock()
+	if l.cooldownSetAt.Equal(now) {
+		l.persisted = true
+	}
+	p.mu.Unlock()
+}
+
+// backoff pauses the account in this container only (transient limits).
+func (p *pool) backoff(name string, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.localLocked(name); until.After(l.backoffUntil) {
+		l.backoffUntil = until
+	}
+}
+
+// reauth takes the account out until the next load (the refresher records
+// reauth_required in the store itself).
+func (p *pool) reauth(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.localLocked(name).reauthAt = p.cfg.Clock()
+}
+
+// observe keeps the quota reading of a response's x-codex-* headers.
+func (p *pool) observe(name string, q Quota) {
+	if q.FetchedAt.IsZero() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.localLocked(name).live = q
+}

@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Proxy is the codexgate proxy: an http.Handler serving the routes in
+// route.go from the account pool. It is safe for concurrent use; one Proxy
+// lives as long as its process (Lambda container or `codexgate serve`), and
+// its caches (keys, pool, affinity) are that process's.
+type Proxy struct {
+	cfg      Config
+	upstream *url.URL
+	keys     *keyCache
+	pool     *pool
+}
+
+var _ http.Handler = (*Proxy)(nil)
+
+// New validates cfg, fills in defaults and returns a Proxy. It makes no
+// network call: the pool loads on the first request.
+func New(cfg Config) (*Proxy, error) {
+	u, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &Proxy{
+		cfg:      cfg,
+		upstream: u,
+		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
+		pool:     newPool(&cfg),
+	}, nil
+}
+
+// Warm loads the account pool now instead of on the first request, e.g. in
+// a Lambda's init phase. A failure is returned and retried on demand later.
+func (p *Proxy) Warm(ctx context.Context) error { return p.pool.ensure(ctx) }
+
+// reqLog collects what one request's log line reports.
+type reqLog struct {
+	status   int
+	key      string // the key's name, never the key
+	account  string
+	attempts int
+	err      error // internal cause, for the log only
+}
+
+// ServeHTTP authenticates the client, routes the request and relays the
+// upstream answer. Errors are answered by writeError in OpenAI's shape.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := p.cfg.Clock()
+	lg := &reqLog{}
+	defer p.logRequest(r, lg, start) // deferred: also logs a response aborted by panic(http.ErrAbortHandler)
+	p.serve(w, r, lg)
+}
+
+// logRequest writes the request's one log line. It never includes the key,
+// tokens or bodies.
+func (p *Proxy) logRequest(r *http.Request, lg *reqLog, start time.Time) {
+	level := slog.LevelInfo
+	if lg.status >= 500 || lg.err != nil {
+		level = slog.LevelWarn
+	}
+	p.cfg.Logger.LogAttrs(r.Context(), level, "request",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", lg.status),
+		slog.String("key", lg.key),
+		slog.String("account", lg.account),
+		slog.Int("attempts", lg.attempts),
+		slog.Duration("duration", p.cfg.Clock().Sub(start)),
+		errAttr(lg.err))
+}
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
+	fail := func(err error) { lg.status = p.writeError(w, err) }
+	name, err := p.authenticate(r)
+	if err != nil {
+		lg.err = err
+		fail(err)
+		return
+	}
+	lg.key = name
+	rt, allow, err := match(r.Method, r.URL.Path)
+	if err != nil {
+		if allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		fail(err)
+		return
+	}
+	in, err := readRequest(r, rt, p.cfg.MaxBodyBytes)
+	if err != nil {
+		lg.err = err
+		fail(err)
+		return
+	}
+	p.forward(w, r, in, lg)
+}
+
+func errAttr(err error) slog.Attr {
+	if err == nil {
+		return slog.Attr{}
+	}
+	return slog.String("error", err.Error())
+}
+
+// detached returns a context for work that must finish even when the
+// client went away (store writes), bounded by d.
+func detached(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}

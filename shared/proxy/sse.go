@@ -1,0 +1,212 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+)
+
+// sseReader splits an upstream SSE body at event boundaries (a blank line),
+// so the proxy forwards whole events only: an event cut by a broken
+// upstream never reaches the client half-written, and the first event can
+// be inspected before the client sees anything.
+type sseReader struct {
+	src        io.Reader
+	buf        []byte
+	start, end int // buf[start:end] is read but not yet returned
+	err        error
+}
+
+const (
+	sseBufSize = 32 << 10
+	// maxEventBytes bounds one event (response.completed carries the whole
+	// answer, so it can be large).
+	maxEventBytes = 32 << 20
+)
+
+var sseBufs = sync.Pool{New: func() any { b := make([]byte, sseBufSize); return &b }}
+
+var errEventTooLarge = errors.New("upstream SSE event too large")
+
+func newSSEReader(src io.Reader) *sseReader {
+	return &sseReader{src: src, buf: *sseBufs.Get().(*[]byte)}
+}
+
+// release returns the buffer to the pool; the reader is unusable after.
+func (s *sseReader) release() {
+	if cap(s.buf) == sseBufSize {
+		b := s.buf[:sseBufSize]
+		sseBufs.Put(&b)
+	}
+	s.buf = nil
+}
+
+// next returns every complete event buffered (at least one), reading as
+// needed. The slice is valid until the next call. At the end of the stream
+// it returns io.EOF (a clean end on an event boundary) or the read error;
+// an incomplete trailing event is dropped and reported as
+// io.ErrUnexpectedEOF.
+func (s *sseReader) next() ([]byte, error) {
+	return s.read(lastEventEnd)
+}
+
+// nextEvent is next for exactly one event.
+func (s *sseReader) nextEvent() ([]byte, error) {
+	return s.read(eventEnd)
+}
+
+func (s *sseReader) read(boundary func([]byte) int) ([]byte, error) {
+	for {
+		if n := boundary(s.buf[s.start:s.end]); n > 0 {
+			out := s.buf[s.start : s.start+n]
+			s.start += n
+			return out, nil
+		}
+		if s.err != nil {
+			if s.err == io.EOF && len(bytes.TrimSpace(s.buf[s.start:s.end])) > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, s.err
+		}
+		if err := s.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fill reads once more into the buffer, compacting or growing it first.
+func (s *sseReader) fill() error {
+	if s.end == len(s.buf) {
+		pending := s.end - s.start
+		switch {
+		case s.start > 0:
+			copy(s.buf, s.buf[s.start:s.end])
+		case pending >= maxEventBytes:
+			return errEventTooLarge
+		default:
+			grown := make([]byte, min(2*len(s.buf), maxEventBytes))
+			copy(grown, s.buf[s.start:s.end])
+			s.release()
+			s.buf = grown
+		}
+		s.start, s.end = 0, pending
+	}
+	n, err := s.src.Read(s.buf[s.end:])
+	s.end += n
+	s.err = err
+	return nil
+}
+
+// eventEnd returns the length of the first complete event in b (through
+// its blank line), or -1.
+func eventEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		k := i + j + 1 // just after the line's \n
+		switch {
+		case k < len(b) && b[k] == '\n':
+			return k + 1
+		case k+1 < len(b) && b[k] == '\r' && b[k+1] == '\n':
+			return k + 2
+		}
+		i = k
+	}
+	return -1
+}
+
+// lastEventEnd returns the length of all complete events at b's start.
+func lastEventEnd(b []byte) int {
+	total := -1
+	for {
+		n := eventEnd(b[max(total, 0):])
+		if n < 0 {
+			return total
+		}
+		total = max(total, 0) + n
+	}
+}
+
+// sseEvent is one parsed event: its name and its data lines joined.
+type sseEvent struct {
+	name string
+	data []byte
+}
+
+// parseEvent parses one raw event. A missing "event:" field is taken from
+// the data's JSON "type" (the Responses API repeats it there).
+func parseEvent(raw []byte) sseEvent {
+	var ev sseEvent
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "event":
+			ev.name = string(value)
+		case "data":
+			if ev.data != nil {
+				ev.data = append(ev.data, '\n')
+			}
+			ev.data = append(ev.data, value...)
+		}
+	}
+	if ev.name == "" && len(ev.data) > 0 {
+		var t struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(ev.data, &t) == nil {
+			ev.name = t.Type
+		}
+	}
+	return ev
+}
+
+// eventName returns just the "event:" field of a raw event, cheaply.
+func eventName(raw []byte) string {
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return ""
+}
+
+// Terminal events of a Responses stream: after one of them, the stream is
+// complete; a stream that ends without one was cut.
+var terminalEvents = map[string]bool{
+	"response.completed":  true,
+	"response.incomplete": true,
+	"response.failed":     true,
+	"error":               true,
+}
+
+// streamFailure reports whether a (first) event is an account-level
+// failure the proxy can still fail over from, and the error in it.
+func streamFailure(ev sseEvent) (upstreamError, bool) {
+	if ev.name != "error" && ev.name != "response.failed" {
+		return upstreamError{}, false
+	}
+	e := parseUpstreamError(ev.data)
+	switch e.kind() {
+	case codeUsageLimit, codeRateLimit:
+		return e, true
+	}
+	return e, false
+}
