@@ -11,8 +11,6 @@ import (
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/lambdaproxy"
-	"github.com/codexgate/codexgate/shared/proxy"
-	"github.com/codexgate/codexgate/shared/proxy/awsstores"
 )
 
 func main() {
@@ -21,15 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("proxy: %v", err)
 	}
-	p, err := proxy.New(proxy.Config{
-		UpstreamURL: a.Config.UpstreamURL,
-		Tokens:      a.Refresher,
-		Keys:        awsstores.Keys{Store: a.States},
-		Accounts:    a.Secrets,
-		States:      awsstores.States{Store: a.States},
-		Transport:   a.HTTP.Transport,
-		Logger:      a.Logger,
-	})
+	p, err := a.Proxy()
 	if err != nil {
 		log.Fatalf("proxy: %v", err)
 	}

@@ -169,18 +169,25 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 			return seen, nil
 		}
 	}
-	lease, adopted, err := r.acquire(ctx, account, seen, opts)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		lease, adopted, err := r.acquire(ctx, account, seen, opts)
+		if err != nil {
+			return nil, err
+		}
+		if adopted != nil {
+			return r.cache.put(account, *adopted), nil
+		}
+		v, err := r.underLease(ctx, account, lease, seen.version.ID, opts)
+		// Losing the lease before recording intent spent nothing: another
+		// holder took over, so wait for it like any other waiter.
+		if errors.Is(err, ErrLeaseLost) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return r.cache.put(account, v), nil
 	}
-	if adopted != nil {
-		return r.cache.put(account, *adopted), nil
-	}
-	v, err := r.underLease(ctx, account, lease, seen.version.ID, opts)
-	if err != nil {
-		return nil, err
-	}
-	return r.cache.put(account, v), nil
 }
 
 // acquire takes the account's lease, or adopts a token another holder

@@ -134,7 +134,7 @@ func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease,
 		}
 	}
 	r.log.Error("ALERT account needs re-login", "account", account, "reason", reason)
-	return Version{}, fmt.Errorf("%w (token endpoint: %v)", r.rememberReauth(account, mark), err)
+	return Version{}, fmt.Errorf("%w (%v)", r.rememberReauth(account, mark), err)
 }
 
 func (r *Refresher) rememberReauth(account string, m ReauthMark) *ReauthError {

@@ -47,21 +47,23 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 	if !json.Valid(raw) {
 		return nil, errBadJSON
 	}
-	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key")
+	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key", "instructions")
 	if !ok {
 		return nil, errBadJSON
 	}
-	stream, store, cacheKey := f[0], f[1], f[2]
+	stream, store, cacheKey, instructions := f[0], f[1], f[2], f[3]
 	in.body = raw
 	in.session = sessionKey(r.Header, cacheKey)
 	if !rt.responses {
 		return in, nil
 	}
 	in.stream = string(stream) == "true"
-	if !in.stream || store == nil {
-		// Rare: Codex CLI always sends "stream":true and "store":false. The
-		// ChatGPT backend requires both.
-		if in.body, err = rewriteBody(raw, store == nil); err != nil {
+	noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
+	if !in.stream || store == nil || noInstructions {
+		// The ChatGPT backend requires "stream":true, "store":false and
+		// non-empty instructions. Codex CLI with a custom provider sends its
+		// instructions as a developer message in input instead.
+		if in.body, err = rewriteBody(raw, store == nil, noInstructions); err != nil {
 			return nil, err
 		}
 	}
@@ -106,8 +108,13 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// rewriteBody sets "stream": true (and "store": false when absent).
-func rewriteBody(raw []byte, setStore bool) ([]byte, error) {
+// defaultInstructions fill the field the backend requires when a client
+// leaves it out; the client's own guidance stays in its input messages.
+const defaultInstructions = "You are Codex, a coding assistant. Follow the developer and user messages."
+
+// rewriteBody sets "stream": true, "store": false when absent and default
+// instructions when missing.
+func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, errBadJSON
@@ -115,6 +122,9 @@ func rewriteBody(raw []byte, setStore bool) ([]byte, error) {
 	doc["stream"] = json.RawMessage("true")
 	if setStore {
 		doc["store"] = json.RawMessage("false")
+	}
+	if setInstructions {
+		doc["instructions"], _ = json.Marshal(defaultInstructions)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

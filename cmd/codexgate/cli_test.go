@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// These need no AWS: they fail (or answer) before any AWS call.
+
+func TestCLI_Help(t *testing.T) {
+	env := cliEnv(nil)
+	for _, args := range [][]string{
+		{"help"}, {"--help"},
+		{"import", "--help"}, {"login", "-h"}, {"keys", "--help"}, {"keys", "create", "--help"},
+		{"keys", "list", "--help"}, {"keys", "revoke", "--help"}, {"accounts", "--help"},
+		{"refresh", "--help"}, {"serve", "--help"},
+	} {
+		r := runCLI(t, env, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "codexgate") || r.stderr != "" {
+			t.Errorf("codexgate %s: %s", strings.Join(args, " "), r)
+		}
+	}
+}
+
+func TestCLI_UsageErrors(t *testing.T) {
+	env := cliEnv(nil)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"import"}, "--account and --auth-file is required"},
+		{[]string{"import", "--account", "a"}, "--auth-file is required"},
+		{[]string{"import", "--account", "a b", "--auth-file", "x"}, `account name "a b"`},
+		{[]string{"import", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"login"}, "--account is required"},
+		{[]string{"login", "--account", "a", "--callback-port", "0"}, "--callback-port 0 out of range"},
+		{[]string{"refresh", "--account", "../x"}, `account name "../x"`},
+		{[]string{"refresh", "extra"}, `unexpected argument "extra"`},
+		{[]string{"keys"}, "want a subcommand"},
+		{[]string{"keys", "rotate"}, `unknown keys subcommand "rotate"`},
+		{[]string{"keys", "create"}, "--name is required"},
+		{[]string{"keys", "revoke"}, "--name is required"},
+		{[]string{"accounts", "--json=maybe"}, "invalid boolean value"},
+		{[]string{"serve", "--addr"}, "flag needs an argument"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, env, "", tt.args...)
+		mustFail(t, r, 2, tt.want)
+	}
+	if r := runCLI(t, env, ""); r.code != 2 || !strings.Contains(r.stderr, "Commands:") {
+		t.Errorf("no arguments: %s", r)
+	}
+}

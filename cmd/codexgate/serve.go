@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// ServeCommand runs the proxy as a local HTTP server.
+type ServeCommand struct{ m *Main }
+
+// Run executes `codexgate serve`.
+func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet(c.m, "serve", "codexgate serve [--addr 127.0.0.1:8080]",
+		"Serves the codexgate proxy (POST /v1/responses, POST /v1/responses/compact, GET /v1/models)\n"+
+			"over plain HTTP, streaming each SSE event as it arrives, with the same accounts, keys and\n"+
+			"refresh routine as the Lambda deployment. Clients authenticate with a key from\n"+
+			"`codexgate keys create`. Stops gracefully on SIGINT or SIGTERM.")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port; the URL is printed)")
+	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := loadApp(ctx, c.m.Stderr, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	handler, err := a.Proxy()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a Codex turn streams for minutes.
+		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	n := "?"
+	if names, err := a.Secrets.List(ctx); err == nil {
+		n = fmt.Sprint(len(names))
+	} else {
+		a.Logger.Warn("cannot list accounts", slog.Any("error", err))
+	}
+	fmt.Fprintf(c.m.Stdout, "codexgate serving on http://%s/v1 (%s accounts, upstream %s)\n", ln.Addr(), n, a.Config.UpstreamURL)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(c.m.Stderr, "codexgate: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/codex/openaisim"
+)
+
+// server is a running `codexgate serve`.
+type server struct {
+	base string // http://127.0.0.1:PORT
+	cmd  *exec.Cmd
+	done chan error
+	logs *syncBuffer
+}
+
+var servingLine = regexp.MustCompile(`^codexgate serving on (http://[^ ]+)/v1 `)
+
+// startServe starts `codexgate serve --addr 127.0.0.1:0` and waits for the
+// line naming its URL. Cleanup kills it if the test did not stop it.
+func (s *stack) startServe() *server {
+	s.t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = s.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	srv := &server{cmd: cmd, done: make(chan error, 1), logs: &syncBuffer{}}
+	cmd.Stderr = srv.logs
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-srv.done
+		if s.t.Failed() {
+			s.t.Logf("codexgate serve stderr:\n%s", srv.logs)
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		srv.done <- cmd.Wait()
+	}()
+	select {
+	case line := <-lines:
+		m := servingLine.FindStringSubmatch(line)
+		if m == nil {
+			s.t.Fatalf("unexpected first line from serve: %q", line)
+		}
+		srv.base = m[1]
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("serve did not start; stderr:\n%s", srv.logs)
+	}
+	return srv
+}
+
+// stop sends SIGINT and waits for a clean exit.
+func (srv *server) stop(t *testing.T) {
+	t.Helper()
+	if err := srv.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.done:
+		srv.done <- err // for Cleanup
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGINT; stderr:\n%s", err, srv.logs)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15s of SIGINT")
+	}
+}
+
+// createKey runs `codexgate keys create` and returns the printed key.
+func (s *stack) createKey(name string) string {
+	s.t.Helper()
+	r := s.run("keys", "create", "--name", name)
+	mustSucceed(s.t, r)
+	key := strings.TrimSpace(r.stdout)
+	if strings.Contains(key, "\n") || len(key) < 20 {
+		s.t.Fatalf("keys create stdout = %q, want the key alone on one line", r.stdout)
+	}
+	return key
+}
+
+// responsesBody is a minimal Responses API request the strict backend accepts.
+const responsesBody = `{"model":"gpt-5.1-codex","instructions":"You are a helpful assistant.","input":[{"role":"user","content":[{"type":"input_text","text":"say hi"}]}],"stream":true,"store":false}`
+
+func post(t *testing.T, url, key, body string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestServe_StreamsResponses(t *testing.T) {
+	s := newStack(t, openaisim.Options{})
+	file, tok := s.newLogin(openaisim.Account{Name: "dave"})
+	mustSucceed(t, s.run("import", "--account", "dave", "--auth-file", file))
+	key := s.createKey("test")
+	srv := s.startServe()
+
+	resp := post(t, srv.base+"/v1/responses", key, responsesBody)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST /v1/responses: %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	var text strings.Builder
+	var completed bool
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Type  string `json:"type"`
+			Delta string `json:"delta"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("bad SSE data %q: %v", data, err)
+		}
+		switch ev.Type {
+		case "response.output_text.delta":
+			text.WriteString(ev.Delta)
+		case "response.completed":
+			completed = true
+		}
+	}
+	if text.String() != openaisim.DefaultAnswer || !completed {
+		t.Fatalf("streamed text %q (completed %v), want %q", text.String(), completed, openaisim.DefaultAnswer)
+	}
+
+	// Non-streaming clients get the response.completed object.
+	resp2 := post(t, srv.base+"/v1/responses", key, strings.Replace(responsesBody, `"stream":true`, `"stream":false`, 1))
+	b, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(openaisim.DefaultAnswer)) {
+		t.Fatalf("non-streaming: %d %s", resp2.StatusCode, b)
+	}
+
+	// No key, wrong key: 401 in OpenAI's error shape.
+	for _, k := range []string{"", "cg-wrong"} {
+		resp := post(t, srv.base+"/v1/responses", k, responsesBody)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !bytes.Contains(b, []byte(`"error"`)) {
+			t.Errorf("key %q: %d %s", k, resp.StatusCode, b)
+		}
+	}
+
+	// GET /v1/models answers through the same account.
+	req, _ := http.NewRequest(http.MethodGet, srv.base+"/v1/models", nil)
+	req.Header.Set("x-api-key", key)
+	mresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if mresp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte("gpt-5.1-codex")) {
+		t.Errorf("GET /v1/models: %d %s", mresp.StatusCode, b)
+	}
+
+	srv.stop(t)
+	logs := srv.logs.String()
+	for _, secret := range []string{key, tok.AccessToken, tok.RefreshToken} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("serve logs leak a secret (%.8s…)", secret)
+		}
+	}
+	if st := s.sim.Stats(); st.ResponsesOK != 2 {
+		t.Errorf("sim started %d responses, want 2", st.ResponsesOK)
+	}
+}
+
+func TestServe_AddrInUse(t *testing.T) {
+	s := newStack(t, openaisim.Options{})
+	srv := s.startServe()
+	addr := strings.TrimPrefix(srv.base, "http://")
+	r := s.run("serve", "--addr", addr)
+	mustFail(t, r, 1, "address already in use")
+	srv.stop(t)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

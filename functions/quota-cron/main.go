@@ -1,0 +1,33 @@
+// Command quota-cron is the scheduled Lambda that snapshots every account's
+// Codex usage (see package scheduled).
+package main
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/codexgate/codexgate/shared/app"
+	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/scheduled"
+	"github.com/codexgate/codexgate/shared/usage"
+)
+
+func main() {
+	a, err := app.FromEnv(context.Background())
+	if err != nil {
+		log.Fatalf("quota-cron: %v", err)
+	}
+	h := &scheduled.QuotaCron{
+		Accounts: a.Secrets,
+		Tokens:   a.Refresher,
+		Usage:    &usage.Client{URL: a.Config.UsageURL, HTTP: &http.Client{Transport: a.HTTP.Transport, Timeout: 20 * time.Second}},
+		States:   a.States,
+		Metrics:  metrics.New(nil),
+		Logger:   a.Logger,
+	}
+	lambda.Start(h.Handle)
+}

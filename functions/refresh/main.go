@@ -1,0 +1,34 @@
+// Command refresh is the Lambda that keeps access tokens fresh on a schedule
+// and forces a refresh on a manual invoke (see package scheduled).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/codexgate/codexgate/shared/app"
+	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/scheduled"
+)
+
+func main() {
+	window, err := scheduled.RefreshWindowFromEnv()
+	if err != nil {
+		log.Fatalf("refresh: %v", err)
+	}
+	a, err := app.FromEnv(context.Background())
+	if err != nil {
+		log.Fatalf("refresh: %v", err)
+	}
+	h := &scheduled.KeepAlive{
+		Accounts: a.Secrets,
+		Tokens:   a.Refresher,
+		States:   a.States,
+		Window:   window,
+		Metrics:  metrics.New(nil),
+		Logger:   a.Logger,
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,196 @@
+//go:build linux
+
+package lambdae2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/scheduled"
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+// world is one isolated stack: a table, a secret prefix and a simulator,
+// and the environment a bootstrap needs to use them.
+type world struct {
+	t       *testing.T
+	sim     *openaisim.Sim
+	secrets *secretstore.Store
+	states  *statestore.Store
+	env     []string
+	offset  atomic.Int64 // simulator clock offset, ns
+}
+
+func newWorld(t *testing.T, accessTTL time.Duration) *world {
+	t.Helper()
+	cfg := testsupport.AWSConfig(t)
+	table, prefix := testsupport.NewTable(t, cfg), testsupport.SecretPrefix(t)
+	w := &world{t: t}
+	w.sim = openaisim.New(openaisim.Options{
+		AccessTTL: accessTTL,
+		Clock:     func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
+	})
+	srv := httptest.NewServer(w.sim)
+	t.Cleanup(srv.Close)
+	w.secrets = secretstore.New(secretsmanager.NewFromConfig(cfg), prefix)
+	w.states = statestore.New(dynamodb.NewFromConfig(cfg), table)
+	w.env = []string{
+		"CODEXGATE_TABLE=" + table,
+		"CODEXGATE_SECRET_PREFIX=" + prefix,
+		"CODEXGATE_TOKEN_URL=" + srv.URL + "/oauth/token",
+		"CODEXGATE_USAGE_URL=" + srv.URL + "/backend-api/wham/usage",
+		"CODEXGATE_UPSTREAM_URL=" + srv.URL + "/backend-api/codex",
+		"CODEXGATE_REFRESH_WINDOW=2h",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
+		"AWS_REGION=" + cfg.Region,
+	}
+	// The bootstrap reads credentials from the environment; the stack script
+	// sets dummy ones, a bare AWS_ENDPOINT_URL may not.
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		w.env = append(w.env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	}
+	return w
+}
+
+// addAccount stores a new simulator login whose tokens were issued age ago.
+func (w *world) addAccount(name string, age time.Duration) openaisim.Tokens {
+	w.t.Helper()
+	w.offset.Store(int64(-age))
+	tok := w.sim.AddAccount(openaisim.Account{ID: "id-" + name, Plan: "pro"})
+	w.offset.Store(0)
+	auth, err := codex.ParseAuthFile(name, w.sim.AuthJSON(tok))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.secrets.Put(context.Background(), name, auth); err != nil {
+		w.t.Fatal(err)
+	}
+	return tok
+}
+
+func (w *world) load() statestore.Snapshot {
+	w.t.Helper()
+	snap, err := w.states.Load(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return snap
+}
+
+func (w *world) current(name string) codex.Version {
+	w.t.Helper()
+	v, err := w.secrets.LoadCurrent(context.Background(), name)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return v
+}
+
+func fixture(t *testing.T, function string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testsupport.RepoRoot(t), "functions", function, "event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestQuotaCron_RIE(t *testing.T) {
+	bin := findRIE(t)
+	w := newWorld(t, time.Hour)
+	boot := bootstrap(t, "quota-cron")
+	w.addAccount("alpha", 0)
+	w.addAccount("bravo", 0)
+	w.sim.SwapUsageWindows(true)
+	_ = w.sim.SetUsage("id-alpha", 25, 75)
+	reset := time.Now().Add(90 * time.Minute).Truncate(time.Second)
+	_ = w.sim.SetUsageLimit("id-bravo", reset)
+
+	fn := startRIE(t, bin, boot, w.env...)
+	var res scheduled.QuotaResult
+	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 1 || res.Limited != 1 || res.Failed != 0 || len(res.Accounts) != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	snap := w.load()
+	byKind := map[string]float64{}
+	for _, win := range snap.Quotas["alpha"].Windows {
+		byKind[win.Kind] = win.UsedPercent
+	}
+	if snap.Quotas["alpha"].Plan != "pro" || byKind[statestore.WindowFiveHour] != 25 || byKind[statestore.WindowWeekly] != 75 {
+		t.Errorf("alpha snapshot = %+v", snap.Quotas["alpha"])
+	}
+	if st := snap.States["bravo"]; st.CooldownReason != scheduled.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
+		t.Errorf("bravo state = %+v, want cooldown until %v", st, reset)
+	}
+	if !fn.logged(`"_aws"`) || !fn.logged(`"UsedPercent":25`) {
+		t.Errorf("no EMF metric lines in the function's output")
+	}
+
+	// A second scheduled run in the same (warm) container, quota back.
+	_ = w.sim.ClearUsageLimit("id-bravo")
+	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 2 || w.load().States["bravo"].CooldownUntil.After(time.Now()) {
+		t.Errorf("after reset: %+v, state %+v", res, w.load().States["bravo"])
+	}
+}
+
+func TestRefresh_RIE(t *testing.T) {
+	bin := findRIE(t)
+	w := newWorld(t, 4*time.Hour)
+	boot := bootstrap(t, "refresh")
+	w.addAccount("due", 3*time.Hour) // expires in 1 h: inside the 2 h window
+	w.addAccount("work", 0)          // the manual fixture's account; expires in 4 h
+	dueBefore, workBefore := w.current("due"), w.current("work")
+
+	fn := startRIE(t, bin, boot, w.env...)
+	// A schedule without Input delivers the EventBridge event itself.
+	var res scheduled.RefreshResult
+	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Refreshed != 1 || res.NotDue != 1 || res.Failed != 0 {
+		t.Fatalf("scheduled run: %+v", res)
+	}
+	if after := w.current("due"); after.ID == dueBefore.ID || after.Auth.Token.Refresh == dueBefore.Auth.Token.Refresh {
+		t.Error("due: secret not rotated")
+	}
+	if w.current("work").ID != workBefore.ID {
+		t.Error("work: rotated though not due")
+	}
+
+	// The manual payload: {"account":"work","force":true}.
+	if err := json.Unmarshal(fn.invoke(t, fixture(t, "refresh")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Accounts) != 1 || res.Accounts[0].Account != "work" || res.Accounts[0].Status != scheduled.StatusRefreshed {
+		t.Fatalf("manual run: %+v", res)
+	}
+	after := w.current("work")
+	if after.ID == workBefore.ID || after.Auth.Token.Refresh == workBefore.Auth.Token.Refresh {
+		t.Error("work: secret not rotated by the forced refresh")
+	}
+	if st := w.sim.Stats(); st.Refreshes != 2 || st.ReuseRejections != 0 {
+		t.Errorf("simulator: %d refreshes, %d reuse rejections; want 2 and 0", st.Refreshes, st.ReuseRejections)
+	}
+	if !fn.logged(`"RefreshFailures":0`) {
+		t.Error("no EMF RefreshFailures line in the function's output")
+	}
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# reliability.sh — `make reliability`: run the fault matrix of
+# internal/reliability against the moto stack (run under
+# scripts/with-stack.sh) and write docs/RELIABILITY.md, then run each fuzz
+# target of the bad-input corpus for a bounded time.
+#   CODEXGATE_SOAK   soak duration (default 60s)
+#   FUZZTIME         per fuzz target (default 20s; 0 skips fuzzing)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+go=${GO:-go}
+rc=0
+CODEXGATE_RELIABILITY=1 CODEXGATE_SOAK=${CODEXGATE_SOAK:-60s} \
+	$go test -count=1 -timeout 30m -run '^TestReliability_Matrix$' -v ./internal/reliability/ || rc=$?
+echo "reliability: wrote docs/RELIABILITY.md" >&2
+
+fuzztime=${FUZZTIME:-20s}
+if [[ $fuzztime != 0 ]]; then
+	for target in "FuzzNewRequest ./shared/lambdaproxy/" "FuzzParseAuthFile ./shared/codex/" "FuzzParseClaims ./shared/codex/"; do
+		set -- $target
+		echo "reliability: fuzzing $1 for $fuzztime" >&2
+		$go test -run '^$' -fuzz "^$1\$" -fuzztime "$fuzztime" "$2" || rc=1
+	done
+fi
+exit "$rc"

@@ -1,0 +1,28 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/codexgate/codexgate/shared/proxy"
+	"github.com/codexgate/codexgate/shared/proxy/awsstores"
+)
+
+// Proxy builds the proxy core over the app's parts: the one Refresher for
+// tokens, the secret store for the account list, the state table for keys,
+// health, cooldowns and quota. Both front doors (the Lambda function and
+// `codexgate serve`) use it.
+func (a *App) Proxy() (*proxy.Proxy, error) {
+	p, err := proxy.New(proxy.Config{
+		UpstreamURL: a.Config.UpstreamURL,
+		Tokens:      a.Refresher,
+		Keys:        awsstores.Keys{Store: a.States},
+		Accounts:    a.Secrets,
+		States:      awsstores.States{Store: a.States},
+		Transport:   a.HTTP.Transport,
+		Logger:      a.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build proxy: %w", err)
+	}
+	return p, nil
+}

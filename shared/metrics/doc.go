@@ -1,0 +1,23 @@
+// Package metrics writes CloudWatch Embedded Metric Format (EMF) lines: one
+// JSON object per line on stdout, which CloudWatch Logs turns into metrics
+// without any PutMetricData call.
+//
+// Every line lives in namespace "codexgate". The names below are an
+// interface: template.yaml's alarms refer to them.
+//
+//	UsedPercent      Percent  dims [Account, Window]  used share of one usage window
+//	                                                  (Window: "5h", "weekly", "other"); quota-cron
+//	LimitReached     Count    dims [Account]          1 when the account is out of quota, else 0; quota-cron
+//	QuotaFailures    Count    dims []                 accounts whose usage could not be read this run; quota-cron
+//	Refreshes        Count    dims []                 access tokens renewed this run (or adopted from a
+//	                                                  concurrent refresh); quota-cron and refresh
+//	RefreshFailures  Count    dims []                 accounts whose refresh failed this run for a
+//	                                                  reason other than a dead login; refresh
+//	ReauthRequired   Count    dims []                 accounts this run found needing a new login
+//	                                                  (`codexgate login`/`import`); quota-cron and refresh
+//
+// The dimensionless metrics are emitted on every run, zeros included, so an
+// alarm on ReauthRequired (Maximum > 0) or RefreshFailures (Sum > 0) sees
+// data and can treat missing data as breaching. Lines carry account names
+// and numbers only, never tokens.
+package metrics

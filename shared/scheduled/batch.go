@@ -1,0 +1,79 @@
+package scheduled
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+// Accounts lists the account names (one per stored auth.json secret);
+// secretstore.Store implements it.
+type Accounts interface {
+	List(ctx context.Context) ([]string, error)
+}
+
+// DefaultConcurrency bounds how many accounts a run handles at once: enough
+// to hide upstream latency, few enough for a small Lambda and the shared
+// Secrets Manager write quota.
+const DefaultConcurrency = 4
+
+// Outcome statuses shared by both handlers.
+const (
+	StatusReauthRequired = "reauth_required" // the login is gone; a person must log in again
+	StatusNotFound       = "not_found"       // no secret for the account
+	StatusError          = "error"           // anything else; see Outcome.Error
+)
+
+// reauthHint is the outcome message of an account skipped because the state
+// table marks it reauth_required.
+const reauthHint = "account needs re-login: run `codexgate login` or `codexgate import`"
+
+// forEach runs fn for every account, at most n at a time, and returns the
+// results in the accounts' order.
+func forEach[T any](ctx context.Context, accounts []string, n int, fn func(ctx context.Context, account string) T) []T {
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	out := make([]T, len(accounts))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, a := range accounts {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i] = fn(ctx, a)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
+
+// classify maps an account's error to an outcome status and a message for
+// the result. Messages come from typed errors that never carry tokens.
+func classify(err error) (status, msg string) {
+	switch {
+	case errors.Is(err, codex.ErrReauthRequired):
+		return StatusReauthRequired, err.Error()
+	case errors.Is(err, codex.ErrAccountNotFound):
+		return StatusNotFound, err.Error()
+	}
+	return StatusError, err.Error()
+}

@@ -1,0 +1,178 @@
+package scheduled
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/statestore"
+	"github.com/codexgate/codexgate/shared/usage"
+)
+
+// CooldownUsageLimit is the cooldown reason for an exhausted account; the
+// proxy's pool records the same reason when the backend answers 429
+// usage_limit_reached, and only cooldowns with this reason are lifted when
+// quota comes back.
+const CooldownUsageLimit = "usage_limit_reached"
+
+// DefaultLimitCooldown is how long an exhausted account is cooled down when
+// the usage answer gives no future reset time: until a later run looks again.
+const DefaultLimitCooldown = 15 * time.Minute
+
+// Quota outcome statuses (besides the shared ones).
+const (
+	StatusOK      = "ok"      // snapshot stored, quota left
+	StatusLimited = "limited" // snapshot stored, account cooled down until its reset
+)
+
+// QuotaCron snapshots every account's usage.
+type QuotaCron struct {
+	Accounts    Accounts
+	Tokens      codex.TokenSource
+	Usage       *usage.Client
+	States      QuotaStates
+	Metrics     *metrics.Writer // nil: no metrics
+	Logger      *slog.Logger
+	Concurrency int              // default DefaultConcurrency
+	Now         func() time.Time // default time.Now
+}
+
+// QuotaResult is what one quota-cron run returns (and logs).
+type QuotaResult struct {
+	Accounts []QuotaOutcome `json:"accounts"`
+	OK       int            `json:"ok"`
+	Limited  int            `json:"limited"`
+	Reauth   int            `json:"reauth_required"`
+	Failed   int            `json:"failed"`
+}
+
+// QuotaOutcome is one account's result.
+type QuotaOutcome struct {
+	Account         string         `json:"account"`
+	Status          string         `json:"status"`
+	Plan            string         `json:"plan,omitempty"`
+	Windows         []usage.Window `json:"windows,omitempty"`
+	CooldownUntil   time.Time      `json:"cooldown_until,omitzero"`
+	CooldownCleared bool           `json:"cooldown_cleared,omitempty"`
+	Refreshed       bool           `json:"refreshed,omitempty"` // the first token was refused; a forced refresh ran
+	Error           string         `json:"error,omitempty"`
+}
+
+// Handle runs once per scheduled event. It fails only when the accounts
+// cannot be listed.
+func (q *QuotaCron) Handle(ctx context.Context, ev events.EventBridgeEvent) (QuotaResult, error) {
+	log := logger(q.Logger).With("event_id", ev.ID)
+	names, err := q.Accounts.List(ctx)
+	if err != nil {
+		return QuotaResult{}, fmt.Errorf("list accounts: %w", err)
+	}
+	states, err := loadStates(ctx, q.States)
+	if err != nil {
+		// Without states every account is tried; the refresh routine still
+		// refuses dead logins, and no cooldown is lifted blindly.
+		log.Warn("load account states", "err", err)
+	}
+	res := QuotaResult{Accounts: forEach(ctx, names, q.Concurrency, func(ctx context.Context, name string) QuotaOutcome {
+		return q.account(ctx, name, states[name])
+	})}
+	for _, o := range res.Accounts {
+		switch o.Status {
+		case StatusOK:
+			res.OK++
+		case StatusLimited:
+			res.Limited++
+		case StatusReauthRequired:
+			res.Reauth++
+		default:
+			res.Failed++
+		}
+	}
+	q.emit(res)
+	log.Info("quota snapshot run", "accounts", len(names), "ok", res.OK, "limited", res.Limited,
+		"reauth_required", res.Reauth, "failed", res.Failed, "result", res)
+	return res, nil
+}
+
+// account fetches, stores and acts on one account's usage.
+func (q *QuotaCron) account(ctx context.Context, name string, st statestore.AccountState) QuotaOutcome {
+	out := QuotaOutcome{Account: name}
+	if reauthRequired(st) {
+		out.Status, out.Error = StatusReauthRequired, reauthHint
+		return out
+	}
+	snap, refreshed, err := q.Usage.ForAccount(ctx, q.Tokens, name)
+	out.Refreshed = refreshed
+	if err != nil {
+		return failed(out, err)
+	}
+	out.Plan, out.Windows = snap.Plan, snap.Windows
+	if err := q.States.PutQuota(ctx, quotaSnapshot(name, snap)); err != nil {
+		return failed(out, fmt.Errorf("store quota snapshot: %w", err))
+	}
+	now := clock(q.Now)()
+	limited, until := snap.Exhausted()
+	switch {
+	case limited:
+		if !until.After(now) {
+			until = now.Add(DefaultLimitCooldown)
+		}
+		if err := q.States.SetCooldown(ctx, name, until, CooldownUsageLimit); err != nil {
+			return failed(out, fmt.Errorf("set cooldown: %w", err))
+		}
+		out.Status, out.CooldownUntil = StatusLimited, until
+	case st.CooldownReason == CooldownUsageLimit && st.CooldownUntil.After(now):
+		if err := q.States.ClearCooldown(ctx, name); err != nil {
+			return failed(out, fmt.Errorf("clear cooldown: %w", err))
+		}
+		out.Status, out.CooldownCleared = StatusOK, true
+	default:
+		out.Status = StatusOK
+	}
+	return out
+}
+
+func failed(o QuotaOutcome, err error) QuotaOutcome {
+	o.Status, o.Error = classify(err)
+	return o
+}
+
+// emit writes the run's metrics: used % per account and window, and the
+// batch counters (zeros included, so alarms always see data).
+func (q *QuotaCron) emit(res QuotaResult) {
+	log := logger(q.Logger)
+	refreshes := 0
+	for _, o := range res.Accounts {
+		if o.Refreshed {
+			refreshes++
+		}
+		if o.Status != StatusOK && o.Status != StatusLimited {
+			continue
+		}
+		for _, w := range o.Windows {
+			if err := q.Metrics.Emit([]metrics.Dimension{{Name: metrics.DimAccount, Value: o.Account}, {Name: metrics.DimWindow, Value: w.Kind}},
+				metrics.Metric{Name: metrics.UsedPercent, Unit: metrics.Percent, Value: w.UsedPercent}); err != nil {
+				log.Warn("emit metrics", "err", err)
+			}
+		}
+		limited := 0.0
+		if o.Status == StatusLimited {
+			limited = 1
+		}
+		if err := q.Metrics.Emit([]metrics.Dimension{{Name: metrics.DimAccount, Value: o.Account}},
+			metrics.Metric{Name: metrics.LimitReached, Unit: metrics.Count, Value: limited}); err != nil {
+			log.Warn("emit metrics", "err", err)
+		}
+	}
+	if err := q.Metrics.Emit(nil,
+		metrics.Metric{Name: metrics.QuotaFailures, Unit: metrics.Count, Value: float64(res.Failed)},
+		metrics.Metric{Name: metrics.ReauthRequired, Unit: metrics.Count, Value: float64(res.Reauth)},
+		metrics.Metric{Name: metrics.Refreshes, Unit: metrics.Count, Value: float64(refreshes)},
+	); err != nil {
+		log.Warn("emit metrics", "err", err)
+	}
+}
