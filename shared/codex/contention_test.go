@@ -102,7 +102,7 @@ func runContainer() int {
 // testTimeouts keep leases short so that a test outliving a killed holder
 // waits seconds, not the production 45 s.
 func testTimeouts() (oauth, persist, lease time.Duration) {
-	return 2 * time.Second, 2 * time.Second, 7 * time.Second
+	return 3 * time.Second, 5 * time.Second, 10 * time.Second
 }
 
 // killAt makes the process die, like a Lambda container killed mid-step,
