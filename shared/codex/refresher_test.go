@@ -215,14 +215,20 @@ func TestRefresher_AccessToken_RecoversPendingVersion(t *testing.T) {
 	// Holder 1 refreshes and writes, then "crashes" before promote.
 	g.store.failPromote = errors.New("killed")
 	r1 := g.refresher(WithTimeouts(200*time.Millisecond, 200*time.Millisecond, time.Second))
-	if _, err := r1.AccessToken(context.Background(), "a", AccessOptions{}); err == nil {
+	// The holder keeps trying to store until its (Lambda) deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
+	defer cancel()
+	if _, err := r1.AccessToken(ctx, "a", AccessOptions{}); err == nil {
 		t.Fatal("holder 1 should fail before promote")
+	}
+	if n := g.oauth.refreshes.Load(); n != 1 {
+		t.Fatalf("holder 1 made %d refreshes, want 1 (written, not promoted)", n)
 	}
 	g.store.mu.Lock()
 	g.store.failPromote = nil
 	g.store.mu.Unlock()
-	// The lease is kept (never released after an unsaved refresh); wait it out.
-	time.Sleep(1100 * time.Millisecond)
+	// The lease is kept (never released after an unsaved refresh) and has
+	// run out with the holder's deadline.
 	c, err := g.refresher().AccessToken(context.Background(), "a", AccessOptions{})
 	if err != nil {
 		t.Fatalf("next holder: %v", err)

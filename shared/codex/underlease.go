@@ -144,10 +144,17 @@ func (r *Refresher) rememberReauth(account string, m ReauthMark) *ReauthError {
 }
 
 // persist writes the pending version and promotes it over base, retrying
-// transient failures until the budget ends. A stale base means a newer login
-// was imported meanwhile or we outlived our lease: the newer version wins.
+// transient failures until the caller's deadline, past our own persist
+// budget if need be: until the write lands the rotated token exists only in
+// memory. Both writes stay safe after the lease ends (the version is only
+// pending; the promote is a compare-and-swap). A stale base means a newer
+// login was imported meanwhile or another holder took over: theirs wins.
 func (r *Refresher) persist(ctx context.Context, account, base string, v Version) error {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.persistTimeout)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = r.now().Add(r.maxWait)
+	}
+	pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 	defer cancel()
 	if err := retry(pctx, func() error { return r.store.WritePending(pctx, account, v.ID, v.Auth) }); err != nil {
 		return fmt.Errorf("write pending version: %w", err)

@@ -1,0 +1,79 @@
+// Command codexgate-bench runs the benchmarks of package internal/bench and
+// writes docs/BENCHMARKS.md. Run it through `make bench` (scripts/bench.sh),
+// which starts the moto stack and builds the binaries it needs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/codexgate/codexgate/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "codexgate-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	bin := flag.String("bin", "", "directory with codexgate, openaisim and <fn>/bootstrap host builds")
+	arm := flag.String("arm", "build", "directory with the `make build` artefacts")
+	out := flag.String("out", "docs/BENCHMARKS.md", "report file")
+	refBench := flag.String("refresher-bench", "", "file with the shared/codex Refresher benchmark output")
+	cmdline := flag.String("command", "make bench", "command named in the report")
+	o := bench.Options{Progress: os.Stderr, HostBootstraps: map[string]string{}}
+	flag.IntVar(&o.Warmup, "warmup", 200, "warm-up requests per target")
+	flag.IntVar(&o.N1, "n1", 2000, "requests per target at concurrency 1")
+	flag.IntVar(&o.N8, "n8", 4000, "requests per target at concurrency 8")
+	flag.IntVar(&o.NRIE, "nrie", 1000, "requests through the RIE at concurrency 1")
+	flag.IntVar(&o.Rounds, "rounds", 4, "interleaved rounds")
+	flag.IntVar(&o.StormK, "storm-k", 4, "serve processes in the refresh storm")
+	flag.IntVar(&o.StormN, "storm-n", 25, "concurrent requests per serve process")
+	flag.IntVar(&o.RIEStormK, "rie-storm-k", 4, "RIE containers in the refresh storm")
+	flag.IntVar(&o.RIEStormN, "rie-storm-n", 5, "sequential requests per RIE container")
+	flag.IntVar(&o.ColdRuns, "cold-runs", 3, "cold starts per bootstrap")
+	flag.Parse()
+	if *bin == "" {
+		return fmt.Errorf("-bin is required")
+	}
+	o.Codexgate, o.OpenAISim = filepath.Join(*bin, "codexgate"), filepath.Join(*bin, "openaisim")
+	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+		o.HostBootstraps[fn] = filepath.Join(*bin, fn, "bootstrap")
+	}
+	o.ArmDir = *arm
+	o.ServeLog = filepath.Join(*bin, "serve.log")
+	o.Table = os.Getenv("CODEXGATE_TABLE")
+	if o.Table == "" || os.Getenv("AWS_ENDPOINT_URL") == "" {
+		return fmt.Errorf("run under scripts/with-stack.sh (CODEXGATE_TABLE and AWS_ENDPOINT_URL unset)")
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS config: %w", err)
+	}
+	o.AWS = cfg
+	var rb []byte
+	if *refBench != "" {
+		rb, _ = os.ReadFile(*refBench)
+	}
+	res := bench.RunAll(ctx, o)
+	var buf bytes.Buffer
+	res.WriteMarkdown(&buf, *cmdline, string(rb))
+	os.Stdout.Write(buf.Bytes()) //nolint:errcheck // terminal
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "codexgate-bench: wrote", *out)
+	return ctx.Err()
+}

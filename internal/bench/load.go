@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sample is the outcome of a batch of requests.
+type Sample struct {
+	Latencies []time.Duration // successful requests only, sorted
+	Errors    int
+	FirstErr  error
+	Wall      time.Duration
+}
+
+// Percentile returns the p-th percentile (0 < p ≤ 100) of the successful
+// latencies, nearest-rank.
+func (s Sample) Percentile(p float64) time.Duration {
+	return percentile(s.Latencies, p)
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// Run sends n requests with do, concurrency callers at a time, and times
+// each one. do must read the whole answer and return an error for anything
+// but a complete success.
+func Run(ctx context.Context, concurrency, n int, do func(context.Context) error) Sample {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var s Sample
+	lat := make([]time.Duration, 0, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				t := time.Now()
+				err := do(ctx)
+				d := time.Since(t)
+				mu.Lock()
+				if err != nil {
+					s.Errors++
+					if s.FirstErr == nil {
+						s.FirstErr = err
+					}
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	s.Wall = time.Since(start)
+	slices.Sort(lat)
+	s.Latencies = lat
+	return s
+}
+
+func sortDurations(d []time.Duration) { slices.Sort(d) }

@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Target is one way to send the benchmark request.
+type Target struct {
+	Name string
+	Do   func(ctx context.Context) error
+}
+
+// DirectTarget posts straight to the simulator's backend with the account's
+// own access token: the baseline.
+func DirectTarget(c *http.Client, sim, access, accountID string) Target {
+	return Target{Name: "direct", Do: func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sim+"/backend-api/codex/responses", bytes.NewReader([]byte(RequestBody)))
+		req.Header.Set("Authorization", "Bearer "+access)
+		req.Header.Set("ChatGPT-Account-Id", accountID)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		return doSSE(c, req)
+	}}
+}
+
+// ServeTarget posts to `codexgate serve` with a client key.
+func ServeTarget(c *http.Client, base, key string) Target {
+	return Target{Name: "codexgate serve", Do: func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/responses", bytes.NewReader([]byte(RequestBody)))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		return doSSE(c, req)
+	}}
+}
+
+// RIETarget invokes the proxy bootstrap under one RIE with a REST API event.
+func RIETarget(c *http.Client, r *RIE, key string) Target {
+	ev := APIGatewayEvent(http.MethodPost, "/v1/responses",
+		map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}, RequestBody)
+	return Target{Name: "proxy bootstrap (RIE)", Do: func(ctx context.Context) error {
+		b, err := r.Invoke(ctx, c, ev)
+		if err != nil {
+			return err
+		}
+		p, body, err := SplitStreamed(b)
+		if err != nil {
+			return err
+		}
+		if p.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d: %.200s", p.StatusCode, body)
+		}
+		return checkSSE(body)
+	}}
+}
+
+func doSSE(c *http.Client, req *http.Request) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	}
+	return checkSSE(b)
+}
+
+// Overhead is the latency sample of each target at one concurrency, plus
+// the serve process's CPU over its requests.
+type Overhead struct {
+	Concurrency int
+	Samples     map[string]*Sample
+	Order       []string
+	CPU         map[string]time.Duration // process CPU spent during that target's requests
+}
+
+// MeasureOverhead sends n requests per target at concurrency c, in rounds
+// (every target gets n/rounds per round, in turn) so that drift of the
+// machine hits all targets alike. cpuPid maps a target name to the process
+// whose CPU time is charged to it.
+func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
+	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{}}
+	for _, t := range targets {
+		o.Order = append(o.Order, t.Name)
+		o.Samples[t.Name] = &Sample{}
+	}
+	per := max(n/rounds, 1)
+	for range rounds {
+		for _, t := range targets {
+			var before time.Duration
+			pid, charge := cpuPid[t.Name]
+			if charge {
+				before, _ = CPUTime(pid)
+			}
+			s := Run(ctx, c, per, t.Do)
+			if charge {
+				after, _ := CPUTime(pid)
+				o.CPU[t.Name] += after - before
+			}
+			agg := o.Samples[t.Name]
+			agg.Latencies = append(agg.Latencies, s.Latencies...)
+			agg.Errors += s.Errors
+			agg.Wall += s.Wall
+			if agg.FirstErr == nil {
+				agg.FirstErr = s.FirstErr
+			}
+		}
+	}
+	for _, s := range o.Samples {
+		sortDurations(s.Latencies)
+	}
+	return o, ctx.Err()
+}

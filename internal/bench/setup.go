@@ -1,0 +1,95 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+// RequestBody is the small streamed Responses API request every scenario
+// sends (the simulator's strict rules: instructions, store:false,
+// stream:true).
+const RequestBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Say hello."}]}],"stream":true,"store":false}`
+
+// Tenant is one isolated set of accounts and a client key in the shared
+// stack: a unique secret prefix (the pool lists only its own accounts) and
+// unique names in the table.
+type Tenant struct {
+	Table, Prefix string
+	Key           string // client API key, plaintext
+	Accounts      map[string]*codex.AuthFile
+	IDs           map[string]string // account name → ChatGPT account id
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (Go ≥ 1.24)
+	return hex.EncodeToString(b)
+}
+
+// NewTenant stores one simulator account per name under a fresh prefix and
+// creates a client key. addAccount returns the auth.json of a new simulator
+// account with the given id.
+func NewTenant(ctx context.Context, cfg aws.Config, table, label string, names []string, addAccount func(id string) ([]byte, error)) (*Tenant, error) {
+	run := randHex(4)
+	t := &Tenant{Table: table, Prefix: "codexgate-bench/" + label + "-" + run + "/", Accounts: map[string]*codex.AuthFile{}, IDs: map[string]string{}}
+	secrets := secretstore.New(secretsmanager.NewFromConfig(cfg), t.Prefix)
+	for _, n := range names {
+		id := "acct-" + label + "-" + n + "-" + run
+		raw, err := addAccount(id)
+		if err != nil {
+			return nil, fmt.Errorf("simulator account %s: %w", n, err)
+		}
+		a, err := codex.ParseAuthFile(n, raw)
+		if err != nil {
+			return nil, fmt.Errorf("parse auth %s: %w", n, err)
+		}
+		if _, err := secrets.Put(ctx, n, a); err != nil {
+			return nil, fmt.Errorf("store account %s: %w", n, err)
+		}
+		t.Accounts[n], t.IDs[n] = a, id
+	}
+	key, _, err := statestore.New(dynamodb.NewFromConfig(cfg), table).CreateKey(ctx, "bench-"+label+"-"+run)
+	if err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	t.Key = key
+	return t, nil
+}
+
+// Env is the codexgate environment for this tenant against simulator sim.
+func (t *Tenant) Env(sim string) []string {
+	return []string{
+		"CODEXGATE_TABLE=" + t.Table,
+		"CODEXGATE_SECRET_PREFIX=" + t.Prefix,
+		"CODEXGATE_UPSTREAM_URL=" + sim + "/backend-api/codex",
+		"CODEXGATE_TOKEN_URL=" + sim + "/oauth/token",
+		"CODEXGATE_USAGE_URL=" + sim + "/backend-api/wham/usage",
+	}
+}
+
+// Cleanup deletes the tenant's secrets (best effort; the stack is throwaway).
+func (t *Tenant) Cleanup(ctx context.Context, cfg aws.Config) {
+	sm := secretsmanager.NewFromConfig(cfg)
+	for n := range t.Accounts {
+		sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(t.Prefix + n), ForceDeleteWithoutRecovery: aws.Bool(true)}) //nolint:errcheck // best effort
+	}
+}
+
+// client is an HTTP client with a keep-alive pool large enough for c=8.
+func client() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
+}

@@ -1,0 +1,220 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Options configure a full `make bench` run.
+type Options struct {
+	AWS   aws.Config
+	Table string
+	// Binaries: Codexgate and OpenAISim are host builds of cmd/codexgate and
+	// cmd/openaisim; HostBootstraps maps a function name to its host
+	// (linux/GOARCH of this machine) bootstrap; ArmDir holds the `make build`
+	// artefacts (<fn>/bootstrap, linux/arm64 as shipped).
+	Codexgate, OpenAISim string
+	HostBootstraps       map[string]string
+	ArmDir               string
+	// Request counts. Warmup goes to every target before measuring.
+	Warmup, N1, N8, NRIE, Rounds int
+	StormK, StormN               int // serve processes × concurrent requests each
+	RIEStormK, RIEStormN         int // RIE containers × sequential requests each
+	ColdRuns                     int
+	Progress                     io.Writer
+	ServeLog                     string // file for the serve processes' logs
+}
+
+// Results hold every figure of a run; a failed section keeps its error.
+type Results struct {
+	Machine         Machine
+	Opts            Options
+	Overhead        []*Overhead
+	ServePid        int
+	ServeCPU        time.Duration // over ServeRequests
+	ServeRequests   int
+	ServeMem        Memory
+	RIEBootstrapMem Memory
+	OverheadErr     error
+	Calls           *AWSCalls
+	CallsErr        error
+	Storms          []*Storm
+	StormErr        error
+	Cold            []ColdStart
+	Elapsed         time.Duration
+	EndLoadAvg      string
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "bench: "+format+"\n", args...)
+	}
+}
+
+// RunAll runs every section; sections fail independently.
+func RunAll(ctx context.Context, o Options) *Results {
+	start := time.Now()
+	res := &Results{Machine: DetectMachine(), Opts: o}
+	o.logf("AWS calls per request and per refresh (in process)")
+	res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 1000, 5)
+	o.logf("proxy overhead and refresh storm (processes)")
+	res.OverheadErr = runProcesses(ctx, o, res)
+	o.logf("cold starts under the RIE")
+	res.Cold = runColdStarts(ctx, o)
+	res.Elapsed = time.Since(start)
+	res.EndLoadAvg = LoadAvg()
+	return res
+}
+
+func runProcesses(ctx context.Context, o Options, res *Results) error {
+	sim, err := StartSim(o.OpenAISim)
+	if err != nil {
+		return err
+	}
+	defer sim.Stop()
+	ctl := SimControl{URL: sim.URL, Client: &http.Client{Timeout: 10 * time.Second}}
+	ten, err := NewTenant(ctx, o.AWS, o.Table, "overhead", []string{"main"}, ctl.AddAccount)
+	if err != nil {
+		return err
+	}
+	defer ten.Cleanup(ctx, o.AWS)
+	logw := io.Discard
+	if o.ServeLog != "" {
+		if f, err := os.Create(o.ServeLog); err == nil {
+			defer f.Close()
+			logw = f
+		}
+	}
+	serve, err := StartServe(o.Codexgate, ten.Env(sim.URL), logw)
+	if err != nil {
+		return err
+	}
+	defer serve.Stop()
+	rie, err := StartRIE(o.HostBootstraps["proxy"], append(ten.Env(sim.URL), "AWS_LAMBDA_FUNCTION_TIMEOUT=120"))
+	if err != nil {
+		return err
+	}
+	defer rie.Stop()
+	res.ServePid = serve.Pid()
+
+	c := client()
+	main := ten.Accounts["main"].Token
+	direct := DirectTarget(c, sim.URL, main.Access, main.AccountID)
+	srv := ServeTarget(c, serve.URL, ten.Key)
+	lam := RIETarget(c, rie, ten.Key)
+	for _, t := range []Target{direct, srv, lam} {
+		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
+			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
+		}
+	}
+	cpu := map[string]int{srv.Name: serve.Pid()}
+	o.logf("c=1: %d requests each (RIE %d)", o.N1, o.NRIE)
+	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, srv}, cpu)
+	if err != nil {
+		return err
+	}
+	r1, err := MeasureOverhead(ctx, 1, o.NRIE, o.Rounds, []Target{lam}, nil)
+	if err != nil {
+		return err
+	}
+	o1.Order = append(o1.Order, lam.Name)
+	o1.Samples[lam.Name] = r1.Samples[lam.Name]
+	o.logf("c=8: %d requests each", o.N8)
+	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, srv}, cpu)
+	if err != nil {
+		return err
+	}
+	res.Overhead = []*Overhead{o1, o8}
+	res.ServeCPU = o1.CPU[srv.Name] + o8.CPU[srv.Name]
+	res.ServeRequests = len(o1.Samples[srv.Name].Latencies) + o1.Samples[srv.Name].Errors +
+		len(o8.Samples[srv.Name].Latencies) + o8.Samples[srv.Name].Errors
+	res.ServeMem, _ = ReadMemory(serve.Pid())
+	if kids := Children(rie.Pid()); len(kids) > 0 {
+		res.RIEBootstrapMem, _ = ReadMemory(kids[0])
+	}
+	serve.Stop()
+	rie.Stop()
+
+	o.logf("refresh storm: %d serve processes × %d, %d RIE × %d", o.StormK, o.StormN, o.RIEStormK, o.RIEStormN)
+	res.StormErr = runStorms(ctx, o, res, sim.URL, ctl, logw)
+	return nil
+}
+
+func runStorms(ctx context.Context, o Options, res *Results, simURL string, ctl SimControl, logw io.Writer) error {
+	ten, err := NewTenant(ctx, o.AWS, o.Table, "storm", []string{"main"}, ctl.AddAccount)
+	if err != nil {
+		return err
+	}
+	defer ten.Cleanup(ctx, o.AWS)
+	c := client()
+	var targets []Target
+	for range o.StormK {
+		p, err := StartServe(o.Codexgate, ten.Env(simURL), logw)
+		if err != nil {
+			return err
+		}
+		defer p.Stop()
+		t := ServeTarget(c, p.URL, ten.Key)
+		if err := t.Do(ctx); err != nil { // warm: each container has the token cached
+			return fmt.Errorf("storm warm-up: %w", err)
+		}
+		targets = append(targets, t)
+	}
+	s, err := RunStorm(ctx, "codexgate serve processes", ctl, ten.IDs["main"], targets, o.StormN, false)
+	if err != nil {
+		return err
+	}
+	res.Storms = append(res.Storms, s)
+
+	targets = targets[:0]
+	for range o.RIEStormK {
+		r, err := StartRIE(o.HostBootstraps["proxy"], append(ten.Env(simURL), "AWS_LAMBDA_FUNCTION_TIMEOUT=120"))
+		if err != nil {
+			return err
+		}
+		defer r.Stop()
+		t := RIETarget(c, r, ten.Key)
+		if err := t.Do(ctx); err != nil {
+			return fmt.Errorf("RIE storm warm-up: %w", err)
+		}
+		targets = append(targets, t)
+	}
+	s, err = RunStorm(ctx, "proxy bootstraps under RIE (one invocation at a time each)", ctl, ten.IDs["main"], targets, o.RIEStormN, true)
+	if err != nil {
+		return err
+	}
+	res.Storms = append(res.Storms, s)
+	return nil
+}
+
+func runColdStarts(ctx context.Context, o Options) []ColdStart {
+	var out []ColdStart
+	sim, err := StartSim(o.OpenAISim)
+	if err != nil {
+		return []ColdStart{{Function: "all", Err: err}}
+	}
+	defer sim.Stop()
+	ctl := SimControl{URL: sim.URL, Client: &http.Client{Timeout: 10 * time.Second}}
+	ten, err := NewTenant(ctx, o.AWS, o.Table, "cold", []string{"main"}, ctl.AddAccount)
+	if err != nil {
+		return []ColdStart{{Function: "all", Err: err}}
+	}
+	defer ten.Cleanup(ctx, o.AWS)
+	env := append(ten.Env(sim.URL), "AWS_LAMBDA_FUNCTION_TIMEOUT=60")
+	events := map[string][]byte{
+		"proxy":      APIGatewayEvent(http.MethodGet, "/v1/models", map[string]string{"Authorization": "Bearer " + ten.Key}, ""),
+		"quota-cron": []byte(`{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}`),
+		"refresh":    []byte(`{}`),
+	}
+	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+		out = append(out, MeasureColdStart(ctx, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
+	}
+	return out
+}

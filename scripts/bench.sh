@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# bench.sh — `make bench`: measure codexgate against DESIGN §8 and write
+# docs/BENCHMARKS.md. Runs under scripts/with-stack.sh (moto on loopback).
+# Builds the binaries into a temporary directory, re-measures the Refresher
+# benchmarks of shared/codex, then runs cmd/codexgate-bench, which starts
+# (and stops) the simulator, codexgate serve processes and RIE containers.
+# Pass extra flags to codexgate-bench in BENCHFLAGS (e.g. "-n1 500 -n8 1000").
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+go=${GO:-go}
+bin=$(mktemp -d "${TMPDIR:-/tmp}/codexgate-bench.XXXXXX")
+trap 'rm -rf "$bin"' EXIT
+
+echo "bench: building (host $($go env GOARCH), and make build for arm64)" >&2
+make --no-print-directory build >&2
+flags=(-trimpath -ldflags='-s -w')
+$go build "${flags[@]}" -o "$bin/codexgate" ./cmd/codexgate
+$go build "${flags[@]}" -o "$bin/openaisim" ./cmd/openaisim
+$go build -o "$bin/codexgate-bench" ./cmd/codexgate-bench
+for fn in proxy quota-cron refresh; do
+	CGO_ENABLED=0 GOOS=linux $go build -tags lambda.norpc "${flags[@]}" -o "$bin/$fn/bootstrap" ./functions/$fn
+done
+
+echo "bench: shared/codex Refresher benchmarks" >&2
+$go test -run '^$' -bench Refresher -benchtime=${REFRESHER_BENCHTIME:-20x} ./shared/codex/ 2>&1 |
+	grep -E '^(Benchmark|goos|goarch|cpu|ok|---|\s+bench_test)' | awk '!seen[$0]++' | tee "$bin/refresher.txt" >&2 || true
+# The warm path needs more iterations than a full refresh to mean anything.
+$go test -run '^$' -bench 'Refresher_WarmPath' -benchtime=1s ./shared/codex/ 2>&1 |
+	grep -E '^Benchmark' | tee -a "$bin/refresher.txt" >&2 || true
+
+# shellcheck disable=SC2086
+"$bin/codexgate-bench" -bin "$bin" -arm build -out docs/BENCHMARKS.md \
+	-refresher-bench "$bin/refresher.txt" -command "make bench" ${BENCHFLAGS:-}
