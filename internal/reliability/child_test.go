@@ -8,13 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -49,7 +47,10 @@ func runChild(mode string) int {
 		return 2
 	}
 	if at := env("CODEXGATE_KILL_AT"); at != "" {
-		cfg = killAt(cfg, at)
+		if cfg, err = awsfault.ExitBefore(cfg, at, 3); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
 	}
 	r := codex.NewRefresher(
 		secretstore.New(secretsmanager.NewFromConfig(cfg), env("CODEXGATE_SECRET_PREFIX")),
@@ -74,26 +75,6 @@ func runChild(mode string) int {
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 	return 0
-}
-
-// killAt makes the process die just before it sends the n-th call of an AWS
-// operation ("UpdateItem#3"), like a Lambda container killed mid-step.
-func killAt(cfg aws.Config, at string) aws.Config {
-	op, nth, _ := strings.Cut(at, "#")
-	n, _ := strconv.Atoi(nth)
-	tr := awsfault.New(nil)
-	var mu sync.Mutex
-	seen := 0
-	tr.Inject(op, awsfault.Fault{Hook: func(string) {
-		mu.Lock()
-		seen++
-		hit := seen == n
-		mu.Unlock()
-		if hit {
-			os.Exit(3)
-		}
-	}})
-	return tr.Wrap(cfg)
 }
 
 // soak runs callers until the deadline. Proxy-style: 3 workers, each takes a

@@ -64,7 +64,7 @@ func TestReliability_Matrix(t *testing.T) {
 // runRow is the common shape of a single-account row: a faulty container
 // calls twice (the second call sees the fault used up), then a healthy
 // container serves a caller, then the tokens-lost probe.
-func runRow(t *testing.T, w *world, faulty *codex.Refresher, r Row) Row {
+func runRow(t *testing.T, w world, faulty *codex.Refresher, r Row) Row {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var errs []string
@@ -84,7 +84,7 @@ func runRow(t *testing.T, w *world, faulty *codex.Refresher, r Row) Row {
 	call(faulty)
 	call(faulty)
 	call(w.refresher(nil))
-	st := w.sim.Stats()
+	st := w.Sim.Stats()
 	r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
 	lost, err := w.probe("main")
 	r.TokensLost = lost
@@ -122,13 +122,13 @@ func awsFaultRows(t *testing.T, add func(Row)) {
 			name := s.step + ": " + f.name
 			t.Run(name, func(t *testing.T) {
 				w := newWorld(t)
-				w.importExpiring(t, "main", "acct-aws")
+				w.ImportExpiring(t, "main", "acct-aws")
 				tr := awsfault.New(nil)
 				if s.nth > 1 {
 					tr.Inject(s.op, awsfault.Fault{Action: awsfault.Pass, Times: s.nth - 1})
 				}
 				tr.Inject(s.op, f.fault)
-				cfg := awsfault.NoRetries(tr.Wrap(w.cfg))
+				cfg := awsfault.NoRetries(tr.Wrap(w.AWS))
 				r := runRow(t, w, w.refresher(&cfg), Row{Section: "AWS faults per operation (awsfault, SDK retries off)", Name: name})
 				r.Expected = r.TokensLost == 0 && r.Reuse == 0 && r.Reauth == 0 && r.Refreshes == 1 && r.Served >= 2 && r.Err == ""
 				add(r)
@@ -158,8 +158,8 @@ func simFaultRows(t *testing.T, add func(Row)) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.importExpiring(t, "main", "acct-sim")
-			w.sim.InjectFault(openaisim.Fault{Path: "/oauth/token", Method: "POST", Status: tc.fault.Status, Count: tc.fault.Count,
+			w.ImportExpiring(t, "main", "acct-sim")
+			w.Sim.InjectFault(openaisim.Fault{Path: "/oauth/token", Method: "POST", Status: tc.fault.Status, Count: tc.fault.Count,
 				DropConnection: tc.fault.DropConnection, AfterRefresh: tc.fault.AfterRefresh, Delay: tc.fault.Delay})
 			r := runRow(t, w, w.refresher(nil), Row{Section: "Token endpoint faults (simulator on /oauth/token)", Name: tc.name, Why: tc.why})
 			// A fault that rotated server-side shows as one refresh the client never saw.
@@ -178,12 +178,12 @@ func deadlineRows(t *testing.T, add func(Row)) {
 		name := fmt.Sprintf("caller deadline %s (refresh needs OAuth 2 s + persist 2 s + margin)", left)
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
-			w.importExpiring(t, "main", "acct-deadline")
+			w.ImportExpiring(t, "main", "acct-deadline")
 			r := Row{Section: "Lambda deadline too short for a refresh", Name: name, Requests: 1}
 			ctx, cancel := context.WithTimeout(context.Background(), left)
 			_, err := w.refresher(nil).AccessToken(ctx, "main", codex.AccessOptions{})
 			cancel()
-			st := w.sim.Stats()
+			st := w.Sim.Stats()
 			if err == nil {
 				r.Served = 1
 			}
@@ -197,7 +197,7 @@ func deadlineRows(t *testing.T, add func(Row)) {
 			if err2 == nil {
 				r.Served++
 			}
-			st = w.sim.Stats()
+			st = w.Sim.Stats()
 			r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
 			lost, perr := w.probe("main")
 			r.TokensLost = lost
@@ -227,7 +227,7 @@ func killRows(t *testing.T, add func(Row)) {
 		name := "killed " + tc.step + " (" + tc.killAt + ")"
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
-			w.importExpiring(t, "main", "acct-kill")
+			w.ImportExpiring(t, "main", "acct-kill")
 			r := Row{Section: "Process killed at each refresh step (separate process, os.Exit before the AWS call)", Name: name, Why: tc.why, Requests: 1}
 			err := w.child("kill", "CODEXGATE_ACCOUNT=main", "CODEXGATE_KILL_AT="+tc.killAt).Run()
 			var exit *exec.ExitError
@@ -248,7 +248,7 @@ func killRows(t *testing.T, add func(Row)) {
 			default:
 				r.Why = strings.TrimSpace(r.Why + " next caller: " + err.Error())
 			}
-			st := w.sim.Stats()
+			st := w.Sim.Stats()
 			r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
 			lost, perr := w.probe("main")
 			r.TokensLost = lost
@@ -271,7 +271,7 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 	ids := map[string]string{}
 	for i, a := range accounts {
 		ids[a] = fmt.Sprintf("acct-soak-%d", i)
-		w.importExpiring(t, a, ids[a])
+		w.ImportExpiring(t, a, ids[a])
 	}
 	r := Row{Section: "Soak", Name: fmt.Sprintf("%s: 2 accounts, 3 proxy-style processes × 3 callers (401 → forced refresh → replay), 1 cron-style process (forced refresh of both every 2–4 s), random access-token expiries every 0.5–3 s", d)}
 	type proc struct {
@@ -296,7 +296,7 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(500+rand.IntN(2500)) * time.Millisecond):
-				_ = w.sim.ExpireAccessTokens(ids[accounts[rand.IntN(len(accounts))]])
+				_ = w.Sim.ExpireAccessTokens(ids[accounts[rand.IntN(len(accounts))]])
 				expiries++
 			}
 		}
@@ -319,7 +319,7 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 	}
 	close(stop)
 	wg.Wait()
-	st := w.sim.Stats()
+	st := w.Sim.Stats()
 	r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
 	for _, a := range accounts {
 		lost, err := w.probe(a)

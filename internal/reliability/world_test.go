@@ -4,21 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 // Refresher timeouts for the run: a killed holder's lease runs out in
@@ -31,59 +26,22 @@ const (
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// world is one isolated setup: a table, a secret prefix, a simulator.
-type world struct {
-	cfg           aws.Config
-	table, prefix string
-	sim           *openaisim.Sim
-	url           string
-	secrets       *secretstore.Store
-}
+// world is a simworld.World whose containers are child processes of this
+// test binary.
+type world struct{ *simworld.World }
 
-func newWorld(t *testing.T) *world {
-	t.Helper()
-	cfg := testsupport.AWSConfig(t)
-	w := &world{cfg: cfg, table: testsupport.NewTable(t, cfg), prefix: testsupport.SecretPrefix(t), sim: openaisim.New(openaisim.Options{})}
-	srv := httptest.NewServer(w.sim)
-	t.Cleanup(srv.Close)
-	w.url = srv.URL
-	w.secrets = secretstore.New(secretsmanager.NewFromConfig(cfg), w.prefix)
-	return w
-}
+func newWorld(t *testing.T) world { return world{simworld.New(t, openaisim.Options{})} }
 
-// importExpiring stores an account whose access token expires within the
-// refresh skew: the next caller must refresh.
-func (w *world) importExpiring(t *testing.T, account, id string) {
-	t.Helper()
-	w.sim.Advance(-58 * time.Minute)
-	tok := w.sim.AddAccount(openaisim.Account{ID: id})
-	w.sim.Advance(58 * time.Minute)
-	a, err := codex.ParseAuthFile(account, w.sim.AuthJSON(tok))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.secrets.Put(context.Background(), account, a); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// refresher is one container's Refresher; cfg nil means plain clients.
-func (w *world) refresher(cfg *aws.Config) *codex.Refresher {
-	c := w.cfg
-	if cfg != nil {
-		c = *cfg
-	}
-	return codex.NewRefresher(
-		secretstore.New(secretsmanager.NewFromConfig(c), w.prefix),
-		dynamolease.New(dynamodb.NewFromConfig(c), w.table),
-		&codex.OAuthClient{TokenURL: w.url + "/oauth/token"},
-		codex.WithLogger(discard()), codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL))
+// refresher is one container's Refresher with the run's timeouts; cfg nil
+// means plain clients.
+func (w world) refresher(cfg *aws.Config) *codex.Refresher {
+	return w.Refresher(cfg, codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL))
 }
 
 // probe is the tokens-lost check: a fresh container forces a refresh from
 // what is stored. It returns 1 when that ends in reauth_required (the login
 // is gone), and the probe's own error otherwise.
-func (w *world) probe(account string) (lost int, err error) {
+func (w world) probe(account string) (lost int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	r := w.refresher(nil)
@@ -103,13 +61,13 @@ func (w *world) probe(account string) (lost int, err error) {
 
 // child returns the command for one container process (this test binary
 // re-executed in child mode).
-func (w *world) child(mode string, env ...string) *exec.Cmd {
+func (w world) child(mode string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		"CODEXGATE_RELIABILITY_CHILD="+mode,
-		"CODEXGATE_TABLE="+w.table,
-		"CODEXGATE_SECRET_PREFIX="+w.prefix,
-		"CODEXGATE_SIM_URL="+w.url,
+		"CODEXGATE_TABLE="+w.Table,
+		"CODEXGATE_SECRET_PREFIX="+w.Prefix,
+		"CODEXGATE_SIM_URL="+w.URL,
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr

@@ -9,24 +9,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
-	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
@@ -57,7 +53,10 @@ func runContainer() int {
 		return 2
 	}
 	if at := env("CODEXGATE_TEST_KILL_AT"); at != "" {
-		cfg = killAt(cfg, at)
+		if cfg, err = awsfault.ExitBefore(cfg, at, 3); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
 	}
 	var leaser codex.Leaser = dynamolease.New(dynamodb.NewFromConfig(cfg), env("CODEXGATE_TABLE"))
 	if env("CODEXGATE_TEST_NO_LEASE") != "" {
@@ -105,26 +104,6 @@ func testTimeouts() (oauth, persist, lease time.Duration) {
 	return 3 * time.Second, 5 * time.Second, 10 * time.Second
 }
 
-// killAt makes the process die, like a Lambda container killed mid-step,
-// just before it sends the n-th call of an AWS operation ("UpdateItem#3").
-func killAt(cfg aws.Config, at string) aws.Config {
-	op, nth, _ := strings.Cut(at, "#")
-	n, _ := strconv.Atoi(nth)
-	tr := awsfault.New(nil)
-	var mu sync.Mutex
-	seen := 0
-	tr.Inject(op, awsfault.Fault{Hook: func(string) {
-		mu.Lock()
-		seen++
-		hit := seen == n
-		mu.Unlock()
-		if hit {
-			os.Exit(3)
-		}
-	}})
-	return tr.Wrap(cfg)
-}
-
 // alwaysGrant is the negative control: a lease that excludes nothing across
 // processes, as an in-process mutex does across Lambda containers.
 type alwaysGrant struct{ codex.Leaser }
@@ -135,52 +114,20 @@ func (a alwaysGrant) Acquire(ctx context.Context, key, owner string, ttl time.Du
 func (alwaysGrant) SetPending(context.Context, *codex.Lease, codex.Pending) error { return nil }
 func (alwaysGrant) Release(context.Context, *codex.Lease, codex.Release) error    { return nil }
 
-// world is one isolated setup: a table, a secret prefix, a simulator.
-type world struct {
-	table, prefix string
-	sim           *openaisim.Sim
-	url           string
-	secrets       *secretstore.Store
-	ddb           *dynamodb.Client
-}
+// world is a simworld.World whose containers are this test binary re-run
+// as separate processes.
+type world struct{ *simworld.World }
 
-func newWorld(t testing.TB, opts openaisim.Options) *world {
-	t.Helper()
-	cfg := testsupport.AWSConfig(t)
-	w := &world{table: testsupport.NewTable(t, cfg), prefix: testsupport.SecretPrefix(t), sim: openaisim.New(opts)}
-	srv := httptest.NewServer(w.sim)
-	t.Cleanup(srv.Close)
-	w.url = srv.URL
-	w.ddb = dynamodb.NewFromConfig(cfg)
-	w.secrets = secretstore.New(secretsmanager.NewFromConfig(cfg), w.prefix)
-	return w
-}
-
-// importExpiring stores an account whose access token expires within the
-// refresh skew: every caller must refresh (or adopt a refresh).
-func (w *world) importExpiring(t *testing.T, account, id string) openaisim.Tokens {
-	t.Helper()
-	w.sim.Advance(-58 * time.Minute) // mint with 2 min left on the default 1 h TTL
-	tok := w.sim.AddAccount(openaisim.Account{ID: id, Plan: "plus"})
-	w.sim.Advance(58 * time.Minute)
-	a, err := codex.ParseAuthFile(account, w.sim.AuthJSON(tok))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.secrets.Put(context.Background(), account, a); err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
+func newWorld(t testing.TB, opts openaisim.Options) world { return world{simworld.New(t, opts)} }
 
 // container returns the command for one container process on account.
-func (w *world) container(account string, env ...string) *exec.Cmd {
+func (w world) container(account string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		"CODEXGATE_TEST_CONTAINER=1",
-		"CODEXGATE_TABLE="+w.table,
-		"CODEXGATE_SECRET_PREFIX="+w.prefix,
-		"CODEXGATE_TOKEN_URL="+w.url+"/oauth/token",
+		"CODEXGATE_TABLE="+w.Table,
+		"CODEXGATE_SECRET_PREFIX="+w.Prefix,
+		"CODEXGATE_TOKEN_URL="+w.TokenURL(),
 		"CODEXGATE_TEST_ACCOUNT="+account,
 		"CODEXGATE_TEST_CALLERS=1",
 	)
@@ -189,18 +136,12 @@ func (w *world) container(account string, env ...string) *exec.Cmd {
 	return cmd
 }
 
-func (w *world) refresher(opts ...codex.Option) *codex.Refresher {
-	base := []codex.Option{codex.WithLogger(discard()), codex.WithTimeouts(testTimeouts())}
-	return codex.NewRefresher(w.secrets, w.leaser(), w.oauth(), append(base, opts...)...)
+// refresher is an in-process container with the tests' short timeouts.
+func (w world) refresher(opts ...codex.Option) *codex.Refresher {
+	return w.Refresher(nil, append([]codex.Option{codex.WithTimeouts(testTimeouts())}, opts...)...)
 }
 
-func (w *world) leaser() *dynamolease.Leaser { return dynamolease.New(w.ddb, w.table) }
-
-func (w *world) oauth() *codex.OAuthClient {
-	return &codex.OAuthClient{TokenURL: w.url + "/oauth/token"}
-}
-
-func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestRefresher_Contention_SeparateProcesses(t *testing.T) {
 	if testing.Short() {
@@ -216,7 +157,7 @@ func TestRefresher_Contention_SeparateProcesses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, openaisim.Options{})
-			w.importExpiring(t, "main", "acct-contention")
+			w.ImportExpiring(t, "main", "acct-contention")
 			start := time.Now().Add(1500 * time.Millisecond).UnixMilli()
 			results := make([]containerResult, containers)
 			var wg sync.WaitGroup
@@ -238,7 +179,7 @@ func TestRefresher_Contention_SeparateProcesses(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			st := w.sim.Stats()
+			st := w.Sim.Stats()
 			served, tokens := 0, map[string]bool{}
 			for _, r := range results {
 				served += r.Served
@@ -268,7 +209,7 @@ func TestRefresher_Contention_SeparateProcesses(t *testing.T) {
 
 func TestRefresher_CrossPath_ForcedAndScheduled(t *testing.T) {
 	w := newWorld(t, openaisim.Options{})
-	tok := w.importExpiring(t, "main", "acct-cross")
+	tok := w.ImportExpiring(t, "main", "acct-cross")
 	proxy, cron := w.refresher(), w.refresher()
 	var wg sync.WaitGroup
 	var proxyErr, cronErr error
@@ -280,7 +221,7 @@ func TestRefresher_CrossPath_ForcedAndScheduled(t *testing.T) {
 	if proxyErr != nil || cronErr != nil {
 		t.Fatalf("proxy: %v, cron: %v", proxyErr, cronErr)
 	}
-	if st := w.sim.Stats(); st.Refreshes != 1 || st.ReuseRejections != 0 {
+	if st := w.Sim.Stats(); st.Refreshes != 1 || st.ReuseRejections != 0 {
 		t.Fatalf("refreshes=%d reuse=%d, want 1/0", st.Refreshes, st.ReuseRejections)
 	}
 }

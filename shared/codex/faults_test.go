@@ -9,14 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
-	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 // A container killed at each step of a refresh leaves a state the next
@@ -40,7 +37,7 @@ func TestRefresher_KillAtEachStep(t *testing.T) {
 	} {
 		t.Run(tc.step, func(t *testing.T) {
 			w := newWorld(t, openaisim.Options{})
-			w.importExpiring(t, "main", "acct-kill")
+			w.ImportExpiring(t, "main", "acct-kill")
 			err := w.container("main", "CODEXGATE_TEST_KILL_AT="+tc.killAt).Run()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 3 {
@@ -49,7 +46,7 @@ func TestRefresher_KillAtEachStep(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			c, err := w.refresher().AccessToken(ctx, "main", codex.AccessOptions{})
-			st := w.sim.Stats()
+			st := w.Sim.Stats()
 			t.Logf("next caller: err=%v refreshes=%d reuse=%d", err, st.Refreshes, st.ReuseRejections)
 			if tc.wantReauth {
 				if !errors.Is(err, codex.ErrReauthRequired) {
@@ -63,7 +60,7 @@ func TestRefresher_KillAtEachStep(t *testing.T) {
 			if st.Refreshes != tc.refreshes || st.ReuseRejections != 0 {
 				t.Fatalf("refreshes=%d reuse=%d, want %d/0", st.Refreshes, st.ReuseRejections, tc.refreshes)
 			}
-			cur, err := w.secrets.LoadCurrent(ctx, "main")
+			cur, err := w.Secrets.LoadCurrent(ctx, "main")
 			if err != nil || cur.Auth.Token.Access != c.Access {
 				t.Fatalf("served token is not the stored one (err %v)", err)
 			}
@@ -96,9 +93,10 @@ func (b *blockingStore) Promote(ctx context.Context, account, from, to string) e
 
 func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
 	w := newWorld(t, openaisim.Options{})
-	w.importExpiring(t, "main", "acct-fence")
-	bs := &blockingStore{TokenStore: w.secrets, paused: make(chan struct{}), release: make(chan struct{})}
-	stalled := codex.NewRefresher(bs, w.leaser(), w.oauth(), codex.WithTimeouts(testTimeouts()), codex.WithLogger(discard()))
+	w.ImportExpiring(t, "main", "acct-fence")
+	bs := &blockingStore{TokenStore: w.Secrets, paused: make(chan struct{}), release: make(chan struct{})}
+	stalled := codex.NewRefresher(bs, dynamolease.New(dynamodb.NewFromConfig(w.AWS), w.Table),
+		&codex.OAuthClient{TokenURL: w.TokenURL()}, codex.WithTimeouts(testTimeouts()), codex.WithLogger(discard()))
 
 	type result struct {
 		c   codex.Credentials
@@ -128,7 +126,7 @@ func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
 
 	close(bs.release) // the stalled holder wakes and tries to promote over its old base
 	res := <-done
-	cur, err := w.secrets.LoadCurrent(ctx, "main")
+	cur, err := w.Secrets.LoadCurrent(ctx, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +136,7 @@ func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
 	if res.err == nil && res.c.Access != newest.Access {
 		t.Fatal("the stalled holder handed out a token that is not current")
 	}
-	st := w.sim.Stats()
+	st := w.Sim.Stats()
 	if st.Refreshes != 2 || st.ReuseRejections != 0 {
 		t.Fatalf("refreshes=%d reuse=%d, want 2/0", st.Refreshes, st.ReuseRejections)
 	}
@@ -168,22 +166,19 @@ func TestRefresher_AWSFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, openaisim.Options{})
-			w.importExpiring(t, "main", "acct-faults")
+			w.ImportExpiring(t, "main", "acct-faults")
 			tr := awsfault.New(nil)
 			if tc.after > 0 {
 				tr.Inject(tc.op, awsfault.Fault{Action: awsfault.Pass, Times: tc.after})
 			}
 			tr.Inject(tc.op, tc.fault)
-			cfg := awsfault.NoRetries(tr.Wrap(testsupport.AWSConfig(t)))
-			r := codex.NewRefresher(
-				secretstore.New(secretsmanager.NewFromConfig(cfg), w.prefix),
-				dynamolease.New(dynamodb.NewFromConfig(cfg), w.table),
-				w.oauth(), codex.WithLogger(discard()), codex.WithTimeouts(testTimeouts()))
+			cfg := awsfault.NoRetries(tr.Wrap(w.AWS))
+			r := w.Refresher(&cfg, codex.WithTimeouts(testTimeouts()))
 			ctx := context.Background()
 			c, err := r.AccessToken(ctx, "main", codex.AccessOptions{})
 			if err != nil {
 				// A failed read may fail the call, but must not have spent the token.
-				if st := w.sim.Stats(); st.Refreshes != 0 {
+				if st := w.Sim.Stats(); st.Refreshes != 0 {
 					t.Fatalf("failed after a rotation: %v", err)
 				}
 				c, err = r.AccessToken(ctx, "main", codex.AccessOptions{})
@@ -191,11 +186,11 @@ func TestRefresher_AWSFaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second try: %v", err)
 			}
-			st := w.sim.Stats()
+			st := w.Sim.Stats()
 			if st.Refreshes != 1 || st.ReuseRejections != 0 {
 				t.Fatalf("refreshes=%d reuse=%d, want 1/0", st.Refreshes, st.ReuseRejections)
 			}
-			cur, err := w.secrets.LoadCurrent(ctx, "main")
+			cur, err := w.Secrets.LoadCurrent(ctx, "main")
 			if err != nil || cur.Auth.Token.Access != c.Access {
 				t.Fatalf("served token is not the stored one (err %v)", err)
 			}

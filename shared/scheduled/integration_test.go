@@ -22,17 +22,17 @@ func TestQuotaCron_Moto_Batch(t *testing.T) {
 	s.addAccount("bravo", 0)
 	dead := s.addAccount("dead", 2*time.Hour) // access token expired an hour ago
 	s.putRaw("garbage", `{"tokens": "not an object"}`)
-	s.sim.SwapUsageWindows(true)
-	_ = s.sim.SetUsage("id-alpha", 15, 65)
+	s.Sim.SwapUsageWindows(true)
+	_ = s.Sim.SetUsage("id-alpha", 15, 65)
 	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
-	_ = s.sim.SetUsageLimit("id-bravo", reset)
+	_ = s.Sim.SetUsageLimit("id-bravo", reset)
 	// Someone else spends dead's refresh token: the next refresh is a reuse.
-	oauth := &codex.OAuthClient{TokenURL: s.simURL + "/oauth/token"}
+	oauth := &codex.OAuthClient{TokenURL: s.TokenURL()}
 	if _, err := oauth.Refresh(context.Background(), dead.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
 
-	q := &QuotaCron{Accounts: s.secrets, Tokens: s.container(), Usage: s.usage(), States: s.states, Logger: quiet}
+	q := &QuotaCron{Accounts: s.Secrets, Tokens: s.container(), Usage: s.usage(), States: s.states, Logger: quiet}
 	res, err := q.Handle(context.Background(), scheduledEvent(t))
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +55,8 @@ func TestQuotaCron_Moto_Batch(t *testing.T) {
 	}
 
 	// Quota back: the cooldown is lifted; dead is reported, not retried.
-	_ = s.sim.ClearUsageLimit("id-bravo")
-	before := s.sim.Stats()
+	_ = s.Sim.ClearUsageLimit("id-bravo")
+	before := s.Sim.Stats()
 	res, err = q.Handle(context.Background(), events.EventBridgeEvent{})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestQuotaCron_Moto_Batch(t *testing.T) {
 	if o := outcome(res, "dead"); o.Status != StatusReauthRequired {
 		t.Errorf("dead: %+v", o)
 	}
-	if after := s.sim.Stats(); after.RefreshRequests != before.RefreshRequests {
+	if after := s.Sim.Stats(); after.RefreshRequests != before.RefreshRequests {
 		t.Errorf("second run sent %d refresh requests, want 0", after.RefreshRequests-before.RefreshRequests)
 	}
 }
@@ -80,7 +80,7 @@ func TestQuotaCron_Moto_Batch(t *testing.T) {
 func TestQuotaCron_Moto_RaceWithProxy(t *testing.T) {
 	s := newStack(t, time.Hour)
 	tok := s.addAccount("shared", 2*time.Hour)
-	q := &QuotaCron{Accounts: s.secrets, Tokens: s.container(), Usage: s.usage(), States: s.states, Logger: quiet}
+	q := &QuotaCron{Accounts: s.Secrets, Tokens: s.container(), Usage: s.usage(), States: s.states, Logger: quiet}
 	var wg sync.WaitGroup
 	var res QuotaResult
 	var cronErr error
@@ -89,8 +89,7 @@ func TestQuotaCron_Moto_RaceWithProxy(t *testing.T) {
 	for i := range proxyErrs {
 		proxy := s.container()
 		wg.Go(func() {
-			// As the proxy does after a 401; leaseLostRetry covers moto's
-			// non-atomic conditional writes (see batch.go).
+			// As the proxy does after a 401.
 			_, proxyErrs[i] = proxy.AccessToken(context.Background(), "shared", codex.AccessOptions{Force: true, Rejected: tok.AccessToken})
 		})
 	}
@@ -103,7 +102,7 @@ func TestQuotaCron_Moto_RaceWithProxy(t *testing.T) {
 			t.Errorf("proxy %d: %v", i, err)
 		}
 	}
-	if st := s.sim.Stats(); st.Refreshes != 1 || st.ReuseRejections != 0 {
+	if st := s.Sim.Stats(); st.Refreshes != 1 || st.ReuseRejections != 0 {
 		t.Errorf("refreshes = %d, reuse rejections = %d; want 1 and 0", st.Refreshes, st.ReuseRejections)
 	}
 }
@@ -117,7 +116,7 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	s.addAccount("fresh", 0)         // expires in 4h
 	s.addAccount("marked", 3*time.Hour)
 	s.mark("marked")
-	k := &KeepAlive{Accounts: s.secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet}
+	k := &KeepAlive{Accounts: s.Secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet}
 	ctx := context.Background()
 	dueBefore, freshBefore := s.current("due"), s.current("fresh")
 
@@ -131,7 +130,7 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 			t.Errorf("%s: %q (%s), want %q", o.Account, o.Status, o.Error, want[o.Account])
 		}
 	}
-	st := s.sim.Stats()
+	st := s.Sim.Stats()
 	if st.Refreshes != 1 || st.Accounts["id-due"].Refreshes != 1 || st.Accounts["id-marked"].Refreshes != 0 {
 		t.Errorf("refreshes: %d total, %+v", st.Refreshes, st.Accounts)
 	}
@@ -144,8 +143,8 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	}
 
 	// A second scheduled run finds nothing due.
-	if res, err = k.Handle(ctx, RefreshRequest{}); err != nil || res.Refreshed != 0 || s.sim.Stats().Refreshes != 1 {
-		t.Errorf("second run: %+v, %v, %d refreshes", res, err, s.sim.Stats().Refreshes)
+	if res, err = k.Handle(ctx, RefreshRequest{}); err != nil || res.Refreshed != 0 || s.Sim.Stats().Refreshes != 1 {
+		t.Errorf("second run: %+v, %v, %d refreshes", res, err, s.Sim.Stats().Refreshes)
 	}
 
 	// Named and forced: fresh is refreshed; marked only when forced.
@@ -164,7 +163,7 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	if got := s.state("marked"); got.Status != statestore.StatusOK {
 		t.Errorf("marked after a successful forced refresh: %+v, want status ok", got)
 	}
-	st = s.sim.Stats()
+	st = s.Sim.Stats()
 	if st.Accounts["id-fresh"].Refreshes != 1 || st.Accounts["id-marked"].Refreshes != 1 || st.ReuseRejections != 0 {
 		t.Errorf("after forced runs: %+v", st.Accounts)
 	}
@@ -178,8 +177,8 @@ func TestKeepAlive_Moto_DuplicateDelivery(t *testing.T) {
 		s.addAccount(name, 3*time.Hour)
 	}
 	handlers := []*KeepAlive{
-		{Accounts: s.secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet},
-		{Accounts: s.secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet},
+		{Accounts: s.Secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet},
+		{Accounts: s.Secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet},
 	}
 	results := make([]RefreshResult, len(handlers))
 	var wg sync.WaitGroup
@@ -197,7 +196,7 @@ func TestKeepAlive_Moto_DuplicateDelivery(t *testing.T) {
 			t.Errorf("container %d: %+v", i, r)
 		}
 	}
-	if st := s.sim.Stats(); st.Refreshes != 3 || st.ReuseRejections != 0 {
+	if st := s.Sim.Stats(); st.Refreshes != 3 || st.ReuseRejections != 0 {
 		t.Errorf("refreshes = %d, reuse rejections = %d; want 3 and 0", st.Refreshes, st.ReuseRejections)
 	}
 	// A late redelivery after both finished refreshes nothing.

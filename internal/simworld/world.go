@@ -1,0 +1,101 @@
+// Package simworld gives integration tests an isolated world to refresh in:
+// a private table and secret prefix on the local AWS stack (moto), the strict
+// OpenAI simulator, and Refreshers wired to them, one per simulated Lambda
+// container. The refresh routine's tests, the scheduled functions' tests and
+// the reliability matrix share it.
+package simworld
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/codex/dynamolease"
+	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/shared/codex/secretstore"
+)
+
+// World is one isolated setup. Its fields are read-only after New.
+type World struct {
+	AWS     aws.Config
+	Table   string
+	Prefix  string
+	Sim     *openaisim.Sim
+	URL     string // the simulator's base URL
+	Secrets *secretstore.Store
+}
+
+// New creates the table, prefix and simulator; all are removed when t ends.
+// Without the local stack it skips t (fails it with CI=true).
+func New(t testing.TB, opts openaisim.Options) *World {
+	t.Helper()
+	cfg := testsupport.AWSConfig(t)
+	w := &World{AWS: cfg, Table: testsupport.NewTable(t, cfg), Prefix: testsupport.SecretPrefix(t), Sim: openaisim.New(opts)}
+	srv := httptest.NewServer(w.Sim)
+	t.Cleanup(srv.Close)
+	w.URL = srv.URL
+	w.Secrets = secretstore.New(secretsmanager.NewFromConfig(cfg), w.Prefix)
+	return w
+}
+
+// TokenURL is the simulator's token endpoint (CODEXGATE_TOKEN_URL).
+func (w *World) TokenURL() string { return w.URL + "/oauth/token" }
+
+// UsageURL is the simulator's usage endpoint (CODEXGATE_USAGE_URL).
+func (w *World) UsageURL() string { return w.URL + "/backend-api/wham/usage" }
+
+// Import stores tok's auth.json as account's secret, as `codexgate import` does.
+func (w *World) Import(t testing.TB, account string, tok openaisim.Tokens) *codex.AuthFile {
+	t.Helper()
+	a, err := codex.ParseAuthFile(account, w.Sim.AuthJSON(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Secrets.Put(context.Background(), account, a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Login starts a new login for ChatGPT account id whose tokens were issued
+// age ago, and imports it as account.
+func (w *World) Login(t testing.TB, account, id string, age time.Duration) openaisim.Tokens {
+	t.Helper()
+	w.Sim.Advance(-age)
+	tok := w.Sim.AddAccount(openaisim.Account{ID: id, Plan: "plus"})
+	w.Sim.Advance(age)
+	w.Import(t, account, tok)
+	return tok
+}
+
+// ImportExpiring imports an account whose access token has 2 minutes left
+// of the simulator's default hour: inside the refresh skew, so every caller
+// must refresh or adopt a refresh.
+func (w *World) ImportExpiring(t testing.TB, account, id string) openaisim.Tokens {
+	t.Helper()
+	return w.Login(t, account, id, 58*time.Minute)
+}
+
+// Refresher is one container's refresh routine: its own cache and clients,
+// built from cfg (nil: the world's plain AWS config). Logs are discarded
+// unless opts set a logger.
+func (w *World) Refresher(cfg *aws.Config, opts ...codex.Option) *codex.Refresher {
+	c := w.AWS
+	if cfg != nil {
+		c = *cfg
+	}
+	return codex.NewRefresher(
+		secretstore.New(secretsmanager.NewFromConfig(c), w.Prefix),
+		dynamolease.New(dynamodb.NewFromConfig(c), w.Table),
+		&codex.OAuthClient{TokenURL: w.TokenURL()},
+		append([]codex.Option{codex.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...,
+	)
+}
