@@ -4,7 +4,9 @@
 # scripts/with-stack.sh) and write docs/RELIABILITY.md, then run each fuzz
 # target of the bad-input corpus for a bounded time.
 #   CODEXGATE_SOAK   soak duration (default 60s)
-#   FUZZTIME         per fuzz target (default 20s; 0 skips fuzzing)
+#   FUZZTIME         per fuzz target, as go test -fuzztime takes it (default
+#                    20000x: a count, not a duration, so a loaded machine
+#                    does not turn a slow start into a failure; 0 skips)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -14,7 +16,7 @@ CODEXGATE_RELIABILITY=1 CODEXGATE_SOAK=${CODEXGATE_SOAK:-60s} \
 	$go test -count=1 -timeout 30m -run '^TestReliability_Matrix$' -v ./internal/reliability/ || rc=$?
 echo "reliability: wrote docs/RELIABILITY.md" >&2
 
-fuzztime=${FUZZTIME:-20s}
+fuzztime=${FUZZTIME:-20000x}
 if [[ $fuzztime != 0 ]]; then
 	for target in "FuzzNewRequest ./shared/lambdaproxy/" "FuzzParseAuthFile ./shared/codex/" "FuzzParseClaims ./shared/codex/"; do
 		set -- $target
