@@ -37,15 +37,3 @@ func TestParseStatCPU(t *testing.T) {
 		t.Fatalf("memory %+v, %v", m, err)
 	}
 }
-
-func TestSplitStreamed(t *testing.T) {
-	raw := append([]byte(`{"statusCode":200,"headers":{"Content-Type":"text/event-stream"}}`), make([]byte, 8)...)
-	raw = append(raw, "data: x\n\n"...)
-	p, body, err := SplitStreamed(raw)
-	if err != nil || p.StatusCode != 200 || string(body) != "data: x\n\n" {
-		t.Fatalf("%+v %q %v", p, body, err)
-	}
-	if _, _, err := SplitStreamed([]byte(`{}`)); err == nil {
-		t.Fatal("no separator accepted")
-	}
-}

@@ -3,10 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/codexgate/codexgate/internal/rie"
 )
 
 // ColdStart is one bootstrap's size and init time under the RIE.
@@ -29,25 +30,20 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// MeasureColdStart starts a fresh RIE with the bootstrap runs times, sends
-// event once each time and records the RIE's Init Duration and the time
-// from the RIE's start to the answer.
-func MeasureColdStart(ctx context.Context, fn, hostBin, armBin string, env []string, event []byte, runs int) ColdStart {
+// MeasureColdStart starts a fresh RIE (rieBin, see rie.Find) with the
+// bootstrap runs times, sends event twice each time and records the RIE's
+// Init Duration and the first (cold) and second (warm) invocation's time.
+func MeasureColdStart(ctx context.Context, rieBin, fn, hostBin, armBin string, env []string, event []byte, runs int) ColdStart {
 	cs := ColdStart{Function: fn, SizeArm64: fileSize(armBin), SizeHost: fileSize(hostBin), Runs: runs}
 	var inits, firsts, warms []time.Duration
-	c := &http.Client{Timeout: 60 * time.Second}
 	for range runs {
-		r, err := StartRIE(hostBin, env)
+		r, err := rie.Start(rieBin, hostBin, env)
 		if err != nil {
 			cs.Err = err
 			return cs
 		}
-		t0 := time.Now()
-		b, err := r.Invoke(ctx, c, event)
-		first := time.Since(t0)
-		t1 := time.Now()
-		_, werr := r.Invoke(ctx, c, event)
-		warm := time.Since(t1)
+		b, first, err := timedInvoke(ctx, r, event)
+		_, warm, werr := timedInvoke(ctx, r, event)
 		if err == nil {
 			err = werr
 		}
@@ -69,4 +65,13 @@ func MeasureColdStart(ctx context.Context, fn, hostBin, armBin string, env []str
 	slices.Sort(warms)
 	cs.RIEInit, cs.FirstAnswer, cs.Warm = inits[len(inits)/2], firsts[len(firsts)/2], warms[len(warms)/2]
 	return cs
+}
+
+// timedInvoke sends event once and returns the answer and its latency.
+func timedInvoke(ctx context.Context, r *rie.Container, event []byte) ([]byte, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	t0 := time.Now()
+	b, err := r.Invoke(ctx, event)
+	return b, time.Since(t0), err
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/codexgate/codexgate/internal/rie"
 )
 
 // Target is one way to send the benchmark request.
@@ -38,16 +41,23 @@ func ServeTarget(c *http.Client, base, key string) Target {
 	}}
 }
 
-// RIETarget invokes the proxy bootstrap under one RIE with a REST API event.
-func RIETarget(c *http.Client, r *RIE, key string) Target {
-	ev := APIGatewayEvent(http.MethodPost, "/v1/responses",
+// invokeTimeout bounds one invocation of an RIE container, as the HTTP
+// clients' timeout bounds the other targets' requests.
+const invokeTimeout = 60 * time.Second
+
+// RIETarget invokes the proxy bootstrap in one RIE container with a REST API
+// event.
+func RIETarget(c *rie.Container, key string) Target {
+	ev := rie.APIGatewayEvent(http.MethodPost, "/v1/responses",
 		map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}, RequestBody)
 	return Target{Name: "proxy bootstrap (RIE)", Do: func(ctx context.Context) error {
-		b, err := r.Invoke(ctx, c, ev)
+		ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+		defer cancel()
+		b, err := c.Invoke(ctx, ev)
 		if err != nil {
 			return err
 		}
-		p, body, err := SplitStreamed(b)
+		p, body, err := rie.SplitStreamed(b)
 		if err != nil {
 			return err
 		}
@@ -72,6 +82,14 @@ func doSSE(c *http.Client, req *http.Request) error {
 		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return checkSSE(b)
+}
+
+// checkSSE returns nil when body is an SSE stream that completed.
+func checkSSE(body []byte) error {
+	if !bytes.Contains(body, []byte("response.completed")) {
+		return fmt.Errorf("stream did not complete: %.200s", strings.TrimSpace(string(body)))
+	}
+	return nil
 }
 
 // Overhead is the latency sample of each target at one concurrency, plus

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/codexgate/codexgate/internal/rie"
 )
 
 // Options configure a full `make bench` run.
@@ -97,18 +99,18 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 		return err
 	}
 	defer serve.Stop()
-	rie, err := StartRIE(o.HostBootstraps["proxy"], append(ten.Env(sim.URL), "AWS_LAMBDA_FUNCTION_TIMEOUT=120"))
+	lambda, err := startProxy(o, ten.Env(sim.URL))
 	if err != nil {
 		return err
 	}
-	defer rie.Stop()
+	defer lambda.Stop()
 	res.ServePid = serve.Pid()
 
 	c := client()
 	main := ten.Accounts["main"].Token
 	direct := DirectTarget(c, sim.URL, main.Access, main.AccountID)
 	srv := ServeTarget(c, serve.URL, ten.Key)
-	lam := RIETarget(c, rie, ten.Key)
+	lam := RIETarget(lambda, ten.Key)
 	for _, t := range []Target{direct, srv, lam} {
 		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
 			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
@@ -136,11 +138,11 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	res.ServeRequests = len(o1.Samples[srv.Name].Latencies) + o1.Samples[srv.Name].Errors +
 		len(o8.Samples[srv.Name].Latencies) + o8.Samples[srv.Name].Errors
 	res.ServeMem, _ = ReadMemory(serve.Pid())
-	if kids := Children(rie.Pid()); len(kids) > 0 {
+	if kids := Children(lambda.Pid()); len(kids) > 0 {
 		res.RIEBootstrapMem, _ = ReadMemory(kids[0])
 	}
 	serve.Stop()
-	rie.Stop()
+	lambda.Stop()
 
 	o.logf("refresh storm: %d serve processes × %d, %d RIE × %d", o.StormK, o.StormN, o.RIEStormK, o.RIEStormN)
 	res.StormErr = runStorms(ctx, o, res, sim.URL, ctl, logw)
@@ -175,12 +177,12 @@ func runStorms(ctx context.Context, o Options, res *Results, simURL string, ctl 
 
 	targets = targets[:0]
 	for range o.RIEStormK {
-		r, err := StartRIE(o.HostBootstraps["proxy"], append(ten.Env(simURL), "AWS_LAMBDA_FUNCTION_TIMEOUT=120"))
+		r, err := startProxy(o, ten.Env(simURL))
 		if err != nil {
 			return err
 		}
 		defer r.Stop()
-		t := RIETarget(c, r, ten.Key)
+		t := RIETarget(r, ten.Key)
 		if err := t.Do(ctx); err != nil {
 			return fmt.Errorf("RIE storm warm-up: %w", err)
 		}
@@ -194,8 +196,21 @@ func runStorms(ctx context.Context, o Options, res *Results, simURL string, ctl 
 	return nil
 }
 
+// startProxy runs the proxy bootstrap in one RIE container with env.
+func startProxy(o Options, env []string) (*rie.Container, error) {
+	bin, err := rie.Find()
+	if err != nil {
+		return nil, err
+	}
+	return rie.Start(bin, o.HostBootstraps["proxy"], append(env, "AWS_LAMBDA_FUNCTION_TIMEOUT=120"))
+}
+
 func runColdStarts(ctx context.Context, o Options) []ColdStart {
 	var out []ColdStart
+	bin, err := rie.Find()
+	if err != nil {
+		return []ColdStart{{Function: "all", Err: err}}
+	}
 	sim, err := StartSim(o.OpenAISim)
 	if err != nil {
 		return []ColdStart{{Function: "all", Err: err}}
@@ -209,12 +224,12 @@ func runColdStarts(ctx context.Context, o Options) []ColdStart {
 	defer ten.Cleanup(ctx, o.AWS)
 	env := append(ten.Env(sim.URL), "AWS_LAMBDA_FUNCTION_TIMEOUT=60")
 	events := map[string][]byte{
-		"proxy":      APIGatewayEvent(http.MethodGet, "/v1/models", map[string]string{"Authorization": "Bearer " + ten.Key}, ""),
+		"proxy":      rie.APIGatewayEvent(http.MethodGet, "/v1/models", map[string]string{"Authorization": "Bearer " + ten.Key}, ""),
 		"quota-cron": []byte(`{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}`),
 		"refresh":    []byte(`{}`),
 	}
 	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
-		out = append(out, MeasureColdStart(ctx, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
+		out = append(out, MeasureColdStart(ctx, bin, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
 	}
 	return out
 }

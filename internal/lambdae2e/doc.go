@@ -1,7 +1,9 @@
-// Package lambdae2e runs the real Lambda bootstraps of the scheduled
-// functions (functions/quota-cron, functions/refresh) under the AWS Lambda
-// Runtime Interface Emulator, against the local AWS stack (moto) and the
-// OpenAI simulator, and checks their JSON results and side effects.
+// Package lambdae2e runs the real Lambda bootstraps (functions/proxy,
+// functions/quota-cron, functions/refresh) under the AWS Lambda Runtime
+// Interface Emulator (package rie), against the local AWS stack (moto) and
+// the OpenAI simulator (package simworld), and checks their answers (the
+// proxy's streamed prelude, NUL separator and SSE body; the scheduled
+// functions' JSON results) and side effects.
 //
 // The tests build each bootstrap as `make build` does (linux, CGO_ENABLED=0,
 // -tags lambda.norpc), for the host architecture so the emulator can exec

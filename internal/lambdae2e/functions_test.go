@@ -5,57 +5,43 @@ package lambdae2e
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 	"github.com/codexgate/codexgate/shared/scheduled"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
-// world is one isolated stack: a table, a secret prefix and a simulator,
-// and the environment a bootstrap needs to use them.
+// world is one isolated stack (simworld: a table, a secret prefix and a
+// simulator) and the environment a bootstrap needs to use it.
 type world struct {
-	t       *testing.T
-	sim     *openaisim.Sim
-	secrets *secretstore.Store
-	states  *statestore.Store
-	env     []string
-	offset  atomic.Int64 // simulator clock offset, ns
+	*simworld.World
+	t      *testing.T
+	states *statestore.Store
+	env    []string
 }
 
 func newWorld(t *testing.T, accessTTL time.Duration) *world {
 	t.Helper()
-	cfg := testsupport.AWSConfig(t)
-	table, prefix := testsupport.NewTable(t, cfg), testsupport.SecretPrefix(t)
-	w := &world{t: t}
-	w.sim = openaisim.New(openaisim.Options{
-		AccessTTL: accessTTL,
-		Clock:     func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
-	})
-	srv := httptest.NewServer(w.sim)
-	t.Cleanup(srv.Close)
-	w.secrets = secretstore.New(secretsmanager.NewFromConfig(cfg), prefix)
-	w.states = statestore.New(dynamodb.NewFromConfig(cfg), table)
+	w := &world{World: simworld.New(t, openaisim.Options{AccessTTL: accessTTL}), t: t}
+	w.states = statestore.New(dynamodb.NewFromConfig(w.AWS), w.Table)
 	w.env = []string{
-		"CODEXGATE_TABLE=" + table,
-		"CODEXGATE_SECRET_PREFIX=" + prefix,
-		"CODEXGATE_TOKEN_URL=" + srv.URL + "/oauth/token",
-		"CODEXGATE_USAGE_URL=" + srv.URL + "/backend-api/wham/usage",
-		"CODEXGATE_UPSTREAM_URL=" + srv.URL + "/backend-api/codex",
+		"CODEXGATE_TABLE=" + w.Table,
+		"CODEXGATE_SECRET_PREFIX=" + w.Prefix,
+		"CODEXGATE_TOKEN_URL=" + w.TokenURL(),
+		"CODEXGATE_USAGE_URL=" + w.UsageURL(),
+		"CODEXGATE_UPSTREAM_URL=" + w.URL + "/backend-api/codex",
 		"CODEXGATE_REFRESH_WINDOW=2h",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
-		"AWS_REGION=" + cfg.Region,
+		"AWS_REGION=" + w.AWS.Region,
 	}
 	// The bootstrap reads credentials from the environment; the stack script
 	// sets dummy ones, a bare AWS_ENDPOINT_URL may not.
@@ -63,22 +49,6 @@ func newWorld(t *testing.T, accessTTL time.Duration) *world {
 		w.env = append(w.env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}
 	return w
-}
-
-// addAccount stores a new simulator login whose tokens were issued age ago.
-func (w *world) addAccount(name string, age time.Duration) openaisim.Tokens {
-	w.t.Helper()
-	w.offset.Store(int64(-age))
-	tok := w.sim.AddAccount(openaisim.Account{ID: "id-" + name, Plan: "pro"})
-	w.offset.Store(0)
-	auth, err := codex.ParseAuthFile(name, w.sim.AuthJSON(tok))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if _, err := w.secrets.Put(context.Background(), name, auth); err != nil {
-		w.t.Fatal(err)
-	}
-	return tok
 }
 
 func (w *world) load() statestore.Snapshot {
@@ -92,7 +62,7 @@ func (w *world) load() statestore.Snapshot {
 
 func (w *world) current(name string) codex.Version {
 	w.t.Helper()
-	v, err := w.secrets.LoadCurrent(context.Background(), name)
+	v, err := w.Secrets.LoadCurrent(context.Background(), name)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -112,16 +82,16 @@ func TestQuotaCron_RIE(t *testing.T) {
 	bin := findRIE(t)
 	w := newWorld(t, time.Hour)
 	boot := bootstrap(t, "quota-cron")
-	w.addAccount("alpha", 0)
-	w.addAccount("bravo", 0)
-	w.sim.SwapUsageWindows(true)
-	_ = w.sim.SetUsage("id-alpha", 25, 75)
+	w.Login(t, "alpha", "id-alpha", 0)
+	w.Login(t, "bravo", "id-bravo", 0)
+	w.Sim.SwapUsageWindows(true)
+	_ = w.Sim.SetUsage("id-alpha", 25, 75)
 	reset := time.Now().Add(90 * time.Minute).Truncate(time.Second)
-	_ = w.sim.SetUsageLimit("id-bravo", reset)
+	_ = w.Sim.SetUsageLimit("id-bravo", reset)
 
-	fn := startRIE(t, bin, boot, w.env...)
+	fn := startLambda(t, bin, boot, w.env)
 	var res scheduled.QuotaResult
-	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+	if err := json.Unmarshal(fn.invoke(fixture(t, "quota-cron")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.OK != 1 || res.Limited != 1 || res.Failed != 0 || len(res.Accounts) != 2 {
@@ -132,7 +102,7 @@ func TestQuotaCron_RIE(t *testing.T) {
 	for _, win := range snap.Quotas["alpha"].Windows {
 		byKind[win.Kind] = win.UsedPercent
 	}
-	if snap.Quotas["alpha"].Plan != "pro" || byKind[statestore.WindowFiveHour] != 25 || byKind[statestore.WindowWeekly] != 75 {
+	if snap.Quotas["alpha"].Plan != "plus" || byKind[statestore.WindowFiveHour] != 25 || byKind[statestore.WindowWeekly] != 75 {
 		t.Errorf("alpha snapshot = %+v", snap.Quotas["alpha"])
 	}
 	if st := snap.States["bravo"]; st.CooldownReason != scheduled.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
@@ -143,8 +113,8 @@ func TestQuotaCron_RIE(t *testing.T) {
 	}
 
 	// A second scheduled run in the same (warm) container, quota back.
-	_ = w.sim.ClearUsageLimit("id-bravo")
-	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+	_ = w.Sim.ClearUsageLimit("id-bravo")
+	if err := json.Unmarshal(fn.invoke(fixture(t, "quota-cron")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.OK != 2 || w.load().States["bravo"].CooldownUntil.After(time.Now()) {
@@ -156,14 +126,14 @@ func TestRefresh_RIE(t *testing.T) {
 	bin := findRIE(t)
 	w := newWorld(t, 4*time.Hour)
 	boot := bootstrap(t, "refresh")
-	w.addAccount("due", 3*time.Hour) // expires in 1 h: inside the 2 h window
-	w.addAccount("work", 0)          // the manual fixture's account; expires in 4 h
+	w.Login(t, "due", "id-due", 3*time.Hour) // expires in 1 h: inside the 2 h window
+	w.Login(t, "work", "id-work", 0)         // the manual fixture's account; expires in 4 h
 	dueBefore, workBefore := w.current("due"), w.current("work")
 
-	fn := startRIE(t, bin, boot, w.env...)
+	fn := startLambda(t, bin, boot, w.env)
 	// A schedule without Input delivers the EventBridge event itself.
 	var res scheduled.RefreshResult
-	if err := json.Unmarshal(fn.invoke(t, fixture(t, "quota-cron")), &res); err != nil {
+	if err := json.Unmarshal(fn.invoke(fixture(t, "quota-cron")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Refreshed != 1 || res.NotDue != 1 || res.Failed != 0 {
@@ -177,7 +147,7 @@ func TestRefresh_RIE(t *testing.T) {
 	}
 
 	// The manual payload: {"account":"work","force":true}.
-	if err := json.Unmarshal(fn.invoke(t, fixture(t, "refresh")), &res); err != nil {
+	if err := json.Unmarshal(fn.invoke(fixture(t, "refresh")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Accounts) != 1 || res.Accounts[0].Account != "work" || res.Accounts[0].Status != scheduled.StatusRefreshed {
@@ -187,7 +157,7 @@ func TestRefresh_RIE(t *testing.T) {
 	if after.ID == workBefore.ID || after.Auth.Token.Refresh == workBefore.Auth.Token.Refresh {
 		t.Error("work: secret not rotated by the forced refresh")
 	}
-	if st := w.sim.Stats(); st.Refreshes != 2 || st.ReuseRejections != 0 {
+	if st := w.Sim.Stats(); st.Refreshes != 2 || st.ReuseRejections != 0 {
 		t.Errorf("simulator: %d refreshes, %d reuse rejections; want 2 and 0", st.Refreshes, st.ReuseRejections)
 	}
 	if !fn.logged(`"RefreshFailures":0`) {

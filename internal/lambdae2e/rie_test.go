@@ -3,62 +3,45 @@
 package lambdae2e
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/rie"
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // findRIE returns the emulator's path, or skips (fails under CI=true).
 func findRIE(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
+	bin, err := rie.Find()
+	switch {
+	case err == nil:
+		return bin
+	case errors.Is(err, rie.ErrNotFound) && os.Getenv("CI") != "true":
+		t.Skip(err)
 	}
-	if out, err := exec.Command(goTool(), "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "aws-lambda-rie")
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p
-			}
-		}
-	}
-	const msg = "aws-lambda-rie not found on PATH or in $(go env GOPATH)/bin: run `make tools`"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing emulator is a failure)")
-	}
-	t.Skip(msg)
+	t.Fatalf("%v (CI=true: a missing emulator is a failure)", err)
 	return ""
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 var (
 	buildMu sync.Mutex
 	built   = map[string]string{} // function → bootstrap path
-	buildTo string
+	buildTo string                // removed by TestMain
 )
 
 // bootstrap builds functions/<name> once per test binary, as `make build`
-// does but for the host architecture.
+// does (CGO_ENABLED=0, -tags lambda.norpc) but for the host architecture,
+// so that the emulator can exec it.
 func bootstrap(t *testing.T, name string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -71,10 +54,10 @@ func bootstrap(t *testing.T, name string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		buildTo = dir // removed by TestMain
+		buildTo = dir
 	}
 	out := filepath.Join(buildTo, name, "bootstrap")
-	cmd := exec.Command(goTool(), "build", "-tags", "lambda.norpc", "-o", out, "./functions/"+name)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./functions/"+name)
 	cmd.Dir = testsupport.RepoRoot(t)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -84,101 +67,42 @@ func bootstrap(t *testing.T, name string) string {
 	return out
 }
 
-// rie is one emulator running one bootstrap: one Lambda container.
-type rie struct {
-	url string
-	cmd *exec.Cmd
-	log *syncBuffer
+// lambda is one container under test; it is stopped when the test ends,
+// and its output logged if the test failed.
+type lambda struct {
+	t *testing.T
+	*rie.Container
 }
 
-// startRIE runs bootstrap under the emulator with env added to this
-// process's environment; t.Cleanup kills the emulator and the bootstrap.
-func startRIE(t *testing.T, bin, bootstrap string, env ...string) *rie {
+func startLambda(t *testing.T, bin, boot string, env []string) lambda {
 	t.Helper()
-	api, emu := freePort(t), freePort(t)
-	r := &rie{url: "http://" + emu + "/2015-03-31/functions/function/invocations", log: &syncBuffer{}}
-	r.cmd = exec.Command(bin, "--runtime-interface-emulator-address", emu, "--runtime-api-address", api, bootstrap)
-	r.cmd.Env = append(os.Environ(), env...)
-	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-	// Own process group, so that cleanup reaches the bootstrap too; and die
-	// with the test binary if it is killed.
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start aws-lambda-rie: %v", err)
+	c, err := rie.Start(bin, boot, env)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL) // the group: emulator and bootstrap
-		_ = r.cmd.Wait()                                      // killed: the error says so
+		c.Stop()
 		if t.Failed() {
-			t.Logf("emulator and bootstrap output:\n%s", r.log.String())
+			t.Logf("emulator and bootstrap output:\n%s", c.Log())
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", emu, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("aws-lambda-rie did not listen on %s: %v\n%s", emu, err, r.log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return lambda{t, c}
 }
 
-// invoke sends one event and returns the function's answer. A function
-// error (the emulator answers {"errorMessage","errorType"}) fails the test.
-func (r *rie) invoke(t *testing.T, event []byte) []byte {
-	t.Helper()
+// invoke sends one event and returns the answer; any error fails the test.
+func (l lambda) invoke(event []byte) []byte {
+	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(event))
+	b, err := l.Invoke(ctx, event)
 	if err != nil {
-		t.Fatal(err)
+		l.t.Fatalf("%v: %.500s", err, b)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errorMessage"`)) {
-		t.Fatalf("invoke: HTTP %d, %v: %s", resp.StatusCode, err, body)
-	}
-	return body
+	return b
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// syncBuffer collects process output written from the exec copier goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logged reports whether the emulator or the bootstrap printed s.
+func (l lambda) logged(s string) bool { return strings.Contains(l.Log(), s) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -189,6 +113,3 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
-
-// logged reports whether the emulator or the bootstrap printed s.
-func (r *rie) logged(s string) bool { return strings.Contains(r.log.String(), s) }

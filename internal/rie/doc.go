@@ -1,0 +1,12 @@
+// Package rie runs a Lambda bootstrap under the Runtime Interface Emulator
+// (aws-lambda-rie, DESIGN.md §6), as one Lambda container: one emulator, one
+// bootstrap, one invocation at a time (the emulator crashes on concurrent
+// ones), so K containers are K emulators.
+//
+// Find locates the emulator, Start runs it with a bootstrap on free loopback
+// ports, and Container.Invoke sends one event. A function behind API Gateway
+// REST with response streaming answers with a JSON prelude, eight NUL bytes
+// and the body: SplitStreamed takes that apart and APIGatewayEvent builds
+// the request event. The Lambda end-to-end tests (internal/lambdae2e) and
+// the benchmarks (internal/bench) share this package.
+package rie
