@@ -13,14 +13,8 @@ import (
 	"testing"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/dynamolease"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 func TestMain(m *testing.M) {
@@ -41,22 +35,14 @@ type childResult struct {
 func runChild(mode string) int {
 	ctx := context.Background()
 	env := os.Getenv
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	r, err := simworld.Container{
+		KillAt:  env("CODEXGATE_KILL_AT"),
+		Options: []codex.Option{codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL)},
+	}.Refresher(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if at := env("CODEXGATE_KILL_AT"); at != "" {
-		if cfg, err = awsfault.ExitBefore(cfg, at, 3); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-	}
-	r := codex.NewRefresher(
-		secretstore.New(secretsmanager.NewFromConfig(cfg), env("CODEXGATE_SECRET_PREFIX")),
-		dynamolease.New(dynamodb.NewFromConfig(cfg), env("CODEXGATE_TABLE")),
-		&codex.OAuthClient{TokenURL: env("CODEXGATE_SIM_URL") + "/oauth/token"},
-		codex.WithLogger(discard()), codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL))
 	var res childResult
 	switch mode {
 	case "kill":

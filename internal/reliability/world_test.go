@@ -63,10 +63,8 @@ func (w world) probe(account string) (lost int, err error) {
 // re-executed in child mode).
 func (w world) child(mode string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), w.ContainerEnv()...),
 		"CODEXGATE_RELIABILITY_CHILD="+mode,
-		"CODEXGATE_TABLE="+w.Table,
-		"CODEXGATE_SECRET_PREFIX="+w.Prefix,
 		"CODEXGATE_SIM_URL="+w.URL,
 	)
 	cmd.Env = append(cmd.Env, env...)

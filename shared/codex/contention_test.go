@@ -17,16 +17,9 @@ import (
 	"testing"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/openaisim"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 func TestMain(m *testing.M) {
@@ -47,28 +40,15 @@ type containerResult struct {
 func runContainer() int {
 	ctx := context.Background()
 	env := os.Getenv
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	c := simworld.Container{KillAt: env("CODEXGATE_TEST_KILL_AT"), Options: []codex.Option{codex.WithTimeouts(testTimeouts())}}
+	if env("CODEXGATE_TEST_NO_LEASE") != "" {
+		c.Lease = func(l codex.Leaser) codex.Leaser { return alwaysGrant{l} }
+	}
+	r, err := c.Refresher(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if at := env("CODEXGATE_TEST_KILL_AT"); at != "" {
-		if cfg, err = awsfault.ExitBefore(cfg, at, 3); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-	}
-	var leaser codex.Leaser = dynamolease.New(dynamodb.NewFromConfig(cfg), env("CODEXGATE_TABLE"))
-	if env("CODEXGATE_TEST_NO_LEASE") != "" {
-		leaser = alwaysGrant{leaser}
-	}
-	r := codex.NewRefresher(
-		secretstore.New(secretsmanager.NewFromConfig(cfg), env("CODEXGATE_SECRET_PREFIX")),
-		leaser,
-		&codex.OAuthClient{TokenURL: env("CODEXGATE_TOKEN_URL")},
-		codex.WithLogger(discard()),
-		codex.WithTimeouts(testTimeouts()),
-	)
 	callers, _ := strconv.Atoi(env("CODEXGATE_TEST_CALLERS"))
 	startMs, _ := strconv.ParseInt(env("CODEXGATE_TEST_START_MS"), 10, 64)
 	time.Sleep(time.Until(time.UnixMilli(startMs)))
@@ -123,11 +103,8 @@ func newWorld(t testing.TB, opts openaisim.Options) world { return world{simworl
 // container returns the command for one container process on account.
 func (w world) container(account string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), w.ContainerEnv()...),
 		"CODEXGATE_TEST_CONTAINER=1",
-		"CODEXGATE_TABLE="+w.Table,
-		"CODEXGATE_SECRET_PREFIX="+w.Prefix,
-		"CODEXGATE_TOKEN_URL="+w.TokenURL(),
 		"CODEXGATE_TEST_ACCOUNT="+account,
 		"CODEXGATE_TEST_CALLERS=1",
 	)
