@@ -143,8 +143,9 @@ func (r *Refresher) flightContext(ctx context.Context) (context.Context, context
 }
 
 // servable reports whether t may be handed to a caller without a refresh.
-// cacheOnly marks a token this caller has not yet refreshed past: an
-// operator's force (Force without Rejected) always refreshes it.
+// unrefreshed marks the token the caller started from (not one another
+// holder produced since): an operator's force (Force without Rejected)
+// always refreshes that one.
 func (r *Refresher) servable(t Token, opts AccessOptions, unrefreshed bool) bool {
 	if !t.ValidAt(r.now(), r.skew) {
 		return false
