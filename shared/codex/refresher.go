@@ -198,7 +198,7 @@ func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, o
 	owner := r.instance + "/" + randomHex(8)
 	log := r.log.With("account", account, "lease", maskKey(seen.leaseKey))
 	start := r.now()
-	delay := 50 * time.Millisecond
+	delay := firstWait
 	for {
 		ttl, err := r.leaseTTLFor(ctx)
 		if err != nil {
@@ -212,6 +212,9 @@ func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, o
 		var held *LeaseHeldError
 		if !errors.As(err, &held) {
 			return nil, nil, fmt.Errorf("refresh account %q: acquire lease: %w", account, err)
+		}
+		if delay == firstWait {
+			log.Info("lease held; waiting", "holder", held.Owner, "expires_in_ms", held.ExpiresAt.Sub(r.now()).Milliseconds())
 		}
 		wait := min(delay, max(held.ExpiresAt.Sub(r.now()), 10*time.Millisecond))
 		delay = min(2*delay, time.Second)
@@ -229,6 +232,9 @@ func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, o
 		}
 	}
 }
+
+// firstWait is a waiter's first poll interval; it doubles up to a second.
+const firstWait = 50 * time.Millisecond
 
 // leaseTTLFor fits the lease inside the caller's deadline, or refuses to
 // start when OAuth and the durable write cannot both finish in time.

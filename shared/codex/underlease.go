@@ -93,7 +93,7 @@ func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, se
 		log.Error("ALERT rotated token not stored; lease kept for recovery", "version", next, "err", err)
 		return Version{}, fmt.Errorf("refresh account %q: store rotated token: %w", account, err)
 	}
-	log.Info("token stored", "version", next, "persist_ms", r.now().Sub(now).Milliseconds())
+	log.Info("token stored and promoted", "version", next, "persist_ms", r.now().Sub(now).Milliseconds())
 
 	// 8. Release, keeping the fence.
 	rel.CurrentVersion, rel.LastRefresh = next, now
