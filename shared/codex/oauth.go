@@ -42,6 +42,12 @@ type TokenResponse struct {
 // context detached from ctx's cancellation (a refresh that reached OpenAI
 // rotates the token whether or not we read the answer), bounded by each
 // attempt's own timeout.
+//
+// A timed-out attempt is retried too. If OpenAI did rotate before the
+// timeout, the new token is lost either way and the retry only turns that
+// into a clear refresh_token_reused; if it did not, the retry saves the login.
+// Only the lease makes this safe: no other holder can spend the token between
+// the two attempts.
 func (c *OAuthClient) Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error) {
 	body, err := json.Marshal(map[string]string{
 		"client_id":     ClientID,

@@ -342,3 +342,33 @@ func TestProxy_ServeHTTP_NonStreamAggregation(t *testing.T) {
 		}
 	})
 }
+
+// The Codex backend rejects a request without "stream":true, "store":false
+// or non-empty instructions; Codex CLI with a custom provider sends no
+// instructions. The proxy fills what is missing and keeps what is there.
+func TestProxy_ServeHTTP_BackendRequiredFields(t *testing.T) {
+	h := newHarness(t, []string{"a"})
+	for _, tt := range []struct {
+		name, body       string
+		wantInstructions string
+	}{
+		{"complete", `{"model":"m","instructions":"mine","input":[],"stream":true,"store":false}`, "mine"},
+		{"no instructions", `{"model":"m","input":[],"stream":true,"store":false}`, defaultInstructions},
+		{"empty instructions", `{"model":"m","instructions":"","input":[],"stream":true}`, defaultInstructions},
+		{"null instructions", `{"model":"m","instructions":null,"input":[],"stream":true}`, defaultInstructions},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, out := read(t, h.do("POST", "/v1/responses", tt.body, nil)); status != 200 {
+				t.Fatalf("status %d: %s", status, out)
+			}
+			reqs := h.up.requests()
+			var sent map[string]any
+			if err := json.Unmarshal(reqs[len(reqs)-1].Body, &sent); err != nil {
+				t.Fatal(err)
+			}
+			if sent["stream"] != true || sent["store"] != false || sent["instructions"] != tt.wantInstructions {
+				t.Errorf("upstream body = %s", reqs[len(reqs)-1].Body)
+			}
+		})
+	}
+}
