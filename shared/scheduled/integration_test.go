@@ -112,8 +112,9 @@ func TestQuotaCron_Moto_RaceWithProxy(t *testing.T) {
 // forced.
 func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	s := newStack(t, 4*time.Hour)
-	s.addAccount("due", 3*time.Hour) // expires in 1h: inside the 2h window
-	s.addAccount("fresh", 0)         // expires in 4h
+	s.addAccount("due", 3*time.Hour)                // expires in 1h: inside the 2h window
+	s.addAccount("skew", 4*time.Hour-2*time.Minute) // expires in 2 min: inside the refresh routine's own skew too
+	s.addAccount("fresh", 0)                        // expires in 4h
 	s.addAccount("marked", 3*time.Hour)
 	s.mark("marked")
 	k := &KeepAlive{Accounts: s.Secrets, Tokens: s.container(), States: s.states, Window: 2 * time.Hour, Logger: quiet}
@@ -124,14 +125,14 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"due": StatusRefreshed, "fresh": StatusNotDue, "marked": StatusSkipped}
+	want := map[string]string{"due": StatusRefreshed, "skew": StatusRefreshed, "fresh": StatusNotDue, "marked": StatusSkipped}
 	for _, o := range res.Accounts {
 		if o.Status != want[o.Account] {
 			t.Errorf("%s: %q (%s), want %q", o.Account, o.Status, o.Error, want[o.Account])
 		}
 	}
 	st := s.Sim.Stats()
-	if st.Refreshes != 1 || st.Accounts["id-due"].Refreshes != 1 || st.Accounts["id-marked"].Refreshes != 0 {
+	if st.Refreshes != 2 || st.Accounts["id-due"].Refreshes != 1 || st.Accounts["id-skew"].Refreshes != 1 || st.Accounts["id-marked"].Refreshes != 0 {
 		t.Errorf("refreshes: %d total, %+v", st.Refreshes, st.Accounts)
 	}
 	if after := s.current("due"); after.ID == dueBefore.ID || after.Auth.Token.Refresh == dueBefore.Auth.Token.Refresh ||
@@ -143,7 +144,10 @@ func TestKeepAlive_Moto_DueForcedAndReauth(t *testing.T) {
 	}
 
 	// A second scheduled run finds nothing due.
-	if res, err = k.Handle(ctx, RefreshRequest{}); err != nil || res.Refreshed != 0 || s.Sim.Stats().Refreshes != 1 {
+	if res.Refreshed != 2 {
+		t.Errorf("first run counted %d refreshes, want 2", res.Refreshed)
+	}
+	if res, err = k.Handle(ctx, RefreshRequest{}); err != nil || res.Refreshed != 0 || s.Sim.Stats().Refreshes != 2 {
 		t.Errorf("second run: %+v, %v, %d refreshes", res, err, s.Sim.Stats().Refreshes)
 	}
 

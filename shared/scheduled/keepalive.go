@@ -3,7 +3,6 @@ package scheduled
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -139,10 +138,18 @@ func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResu
 	return res, nil
 }
 
-// account renews one account's token when it is due or forced. The first
-// call learns the expiry (it refreshes only inside the routine's own skew);
-// the forced one then runs the lease protocol, which adopts a token a
-// concurrent run or the proxy produced instead of refreshing twice.
+// StoredTokens reads an account's stored token without refreshing it;
+// secretstore.Store implements it. When Accounts implements it too, the
+// keep-alive decides what is due from the store, so that a token already
+// inside the refresh routine's own skew is reported (and counted) as
+// refreshed rather than silently renewed by the first look.
+type StoredTokens interface {
+	LoadCurrent(ctx context.Context, account string) (codex.Version, error)
+}
+
+// account renews one account's token when it is due or forced. The forced
+// call runs the lease protocol, which adopts a token a concurrent run or the
+// proxy produced instead of refreshing twice.
 func (k *KeepAlive) account(ctx context.Context, name string, force bool, st statestore.AccountState) RefreshOutcome {
 	out := RefreshOutcome{Account: name}
 	marked := reauthRequired(st)
@@ -150,21 +157,22 @@ func (k *KeepAlive) account(ctx context.Context, name string, force bool, st sta
 		out.Status, out.Error = StatusSkipped, reauthHint+"; force to try anyway"
 		return out
 	}
-	tokens := k.Tokens
-	creds, err := tokens.AccessToken(ctx, name, codex.AccessOptions{})
-	if err != nil && !(force && errors.Is(err, codex.ErrReauthRequired)) {
-		out.Status, out.Error = classify(err)
-		return out
-	}
 	window := k.Window
 	if window <= 0 {
 		window = DefaultRefreshWindow
 	}
-	if err == nil && !force && creds.ExpiresAt.After(clock(k.Now)().Add(window)) {
-		out.Status, out.ExpiresAt = StatusNotDue, creds.ExpiresAt
-		return out
+	if !force {
+		expires, err := k.expiry(ctx, name)
+		if err != nil {
+			out.Status, out.Error = classify(err)
+			return out
+		}
+		if expires.After(clock(k.Now)().Add(window)) {
+			out.Status, out.ExpiresAt = StatusNotDue, expires
+			return out
+		}
 	}
-	fresh, err := tokens.AccessToken(ctx, name, codex.AccessOptions{Force: true})
+	fresh, err := k.Tokens.AccessToken(ctx, name, codex.AccessOptions{Force: true})
 	if err != nil {
 		out.Status, out.Error = classify(err)
 		return out
@@ -177,6 +185,21 @@ func (k *KeepAlive) account(ctx context.Context, name string, force bool, st sta
 		}
 	}
 	return out
+}
+
+// expiry is when the account's access token expires: read from the store
+// when Accounts can, else learned through the refresh routine (which renews
+// a token inside its own skew on the way).
+func (k *KeepAlive) expiry(ctx context.Context, name string) (time.Time, error) {
+	if st, ok := k.Accounts.(StoredTokens); ok {
+		v, err := st.LoadCurrent(ctx, name)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return v.Auth.Token.ExpiresAt, nil
+	}
+	creds, err := k.Tokens.AccessToken(ctx, name, codex.AccessOptions{})
+	return creds.ExpiresAt, err
 }
 
 // emit writes the run's batch counters, zeros included.
