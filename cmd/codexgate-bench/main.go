@@ -21,6 +21,18 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "reverse-proxy" {
+		// The bare reverse proxy the benchmark measures as DESIGN §8's floor.
+		fs := flag.NewFlagSet("reverse-proxy", flag.ExitOnError)
+		upstream := fs.String("upstream", "", "upstream base URL")
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		fs.Parse(os.Args[2:]) //nolint:errcheck // ExitOnError
+		if err := bench.ServeBareProxy(ctx, *addr, *upstream, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "codexgate-bench reverse-proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "codexgate-bench:", err)
 		os.Exit(1)

@@ -42,6 +42,8 @@ type Results struct {
 	ServePid        int
 	ServeCPU        time.Duration // over ServeRequests
 	ServeRequests   int
+	BareCPU         time.Duration // the bare reverse proxy, over BareRequests
+	BareRequests    int
 	ServeMem        Memory
 	RIEBootstrapMem Memory
 	OverheadErr     error
@@ -104,6 +106,11 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 		return err
 	}
 	defer lambda.Stop()
+	bareProc, err := StartBareProxy(sim.URL)
+	if err != nil {
+		return err
+	}
+	defer bareProc.Stop()
 	res.ServePid = serve.Pid()
 
 	c := client()
@@ -111,14 +118,16 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	direct := DirectTarget(c, sim.URL, main.Access, main.AccountID)
 	srv := ServeTarget(c, serve.URL, ten.Key)
 	lam := RIETarget(lambda, ten.Key)
-	for _, t := range []Target{direct, srv, lam} {
+	bare := DirectTarget(c, bareProc.URL, main.Access, main.AccountID)
+	bare.Name = BareProxyName
+	for _, t := range []Target{direct, bare, srv, lam} {
 		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
 			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
 		}
 	}
-	cpu := map[string]int{srv.Name: serve.Pid()}
+	cpu := map[string]int{srv.Name: serve.Pid(), bare.Name: bareProc.Pid()}
 	o.logf("c=1: %d requests each (RIE %d)", o.N1, o.NRIE)
-	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, srv}, cpu)
+	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv}, cpu)
 	if err != nil {
 		return err
 	}
@@ -129,7 +138,7 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	o1.Order = append(o1.Order, lam.Name)
 	o1.Samples[lam.Name] = r1.Samples[lam.Name]
 	o.logf("c=8: %d requests each", o.N8)
-	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, srv}, cpu)
+	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv}, cpu)
 	if err != nil {
 		return err
 	}
@@ -137,12 +146,16 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	res.ServeCPU = o1.CPU[srv.Name] + o8.CPU[srv.Name]
 	res.ServeRequests = len(o1.Samples[srv.Name].Latencies) + o1.Samples[srv.Name].Errors +
 		len(o8.Samples[srv.Name].Latencies) + o8.Samples[srv.Name].Errors
+	res.BareCPU = o1.CPU[bare.Name] + o8.CPU[bare.Name]
+	res.BareRequests = len(o1.Samples[bare.Name].Latencies) + o1.Samples[bare.Name].Errors +
+		len(o8.Samples[bare.Name].Latencies) + o8.Samples[bare.Name].Errors
 	res.ServeMem, _ = ReadMemory(serve.Pid())
 	if kids := Children(lambda.Pid()); len(kids) > 0 {
 		res.RIEBootstrapMem, _ = ReadMemory(kids[0])
 	}
 	serve.Stop()
 	lambda.Stop()
+	bareProc.Stop()
 
 	o.logf("refresh storm: %d serve processes × %d, %d RIE × %d", o.StormK, o.StormN, o.RIEStormK, o.RIEStormN)
 	res.StormErr = runStorms(ctx, o, res, sim.URL, ctl, logw)
