@@ -15,30 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/testclock"
 	"github.com/codexgate/codexgate/shared/codex"
 )
 
 const testKey = "cg-test-key-0123456789"
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *testclock.Clock { return testclock.New(time.Unix(1_800_000_000, 0)) }
 
 // fakeTokens hands out "tok-<account>-<n>" tokens; a forced call bumps n.
 type fakeTokens struct {
@@ -254,7 +237,7 @@ func writeJSONStatus(w http.ResponseWriter, status int, body string) {
 // harness is a proxy in front of a fake upstream, served on 127.0.0.1.
 type harness struct {
 	t      testing.TB
-	clock  *fakeClock
+	clock  *testclock.Clock
 	up     *fakeUpstream
 	tokens *fakeTokens
 	keys   *fakeKeys

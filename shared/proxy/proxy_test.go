@@ -140,7 +140,7 @@ func TestProxy_ServeHTTP_KeyCache(t *testing.T) {
 	if status, _ := read(t, h.do("GET", "/v1/models", "", nil)); status != 200 {
 		t.Fatalf("within TTL: status %d", status)
 	}
-	h.clock.Advance(DefaultKeyCacheTTL + time.Second)
+	h.clock.Add(DefaultKeyCacheTTL + time.Second)
 	if status, _ := read(t, h.do("GET", "/v1/models", "", nil)); status != 401 {
 		t.Fatalf("after TTL: status %d, want 401", status)
 	}

@@ -186,7 +186,7 @@ func TestProxy_ServeHTTP_SessionAffinity(t *testing.T) {
 	if got := send("s1", false); got != "b" {
 		t.Fatalf("s1 on %s while a cools down", got)
 	}
-	h.clock.Advance(2 * time.Minute)
+	h.clock.Add(2 * time.Minute)
 	if got := send("s1", false); got != "b" {
 		t.Fatalf("s1 went back to %s after the cooldown; affinity should stick to b", got)
 	}
@@ -234,7 +234,7 @@ func TestProxy_ServeHTTP_WarmRequestMakesNoStoreCalls(t *testing.T) {
 	}
 	// Stale: the next request triggers one background reload and is
 	// served from the old data meanwhile.
-	h.clock.Advance(DefaultAccountsRefresh + time.Second)
+	h.clock.Add(DefaultAccountsRefresh + time.Second)
 	h.store.mu.Lock()
 	h.store.names = []string{"b"}
 	h.store.mu.Unlock()

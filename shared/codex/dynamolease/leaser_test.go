@@ -3,7 +3,6 @@ package dynamolease_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/testclock"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
@@ -19,30 +19,12 @@ import (
 
 const ttl = 30 * time.Second
 
-// clock is a settable clock for WithClock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.UnixMilli(time.Now().UnixMilli())} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New(time.UnixMilli(time.Now().UnixMilli())) }
 
 type env struct {
 	ddb    *dynamodb.Client
 	table  string
-	clock  *clock
+	clock  *testclock.Clock
 	leaser *dynamolease.Leaser
 	faults *awsfault.Transport // wraps the leaser's client; retries disabled
 }
