@@ -72,6 +72,16 @@ func TestImport_StoresAndRefusesDuplicates(t *testing.T) {
 	// A re-login of the same account under its own name needs no flag.
 	file3, _ := s.newLogin(alice)
 	mustSucceed(t, s.run("import", "--account", "work", "--auth-file", file3))
+	// The same file again after codexgate rotated its token: refused, it
+	// would put back a spent refresh token.
+	mustSucceed(t, s.run("refresh", "--account", "work", "--force"))
+	before := s.sim.Stats().Refreshes
+	r = s.run("import", "--account", "work", "--auth-file", file3)
+	mustFail(t, r, 1, "holds a newer token of this login")
+	mustSucceed(t, s.run("refresh", "--account", "work", "--force"))
+	if st := s.sim.Stats(); st.Refreshes != before+1 || st.ReuseRejections != 0 {
+		t.Fatalf("after the refused import: refreshes %d→%d, reuse %d: the stored token was replaced", before, st.Refreshes, st.ReuseRejections)
+	}
 
 	// --replace overrides.
 	mustSucceed(t, s.run("import", "--account", "work2", "--auth-file", file2, "--replace"))

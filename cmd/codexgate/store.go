@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/codex"
@@ -65,6 +66,11 @@ func checkCollision(ctx context.Context, a *app.App, stderr io.Writer, name stri
 			return fmt.Errorf("this login is already stored as account %q; storing one login twice would spend its refresh token twice (use `codexgate login` for a second, independent login)", other)
 		case replace:
 			continue
+		case other == name && stored.AccountID == id && stored.Refresh != auth.Token.Refresh && v.Auth.LastRefresh.After(auth.LastRefresh):
+			// Typically ~/.codex/auth.json imported again after codexgate
+			// rotated its token: the file's refresh token is already spent.
+			return fmt.Errorf("account %q holds a newer token of this login (refreshed %s, the file %s); importing the file would put back a refresh token that may be spent; pass --replace to store it anyway",
+				name, v.Auth.LastRefresh.UTC().Format(time.RFC3339), orDash(formatTime(auth.LastRefresh)))
 		case other == name && id != "" && stored.AccountID != "" && stored.AccountID != id:
 			return fmt.Errorf("account %q already holds ChatGPT account %s, not %s; pass --replace to overwrite it", name, maskID(stored.AccountID), maskID(id))
 		case other != name && id != "" && stored.AccountID == id:
@@ -79,4 +85,12 @@ func checkCollision(ctx context.Context, a *app.App, stderr io.Writer, name stri
 func describeLogin(auth *codex.AuthFile) string {
 	c := auth.Claims()
 	return fmt.Sprintf("ChatGPT account %s, %s, plan %s", maskID(c.AccountID), orDash(c.Email), orDash(c.PlanType))
+}
+
+// formatTime is t in RFC 3339, or "" for the zero time.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

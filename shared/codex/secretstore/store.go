@@ -156,41 +156,62 @@ func (s *Store) Promote(ctx context.Context, account, from, to string) error {
 }
 
 // Put stores a as account's current version under a fresh version id,
-// creating the secret when it is missing, and returns the id. It moves
-// AWSCURRENT unconditionally: only an import or a login, which replaces the
-// account's credentials, may call it; rotated tokens go through
-// WritePending and Promote.
+// creating the secret when it is missing, and returns the id. Only an import
+// or a login, which replaces the account's credentials, may call it; rotated
+// tokens go through WritePending and Promote. It writes the same way
+// (pending version, then a compare-and-swap promote from the version it saw
+// current), so it never depends on a blind AWSCURRENT move; a refresh that
+// promotes in between is overridden on the next try: the new login wins.
 func (s *Store) Put(ctx context.Context, account string, a *codex.AuthFile) (string, error) {
 	data, err := a.MarshalJSON()
 	if err != nil {
 		return "", fmt.Errorf("put account %q: %w", account, err)
 	}
 	id := NewVersionID()
-	put := func() error {
-		_, err := s.client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-			SecretId:           aws.String(s.SecretName(account)),
-			ClientRequestToken: aws.String(id),
-			SecretString:       aws.String(string(data)),
-		})
-		return err
-	}
-	err = put()
-	if isNotFound(err) {
-		_, err = s.client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-			Name:               aws.String(s.SecretName(account)),
-			ClientRequestToken: aws.String(id),
-			SecretString:       aws.String(string(data)),
-			Description:        aws.String("codexgate account " + account + ": Codex auth.json"),
-		})
-		var exists *types.ResourceExistsException
-		if errors.As(err, &exists) { // created concurrently
-			err = put()
+	for range 5 {
+		desc, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
+		if isNotFound(err) {
+			if err := s.create(ctx, account, id, data); !errors.Is(err, errCreatedConcurrently) {
+				return id, err
+			}
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("put account %q: %w", account, err)
+		}
+		if err := s.WritePending(ctx, account, id, a); err != nil {
+			return "", fmt.Errorf("put account %q: %w", account, err)
+		}
+		err = s.Promote(ctx, account, currentVersion(desc.VersionIdsToStages), id)
+		if !errors.Is(err, codex.ErrStaleVersion) {
+			if err != nil {
+				return "", fmt.Errorf("put account %q: %w", account, err)
+			}
+			return id, nil
 		}
 	}
-	if err != nil {
-		return "", fmt.Errorf("put account %q: %w", account, err)
+	return "", fmt.Errorf("put account %q: the current version kept moving: %w", account, codex.ErrStaleVersion)
+}
+
+// errCreatedConcurrently means another writer created the secret first.
+var errCreatedConcurrently = errors.New("secret created concurrently")
+
+// create makes account's secret with data as its first (current) version.
+func (s *Store) create(ctx context.Context, account, id string, data []byte) error {
+	_, err := s.client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:               aws.String(s.SecretName(account)),
+		ClientRequestToken: aws.String(id),
+		SecretString:       aws.String(string(data)),
+		Description:        aws.String("codexgate account " + account + ": Codex auth.json"),
+	})
+	var exists *types.ResourceExistsException
+	switch {
+	case errors.As(err, &exists):
+		return errCreatedConcurrently
+	case err != nil:
+		return fmt.Errorf("create account %q: %w", account, err)
 	}
-	return id, nil
+	return nil
 }
 
 // Exists reports whether account's secret exists.

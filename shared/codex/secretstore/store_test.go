@@ -284,3 +284,25 @@ func TestStore_List_OnlyUnderPrefix(t *testing.T) {
 		t.Errorf("List = %v, want %v", got, want)
 	}
 }
+
+// A new login (import) after refreshes have promoted versions: the new login
+// must become current, not the last promoted version.
+func TestStore_Put_AfterPromote(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	v1 := e.seed(t, "acct")
+	v2 := secretstore.NewVersionID()
+	if err := e.store.WritePending(ctx, "acct", v2, auth(t, "r1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Promote(ctx, "acct", v1, v2); err != nil {
+		t.Fatal(err)
+	}
+	v3, err := e.store.Put(ctx, "acct", auth(t, "imported"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur := e.current(t, "acct"); cur.ID != v3 || cur.Auth.Token.Refresh != "imported" {
+		t.Fatalf("current = %s (%s), want the imported version %s", cur.ID, cur.Auth.Token.Refresh, v3)
+	}
+}
