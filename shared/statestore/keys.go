@@ -92,10 +92,30 @@ func (s *Store) CreateKey(ctx context.Context, name string) (string, APIKey, err
 		ConditionExpression:      expr.Condition(),
 		ExpressionAttributeNames: expr.Names(),
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && s.ownKey(ctx, it) {
+		// The SDK retried a put whose answer was lost: the item under this
+		// fresh random key's hash can only be our own first attempt.
+		err = nil
+	}
 	if err != nil {
 		return "", APIKey{}, fmt.Errorf("create API key %q: %w", name, err)
 	}
 	return plaintext, it.key(), nil
+}
+
+// ownKey reports whether the key item stored under it's hash is it.
+func (s *Store) ownKey(ctx context.Context, it keyItem) bool {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(pkAPIKeys, it.Hash),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		return false
+	}
+	var got keyItem
+	return attributevalue.UnmarshalMap(out.Item, &got) == nil && got.Name == it.Name && got.Prefix == it.Prefix
 }
 
 // LookupKey returns the active key plaintext names; ErrKeyNotFound when it is

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
@@ -280,4 +281,29 @@ func TestStore_Keys(t *testing.T) {
 			t.Errorf("ListKeys = %+v, want 3 keys, 1 revoked", keys)
 		}
 	})
+}
+
+// A create whose answer is lost is retried by the SDK; the retry meets its
+// own first write and must not turn into a spurious failure.
+func TestStore_CreateKey_AnswerLost(t *testing.T) {
+	cfg := testsupport.AWSConfig(t)
+	table := testsupport.NewTable(t, cfg)
+	tr := awsfault.New(nil)
+	tr.Inject("PutItem", awsfault.Fault{Action: awsfault.Drop, Times: 1})
+	store := statestore.New(dynamodb.NewFromConfig(tr.Wrap(cfg)), table)
+	ctx := context.Background()
+	plain, k, err := store.CreateKey(ctx, "laptop")
+	if err != nil {
+		t.Fatalf("CreateKey after a lost answer: %v", err)
+	}
+	if n := tr.Count("PutItem"); n != 2 {
+		t.Fatalf("PutItem sent %d times, want 2 (the lost one and the SDK's retry)", n)
+	}
+	if got, err := store.LookupKey(ctx, plain); err != nil || got.Name != k.Name {
+		t.Fatalf("LookupKey = %+v, %v", got, err)
+	}
+	// A real duplicate (another key under the same name) is still refused.
+	if _, _, err := store.CreateKey(ctx, "laptop"); !errors.Is(err, statestore.ErrKeyExists) {
+		t.Fatalf("duplicate name: %v", err)
+	}
 }
