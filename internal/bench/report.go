@@ -76,7 +76,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("- Date: %s", m.Date.Format(time.RFC3339))
 	p("- Machine: %d CPUs (`nproc`), %s, %s", m.CPUs, m.CPUModel, m.OS)
 	p("- Go: %s", m.GoVersion)
-	p("- Stack: moto (single-threaded, scripts/with-stack.sh) on 127.0.0.1; upstream and token endpoint: the strict simulator (cmd/openaisim) as its own process, no added latency; everything over loopback.")
+	p("- Stack: moto (requests applied one at a time, scripts/with-stack.sh) on 127.0.0.1; upstream and token endpoint: the strict simulator (cmd/openaisim) as its own process, no added latency; everything over loopback.")
 	p("- Whole run: %s; load average (1/5/15 min) at start %s, at end %s", r.Elapsed.Round(time.Second), m.LoadAvg, r.EndLoadAvg)
 	p("")
 	p("**Read the latency and CPU figures with the load average in mind**: when it is above the core count, other work (on shared machines: other builds and test runs) was competing for the CPUs during the run, and p99 and CPU/request in particular are inflated. The call counts, the storm outcome and the sizes do not depend on load.")

@@ -48,7 +48,7 @@ func NewTable(t testing.TB, cfg aws.Config) string {
 	name := UniqueName(t, "codexgate")
 	// The name is unique to this test, so "already exists" can only be our
 	// own request landing twice: the SDK retries a call whose answer was
-	// lost (the single-threaded emulator closes connections under load).
+	// lost (seen on the emulator under load).
 	var inUse *types.ResourceInUseException
 	if _, err := client.CreateTable(ctx, CreateTableInput(name)); err != nil && !errors.As(err, &inUse) {
 		t.Fatalf("create table %s: %v", name, err)
