@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -158,14 +157,4 @@ func (s SimControl) Stats() (SimStats, error) {
 	var st SimStats
 	err := s.do(http.MethodGet, "/_sim/stats", nil, &st)
 	return st, err
-}
-
-// ctxSleep sleeps d or until ctx ends.
-func ctxSleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"os/exec"
 	"testing"
@@ -23,8 +22,6 @@ const (
 	persistTimeout = 2 * time.Second
 	leaseTTL       = 7 * time.Second
 )
-
-func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // world is a simworld.World whose containers are child processes of this
 // test binary.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
@@ -132,17 +130,8 @@ func contend(t *testing.T, l lockish, workers, cycles int, hold time.Duration) r
 	return result{counter: counter.Load(), overlaps: overlaps.Load(), fences: fences}
 }
 
-// serialConfig returns the stack's config with one call in flight at a time:
-// moto applies conditional writes without a lock (see awsfault.Serial), while
-// DynamoDB makes each single-item write atomic.
-func serialConfig(t *testing.T) aws.Config {
-	cfg := testsupport.AWSConfig(t)
-	cfg.HTTPClient = &http.Client{Transport: &awsfault.Serial{}}
-	return cfg
-}
-
 func TestLeaser_Acquire_Contention(t *testing.T) {
-	cfg := serialConfig(t)
+	cfg := testsupport.AWSConfig(t) // the stack applies moto requests one at a time, as DynamoDB makes single-item writes atomic
 	table := testsupport.NewTable(t, cfg)
 	const workers, cycles = 8, 20
 	got := contend(t, dynamolease.New(dynamodb.NewFromConfig(cfg), table), workers, cycles, time.Millisecond)
@@ -162,7 +151,7 @@ func TestLeaser_Acquire_Contention(t *testing.T) {
 // TestLeaser_Acquire_ContentionNegativeControl shows the workload detects a
 // broken lease: without the condition, holders overlap and increments are lost.
 func TestLeaser_Acquire_ContentionNegativeControl(t *testing.T) {
-	cfg := serialConfig(t)
+	cfg := testsupport.AWSConfig(t) // the stack applies moto requests one at a time, as DynamoDB makes single-item writes atomic
 	table := testsupport.NewTable(t, cfg)
 	const workers, cycles = 8, 5
 	got := contend(t, alwaysGrant{ddb: dynamodb.NewFromConfig(cfg), table: table}, workers, cycles, 20*time.Millisecond)
