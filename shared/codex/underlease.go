@@ -23,17 +23,14 @@ func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, se
 
 	// 9. Recovery: finish what a crashed holder recorded.
 	if p := l.Pending; p.Version != "" {
-		promoted, err := r.recoverPending(ctx, p)
+		recovered, err := r.recoverPending(ctx, p)
 		if err != nil {
 			r.release(ctx, l, rel)
 			return Version{}, fmt.Errorf("refresh account %q: recover pending version: %w", account, err)
 		}
 		rel.ClearPending = true
-		if promoted && p.Account == account {
-			if cur, err = r.store.LoadCurrent(ctx, account); err != nil {
-				r.release(ctx, l, rel)
-				return Version{}, fmt.Errorf("refresh account %q: re-read after recovery: %w", account, err)
-			}
+		if recovered != nil && p.Account == account {
+			cur = *recovered
 		}
 	}
 
@@ -173,21 +170,23 @@ func (r *Refresher) persist(ctx context.Context, account, base string, v Version
 }
 
 // recoverPending promotes a version a crashed holder wrote but did not
-// promote, while the version it was derived from is still current.
-func (r *Refresher) recoverPending(ctx context.Context, p Pending) (bool, error) {
-	if _, err := r.store.LoadVersion(ctx, p.Account, p.Version); errors.Is(err, ErrVersionNotFound) {
-		return false, nil // crashed before the durable write: nothing to finish
+// promote, while the version it was derived from is still current, and
+// returns it; nil when there was nothing to finish.
+func (r *Refresher) recoverPending(ctx context.Context, p Pending) (*Version, error) {
+	v, err := r.store.LoadVersion(ctx, p.Account, p.Version)
+	if errors.Is(err, ErrVersionNotFound) {
+		return nil, nil // crashed before the durable write: nothing to finish
 	} else if err != nil {
-		return false, err
+		return nil, err
 	}
 	switch err := r.store.Promote(ctx, p.Account, p.Base, p.Version); {
 	case errors.Is(err, ErrStaleVersion):
-		return false, nil // the base moved on: a newer login won
+		return nil, nil // the base moved on: a newer login won
 	case err != nil:
-		return false, err
+		return nil, err
 	}
 	r.log.Warn("recovered pending version left by a crashed holder", "account", p.Account, "version", p.Version)
-	return true, nil
+	return &v, nil
 }
 
 // release ends the lease. Failing to release is logged, not returned: the
