@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // codexBinary finds the pinned Codex CLI (`make tools` installs it into

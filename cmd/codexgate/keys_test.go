@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 func TestKeys_Lifecycle(t *testing.T) {

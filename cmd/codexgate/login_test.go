@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 // loginRun is a running `codexgate login`.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // binary is the codexgate CLI built once for every test: tests drive it as

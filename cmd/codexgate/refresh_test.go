@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 func TestRefresh_UnknownAccount(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 // server is a running `codexgate serve`.

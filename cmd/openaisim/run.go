@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
+	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 // errHelp reports that --help was served; main exits 0 on it.

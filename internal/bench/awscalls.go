@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/app"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/proxy/awsstores"

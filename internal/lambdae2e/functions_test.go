@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 	"github.com/codexgate/codexgate/shared/scheduled"
 	"github.com/codexgate/codexgate/shared/statestore"
 )

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/rie"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // TestReliability_Matrix runs every row and writes docs/RELIABILITY.md.

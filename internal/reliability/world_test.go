@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // Refresher timeouts for the run: a killed holder's lease runs out in

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // countingRefresher is a Refresher whose AWS calls are counted at the SDK's

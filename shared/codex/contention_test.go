@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 func TestMain(m *testing.M) {

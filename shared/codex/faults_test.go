@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 // A container killed at each step of a refresh leaves a state the next

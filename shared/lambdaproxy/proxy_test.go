@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 	"github.com/codexgate/codexgate/shared/lambdaproxy"
 	"github.com/codexgate/codexgate/shared/proxy"
 )

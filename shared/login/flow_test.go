@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 func TestChallenge_RFC7636Vector(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 	"github.com/codexgate/codexgate/shared/statestore"
 	"github.com/codexgate/codexgate/shared/usage"
 )

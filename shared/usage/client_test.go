@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/openaisim"
 )
 
 func TestClient_Fetch_Headers(t *testing.T) {
