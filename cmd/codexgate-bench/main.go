@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/bench"
 )
@@ -74,6 +75,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("AWS config: %w", err)
 	}
+	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
 	o.AWS = cfg
 	var rb []byte
 	if *refBench != "" {

@@ -9,6 +9,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/shared/codex"
@@ -45,6 +46,7 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container: %w", err)
 	}
+	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
 	if c.KillAt != "" {
 		if cfg, err = awsfault.ExitBefore(cfg, c.KillAt, 3); err != nil {
 			return nil, err

@@ -59,6 +59,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	awsCfg.Logger = SDKLogger(log)
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	a := &App{
