@@ -141,18 +141,34 @@ func (s *Store) Promote(ctx context.Context, account, from, to string) error {
 	if derr != nil {
 		return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
 	}
-	current := currentVersion(desc.VersionIdsToStages)
-	_, toExists := desc.VersionIdsToStages[to]
-	switch {
+	// Where AWSCURRENT is decides staleness. Whether to exists is asked of
+	// the version itself: DescribeSecret leaves out versions without a
+	// label, which GetSecretValue still reads.
+	switch current := currentVersion(desc.VersionIdsToStages); {
 	case current == to:
 		return nil
-	case !toExists:
-		return fmt.Errorf("promote account %q to %s: %w", account, to, codex.ErrVersionNotFound)
 	case current != from:
 		return fmt.Errorf("promote account %q from %s to %s: current is %s: %w", account, from, to, current, codex.ErrStaleVersion)
-	default:
-		return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
 	}
+	if _, lerr := s.LoadVersion(ctx, account, to); errors.Is(lerr, codex.ErrVersionNotFound) {
+		return fmt.Errorf("promote account %q to %s: %w", account, to, codex.ErrVersionNotFound)
+	}
+	return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
+}
+
+// Create makes account's secret with a as its first, current version
+// versionID; codex.ErrAccountExists when the secret exists already.
+func (s *Store) Create(ctx context.Context, account, versionID string, a *codex.AuthFile) error {
+	data, err := a.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("create account %q: %w", account, err)
+	}
+	if err := s.create(ctx, account, versionID, data); errors.Is(err, errCreatedConcurrently) {
+		return fmt.Errorf("create account %q: %w", account, codex.ErrAccountExists)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // Put stores a as account's current version under a fresh version id,
