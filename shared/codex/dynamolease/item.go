@@ -70,14 +70,14 @@ func decodeLease(key string, item map[string]types.AttributeValue) (*codex.Lease
 		return nil, fmt.Errorf("decode lease item %s: %w", key, err)
 	}
 	l := &codex.Lease{
-		Key:            key,
-		Owner:          it.Owner,
-		Fence:          it.Fence,
-		TTL:            time.Duration(it.TTL) * time.Millisecond,
-		ExpiresAt:      time.UnixMilli(it.ExpiresAt),
-		Pending:        codex.Pending{Account: it.PendingAccount, Version: it.PendingVersion, Base: it.PendingBase},
-		Current:        it.Current,
-		LastRefresh:    parseTime(it.LastRefresh),
+		Key:         key,
+		Owner:       it.Owner,
+		Fence:       it.Fence,
+		TTL:         time.Duration(it.TTL) * time.Millisecond,
+		ExpiresAt:   time.UnixMilli(it.ExpiresAt),
+		Pending:     codex.Pending{Account: it.PendingAccount, Version: it.PendingVersion, Base: it.PendingBase},
+		Current:     it.Current,
+		LastRefresh: parseTime(it.LastRefresh),
 	}
 	if it.BudgetAt != 0 {
 		l.Budget = codex.RefreshBudget{Tokens: it.BudgetTokens, At: time.UnixMilli(it.BudgetAt)}
