@@ -30,7 +30,7 @@ func (c *RefreshCommand) Run(ctx context.Context, args []string) error {
 	if err := checkAccountName("refresh", *account); err != nil {
 		return err
 	}
-	a, err := loadApp(ctx, c.m.Stderr, quiet)
+	a, err := c.m.loadApp(ctx, quiet)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
 	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -77,13 +78,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-// FromEnv wires an App from the environment, as every main does.
+// FromEnv wires an App from the environment, as every Lambda function's
+// main does (the refresh routine's alarms become EMF metrics on stdout).
 func FromEnv(ctx context.Context) (*App, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return New(ctx, cfg, Options{})
+	// The functions' stdout goes to CloudWatch Logs, which turns EMF lines
+	// into the metrics template.yaml's alarms watch.
+	events := codex.WithEvents(metrics.RefreshEvents{W: metrics.New(nil)})
+	return New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}})
 }
 
 // upstreamTransport keeps connections to the Codex backend warm between

@@ -124,15 +124,19 @@ func (r *Refresher) readBase(ctx context.Context, account string, l *Lease) (Ver
 	}
 	if id := l.Current[account]; id != "" {
 		v, err := r.loadNamed(ctx, account, id)
-		if err == nil {
+		switch {
+		case err == nil && LeaseKey(account, v.Auth) == l.Key:
 			return v, rel, nil
-		}
-		if !errors.Is(err, ErrVersionNotFound) {
+		case err == nil:
+			// The account moved to another lease (a login of another ChatGPT
+			// account) after this name was written: the name is history.
+		case errors.Is(err, ErrVersionNotFound):
+			// The named version is gone (the secret was deleted and created
+			// again): AWSCURRENT is all there is.
+			r.log.Warn("version named by the lease not found; reading AWSCURRENT", "account", account, "version", id)
+		default:
 			return Version{}, rel, fmt.Errorf("read version %s named by the lease: %w", id, err)
 		}
-		// The named version is gone (the secret was deleted and created
-		// again): AWSCURRENT is all there is.
-		r.log.Warn("version named by the lease not found; reading AWSCURRENT", "account", account, "version", id)
 	}
 	v, err := r.store.LoadCurrent(ctx, account)
 	if err != nil {

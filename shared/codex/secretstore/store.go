@@ -171,44 +171,6 @@ func (s *Store) Create(ctx context.Context, account, versionID string, a *codex.
 	return nil
 }
 
-// Put stores a as account's current version under a fresh version id,
-// creating the secret when it is missing, and returns the id. Only an import
-// or a login, which replaces the account's credentials, may call it; rotated
-// tokens go through WritePending and Promote. It writes the same way
-// (pending version, then a compare-and-swap promote from the version it saw
-// current), so it never depends on a blind AWSCURRENT move; a refresh that
-// promotes in between is overridden on the next try: the new login wins.
-func (s *Store) Put(ctx context.Context, account string, a *codex.AuthFile) (string, error) {
-	data, err := a.MarshalJSON()
-	if err != nil {
-		return "", fmt.Errorf("put account %q: %w", account, err)
-	}
-	id := NewVersionID()
-	for range 5 {
-		desc, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
-		if isNotFound(err) {
-			if err := s.create(ctx, account, id, data); !errors.Is(err, errCreatedConcurrently) {
-				return id, err
-			}
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("put account %q: %w", account, err)
-		}
-		if err := s.WritePending(ctx, account, id, a); err != nil {
-			return "", fmt.Errorf("put account %q: %w", account, err)
-		}
-		err = s.Promote(ctx, account, currentVersion(desc.VersionIdsToStages), id)
-		if !errors.Is(err, codex.ErrStaleVersion) {
-			if err != nil {
-				return "", fmt.Errorf("put account %q: %w", account, err)
-			}
-			return id, nil
-		}
-	}
-	return "", fmt.Errorf("put account %q: the current version kept moving: %w", account, codex.ErrStaleVersion)
-}
-
 // errCreatedConcurrently means another writer created the secret first.
 var errCreatedConcurrently = errors.New("secret created concurrently")
 

@@ -61,9 +61,9 @@ func setup(t *testing.T) *env {
 // seed creates account with refresh token "r0" and returns its version id.
 func (e *env) seed(t *testing.T, account string) string {
 	t.Helper()
-	id, err := e.store.Put(context.Background(), account, auth(t, "r0"))
-	if err != nil {
-		t.Fatalf("Put: %v", err)
+	id := secretstore.NewVersionID()
+	if err := e.store.Create(context.Background(), account, id, auth(t, "r0")); err != nil {
+		t.Fatalf("Create: %v", err)
 	}
 	return id
 }
@@ -91,7 +91,7 @@ func jsonEqual(t *testing.T, got, want []byte) {
 	}
 }
 
-func TestStore_Put_RoundTripKeepsUnknownFields(t *testing.T) {
+func TestStore_Create_RoundTripKeepsUnknownFields(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	id := e.seed(t, "alice")
@@ -108,16 +108,13 @@ func TestStore_Put_RoundTripKeepsUnknownFields(t *testing.T) {
 	}
 	jsonEqual(t, got, []byte(authJSON("r0")))
 
-	// A second Put is a new login: it moves AWSCURRENT to a new version.
-	id2, err := e.store.Put(ctx, "alice", auth(t, "r9"))
-	if err != nil {
-		t.Fatalf("second Put: %v", err)
+	// A second Create finds the secret: replacing a login is a pending
+	// write and a promote, under the account's lease.
+	if err := e.store.Create(ctx, "alice", secretstore.NewVersionID(), auth(t, "r9")); !errors.Is(err, codex.ErrAccountExists) {
+		t.Fatalf("second Create: err = %v, want ErrAccountExists", err)
 	}
-	if v := e.current(t, "alice"); id2 == id || v.ID != id2 || v.Auth.Token.Refresh != "r9" {
-		t.Errorf("after second Put: current %s (refresh %s), want %s (r9)", v.ID, v.Auth.Token.Refresh, id2)
-	}
-	if old, err := e.store.LoadVersion(ctx, "alice", id); err != nil || old.Auth.Token.Refresh != "r0" {
-		t.Errorf("LoadVersion(first) = %v, %v; want refresh r0", old, err)
+	if v := e.current(t, "alice"); v.ID != id || v.Auth.Token.Refresh != "r0" {
+		t.Errorf("after second Create: current %s (refresh %s), want %s (r0)", v.ID, v.Auth.Token.Refresh, id)
 	}
 }
 
@@ -287,7 +284,7 @@ func TestStore_List_OnlyUnderPrefix(t *testing.T) {
 
 // A new login (import) after refreshes have promoted versions: the new login
 // must become current, not the last promoted version.
-func TestStore_Put_AfterPromote(t *testing.T) {
+func TestStore_Promote_AfterPromote(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	v1 := e.seed(t, "acct")
@@ -298,8 +295,11 @@ func TestStore_Put_AfterPromote(t *testing.T) {
 	if err := e.store.Promote(ctx, "acct", v1, v2); err != nil {
 		t.Fatal(err)
 	}
-	v3, err := e.store.Put(ctx, "acct", auth(t, "imported"))
-	if err != nil {
+	v3 := secretstore.NewVersionID()
+	if err := e.store.WritePending(ctx, "acct", v3, auth(t, "imported")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Promote(ctx, "acct", v2, v3); err != nil {
 		t.Fatal(err)
 	}
 	if cur := e.current(t, "acct"); cur.ID != v3 || cur.Auth.Token.Refresh != "imported" {
