@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Secrets: secretstore.New(sm, cfg.SecretPrefix),
 		Leases:  dynamolease.New(ddb, cfg.Table),
 		States:  statestore.New(ddb, cfg.Table),
-		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}},
+		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL}, // timeouts: codex.DefaultOAuth*
 		HTTP:    &http.Client{Transport: upstreamTransport()},
 		Logger:  log,
 	}

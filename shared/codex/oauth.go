@@ -16,16 +16,13 @@ import (
 // ClientID is the Codex CLI's public OAuth client id.
 const ClientID = "app_EMoamEEZ73f0CkXaXp7hrann"
 
-// DefaultTokenURL is OpenAI's token endpoint (CODEXGATE_TOKEN_URL overrides it).
-const DefaultTokenURL = "https://auth.openai.com/oauth/token"
-
 // OAuthClient is the only code that calls the token endpoint. Terminal errors
 // return at once; transient ones are retried a bounded number of times.
 type OAuthClient struct {
-	TokenURL       string
-	HTTPClient     *http.Client
+	TokenURL       string        // required: config.Config.TokenURL
+	HTTPClient     *http.Client  // default http.DefaultClient; AttemptTimeout bounds each request
 	MaxAttempts    int           // default 3
-	AttemptTimeout time.Duration // per attempt; default 20s
+	AttemptTimeout time.Duration // per attempt; default DefaultOAuthAttempt
 	BaseBackoff    time.Duration // first retry delay before jitter; default 500ms
 }
 
@@ -123,15 +120,14 @@ func (c *OAuthClient) backoff(retry int) time.Duration {
 func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []byte) (*TokenResponse, error) {
 	timeout := c.AttemptTimeout
 	if timeout == 0 {
-		timeout = 20 * time.Second
+		timeout = DefaultOAuthAttempt
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tokenURL := c.TokenURL
-	if tokenURL == "" {
-		tokenURL = DefaultTokenURL
+	if c.TokenURL == "" {
+		return nil, errors.New("token request: no token URL configured")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build token request: %w", err)
 	}

@@ -103,9 +103,9 @@ func NewRefresher(store TokenStore, leaser Leaser, oauth TokenRefresher, opts ..
 		now:            time.Now,
 		log:            slog.Default(),
 		skew:           5 * time.Minute,
-		oauthTimeout:   20 * time.Second,
-		persistTimeout: 15 * time.Second,
-		leaseTTL:       45 * time.Second,
+		oauthTimeout:   DefaultOAuthBudget,
+		persistTimeout: DefaultPersistBudget,
+		leaseTTL:       DefaultLeaseTTL,
 		maxWait:        2 * time.Minute,
 		reauthMemoTTL:  30 * time.Second,
 		rate:           DefaultRefreshRate,
@@ -118,9 +118,6 @@ func NewRefresher(store TokenStore, leaser Leaser, oauth TokenRefresher, opts ..
 	r.leaseTTL = max(r.leaseTTL, r.need())
 	return r
 }
-
-// margin keeps the last steps (release, response) inside every budget.
-const margin = 3 * time.Second
 
 // need is the least lease time one refresh may take: OAuth, then persist.
 func (r *Refresher) need() time.Duration { return r.oauthTimeout + r.persistTimeout + margin }
