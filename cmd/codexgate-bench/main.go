@@ -16,6 +16,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/codexgate/codexgate/internal/bench"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 func main() {
@@ -74,6 +75,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("AWS config: %w", err)
 	}
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	o.AWS = cfg
 	var rb []byte
 	if *refBench != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 // ContainerEnv is the environment a container process (a test binary re-run
@@ -45,6 +46,7 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container: %w", err)
 	}
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if c.KillAt != "" {
 		if cfg, err = awsfault.ExitBefore(cfg, c.KillAt, 3); err != nil {
 			return nil, err
