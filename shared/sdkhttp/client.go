@@ -10,7 +10,10 @@ import (
 
 // Wrap returns c, or the SDK's default client when c is nil, sending request
 // bodies that net/http reads only through Read. Wrapping twice is a no-op.
-// Set it as aws.Config.HTTPClient before building service clients.
+// Set it as aws.Config.HTTPClient before building service clients. Service
+// clients then leave the client as it is: the timeouts of a non-legacy
+// AWS_DEFAULTS_MODE, which they add only to the SDK's own client type, do
+// not apply (codexgate runs in the legacy mode, which has none).
 func Wrap(c aws.HTTPClient) aws.HTTPClient {
 	switch c := c.(type) {
 	case client:
