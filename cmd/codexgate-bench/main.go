@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/bench"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 func main() {
@@ -76,6 +77,7 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("AWS config: %w", err)
 	}
 	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	o.AWS = cfg
 	var rb []byte
 	if *refBench != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 // ContainerEnv is the environment a container process (a test binary re-run
@@ -47,6 +48,7 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 		return nil, fmt.Errorf("container: %w", err)
 	}
 	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if c.KillAt != "" {
 		if cfg, err = awsfault.ExitBefore(cfg, c.KillAt, 3); err != nil {
 			return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
 	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -56,6 +57,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("load AWS config: %w", err)
 		}
 	}
+	// Every AWS client of every binary sends through sdkhttp (see there).
+	awsCfg.HTTPClient = sdkhttp.Wrap(awsCfg.HTTPClient)
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
