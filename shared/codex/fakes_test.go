@@ -31,7 +31,7 @@ func (s *memStore) put(account string, a *AuthFile) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, _ := a.MarshalJSON()
-	id := randomHex(16)
+	id := NewVersionID()
 	if s.versions[account] == nil {
 		s.versions[account] = map[string][]byte{}
 	}
@@ -236,7 +236,7 @@ func newFakeOAuth(now func() time.Time) *fakeOAuth {
 func (f *fakeOAuth) login(accountID string, expiresIn time.Duration) *AuthFile {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rt := "rt_" + randomHex(16)
+	rt := "rt_" + NewVersionID()
 	f.valid[rt] = accountID
 	return &AuthFile{Token: Token{
 		ID: fakeJWT(accountID, f.now().Add(time.Hour)), Access: fakeJWT(accountID, f.now().Add(expiresIn)),
@@ -261,7 +261,7 @@ func (f *fakeOAuth) Refresh(ctx context.Context, rt string) (*TokenResponse, err
 	}
 	delete(f.valid, rt)
 	f.spent[rt] = true
-	next := "rt_" + randomHex(16)
+	next := "rt_" + NewVersionID()
 	f.valid[next] = acct
 	f.refreshes.Add(1)
 	return &TokenResponse{

@@ -396,7 +396,7 @@ func TestRefresher_PendingVersionLostItsLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p1 := secretstore.NewVersionID()
+	p1 := codex.NewVersionID()
 	if err := leaser.SetPending(ctx, dead, codex.Pending{Account: "main", Version: p1, Base: v0.ID}, codex.RefreshBudget{}); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestRefresher_PendingVersionLostItsLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2 := secretstore.NewVersionID()
+	p2 := codex.NewVersionID()
 	if err := w.Secrets.WritePending(ctx, "main", p2, login); err != nil {
 		t.Fatal(err)
 	}

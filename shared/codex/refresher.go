@@ -59,18 +59,11 @@ func WithLogger(l *slog.Logger) Option { return func(r *Refresher) { r.log = l }
 // WithAccountStates records reauth_required accounts for the pool and CLI.
 func WithAccountStates(s AccountStates) Option { return func(r *Refresher) { r.states = s } }
 
-// WithSkew sets how long before expiry a token counts as expired (default 5m,
-// as Codex CLI does).
-func WithSkew(d time.Duration) Option { return func(r *Refresher) { r.skew = d } }
-
 // WithTimeouts sets the OAuth and persist budgets and the lease TTL. The lease
 // must cover both budgets; a caller deadline shorter than they need gets ErrNoTime.
 func WithTimeouts(oauth, persist, leaseTTL time.Duration) Option {
 	return func(r *Refresher) { r.oauthTimeout, r.persistTimeout, r.leaseTTL = oauth, persist, leaseTTL }
 }
-
-// WithInstance names this container in lease owners (default: random).
-func WithInstance(id string) Option { return func(r *Refresher) { r.instance = id } }
 
 // WithRefreshRate sets the per-account refresh budget (DefaultRefreshRate).
 func WithRefreshRate(rate RefreshRate) Option { return func(r *Refresher) { r.rate = rate } }
@@ -135,8 +128,10 @@ func (r *Refresher) AccessToken(ctx context.Context, account string, opts Access
 		if err := r.reauth.get(account, r.now()); err != nil {
 			return Credentials{}, err
 		}
-		flightCtx, cancel := r.flightContext(ctx)
+		// Only the caller that starts the flight runs this, so only its
+		// context shapes the flight (and only its timer is made).
 		ch := r.flights.DoChan(account, func() (any, error) {
+			flightCtx, cancel := r.flightContext(ctx)
 			defer cancel()
 			return r.refresh(flightCtx, account, opts)
 		})
@@ -329,16 +324,10 @@ func (r *Refresher) leaseTTLFor(ctx context.Context) (time.Duration, error) {
 	return ttl, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// NewVersionID returns a fresh secret version id: 32 random hex characters
+// (Secrets Manager accepts 32–64), chosen before the write so that a retried
+// write is recognised as the same one.
+func NewVersionID() string { return randomHex(16) }
 
 // randomHex returns n random bytes as hex: lease owners and version ids.
 func randomHex(n int) string {

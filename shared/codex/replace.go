@@ -35,7 +35,7 @@ func (r *Refresher) Replace(ctx context.Context, account string, a *AuthFile, o 
 			if err := check(nil); err != nil {
 				return "", err
 			}
-			id := randomHex(16)
+			id := NewVersionID()
 			err := r.store.Create(ctx, account, id, a)
 			if errors.Is(err, ErrAccountExists) {
 				continue // created concurrently: replace it under its lease
@@ -80,7 +80,7 @@ func (r *Refresher) replaceUnderLease(ctx context.Context, account string, seen 
 		r.release(ctx, account, l, rel)
 		return "", err
 	}
-	next := Version{ID: randomHex(16), Auth: a}
+	next := Version{ID: NewVersionID(), Auth: a}
 	if err := r.persist(ctx, account, cur.ID, next, hb); err != nil {
 		r.release(ctx, account, l, rel)
 		return "", fmt.Errorf("store account %q: %w", account, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"time"
 )
 
@@ -54,7 +53,7 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 	}
 
 	// Record intent before spending the refresh token.
-	next := randomHex(16)
+	next := NewVersionID()
 	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); err != nil {
 		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
 	}
@@ -149,13 +148,23 @@ func (r *Refresher) readBase(ctx context.Context, account string, l *Lease) (Ver
 // to become readable before it counts as gone.
 func (r *Refresher) loadNamed(ctx context.Context, account, id string) (Version, error) {
 	var v Version
-	err := retryFor(ctx, 3, func() error {
+	_, err := namedRetry.retry(ctx, func() error {
 		var err error
-		v, err = r.store.LoadVersion(ctx, account, id)
+		if v, err = r.store.LoadVersion(ctx, account, id); err != nil && !errors.Is(err, ErrVersionNotFound) {
+			return permanent{err}
+		}
 		return err
 	})
 	return v, err
 }
+
+var (
+	// persistRetry: the durable write and the promote, for as long as the
+	// lease is surely held.
+	persistRetry = backoff{first: 100 * time.Millisecond, most: 2 * time.Second}
+	// namedRetry: a version just written gets a moment to become readable.
+	namedRetry = backoff{first: 200 * time.Millisecond, most: 800 * time.Millisecond, attempts: 3}
+)
 
 // refreshFailed handles an OAuth error under the lease. A terminal error
 // marks the account reauth_required, unless another writer already holds a
@@ -227,11 +236,11 @@ func (r *Refresher) persist(ctx context.Context, account, base string, v Version
 			return op(actx)
 		}
 	}
-	err := retry(pctx, attempt(func(ctx context.Context) error { return r.store.WritePending(ctx, account, v.ID, v.Auth) }))
+	_, err := persistRetry.retry(pctx, attempt(func(ctx context.Context) error { return r.store.WritePending(ctx, account, v.ID, v.Auth) }))
 	if err != nil {
 		return fmt.Errorf("write pending version: %w", err)
 	}
-	err = retry(pctx, attempt(func(ctx context.Context) error {
+	_, err = persistRetry.retry(pctx, attempt(func(ctx context.Context) error {
 		err := r.store.Promote(ctx, account, base, v.ID)
 		if errors.Is(err, ErrStaleVersion) {
 			return permanent{err}
@@ -283,53 +292,4 @@ func (r *Refresher) release(ctx context.Context, account string, l *Lease, rel R
 	default:
 		r.log.Info("lease released", "lease", maskKey(l.Key), "fence", l.Fence)
 	}
-}
-
-// permanent marks an error retry must not repeat.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
-
-// retry runs op with jittered backoff until it succeeds, fails permanently
-// or ctx ends.
-func retry(ctx context.Context, op func() error) error {
-	delay := 100 * time.Millisecond
-	for {
-		err := op()
-		if err == nil {
-			return nil
-		}
-		var p permanent
-		if errors.As(err, &p) {
-			return p.error
-		}
-		if serr := sleep(ctx, jitter(delay)); serr != nil {
-			return err
-		}
-		delay = min(2*delay, 2*time.Second)
-	}
-}
-
-// retryFor runs op up to n times with backoff while it fails with
-// ErrVersionNotFound; other errors end it at once.
-func retryFor(ctx context.Context, n int, op func() error) error {
-	delay := 200 * time.Millisecond
-	for i := 1; ; i++ {
-		err := op()
-		if !errors.Is(err, ErrVersionNotFound) || i == n {
-			return err
-		}
-		if serr := sleep(ctx, jitter(delay)); serr != nil {
-			return err
-		}
-		delay *= 2
-	}
-}
-
-// jitter spreads d over [d/2, d] so that many containers don't retry in lockstep.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
 }

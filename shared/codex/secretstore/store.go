@@ -3,8 +3,6 @@ package secretstore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -192,18 +190,6 @@ func (s *Store) create(ctx context.Context, account, id string, data []byte) err
 	return nil
 }
 
-// Exists reports whether account's secret exists.
-func (s *Store) Exists(ctx context.Context, account string) (bool, error) {
-	_, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
-	if isNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("check account %q: %w", account, err)
-	}
-	return true, nil
-}
-
 // List returns the accounts under the prefix, sorted. Secrets scheduled for
 // deletion are left out.
 func (s *Store) List(ctx context.Context) ([]string, error) {
@@ -229,14 +215,6 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(accounts)
 	return slices.Compact(accounts), nil
-}
-
-// NewVersionID returns a fresh secret version id: 32 random hex characters
-// (Secrets Manager accepts 32–64).
-func NewVersionID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b)
 }
 
 func decode(account string, out *secretsmanager.GetSecretValueOutput) (codex.Version, error) {
