@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/bench"
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
@@ -63,7 +64,11 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("-bin is required")
 	}
 	o.Codexgate, o.OpenAISim = filepath.Join(*bin, "codexgate"), filepath.Join(*bin, "openaisim")
-	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+	fns, err := testsupport.Functions(".")
+	if err != nil {
+		return err
+	}
+	for _, fn := range fns {
 		o.HostBootstraps[fn] = filepath.Join(*bin, fn, "bootstrap")
 	}
 	o.ArmDir = *arm
