@@ -34,7 +34,7 @@ build:
 dev: tools
 	exec $(STACK) bash scripts/dev.sh
 
-## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (DESIGN §8) → docs/BENCHMARKS.md.
+## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
 bench: tools
 	exec $(STACK) bash scripts/bench.sh
 

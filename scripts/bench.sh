@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — `make bench`: measure codexgate against DESIGN §8 and write
+# bench.sh — `make bench`: measure codexgate against docs/DESIGN.md §9 and write
 # docs/BENCHMARKS.md. Runs under scripts/with-stack.sh (moto on loopback).
 # Builds the binaries into a temporary directory, re-measures the Refresher
 # benchmarks of shared/codex, then runs cmd/codexgate-bench, which starts

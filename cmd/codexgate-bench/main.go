@@ -25,7 +25,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) > 1 && os.Args[1] == "reverse-proxy" {
-		// The bare reverse proxy the benchmark measures as DESIGN §8's floor.
+		// The bare reverse proxy the benchmark measures as docs/DESIGN.md §9's floor.
 		fs := flag.NewFlagSet("reverse-proxy", flag.ExitOnError)
 		upstream := fs.String("upstream", "", "upstream base URL")
 		addr := fs.String("addr", "127.0.0.1:0", "listen address")

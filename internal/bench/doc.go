@@ -1,4 +1,4 @@
-// Package bench measures codexgate against the targets of DESIGN §8 and
+// Package bench measures codexgate against the targets of docs/DESIGN.md §9 and
 // writes docs/BENCHMARKS.md: the proxy's added latency, CPU and memory
 // (direct to the simulator, through `codexgate serve`, through the proxy
 // bootstrap under the Lambda RIE), AWS calls per warm request and per

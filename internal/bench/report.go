@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Public prices used by the cost model (DESIGN §5, us-east-1 list prices).
+// Public prices used by the cost model (docs/DESIGN.md §7.6, us-east-1 list prices).
 const (
 	priceSecretsCall = 0.05 / 10000 // Secrets Manager, per API call
 	priceDDBWrite    = 0.625 / 1e6  // DynamoDB on-demand, per write request unit
@@ -81,7 +81,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("")
 	p("**Read the latency and CPU figures with the load average in mind**: when it is above the core count, other work (on shared machines: other builds and test runs) was competing for the CPUs during the run, and p99 and CPU/request in particular are inflated. The call counts, the storm outcome and the sizes do not depend on load.")
 	p("")
-	p("Targets are DESIGN.md §8. The load generator, the simulator, moto and the process under test share the same %d cores, so absolute figures include that contention; the peer figures of §8 were taken the same way.", m.CPUs)
+	p("Targets are docs/DESIGN.md §9. The load generator, the simulator, moto and the process under test share the same %d cores, so absolute figures include that contention; the peer figures there were taken the same way.", m.CPUs)
 	p("")
 
 	p("## 1. Proxy overhead")
@@ -126,7 +126,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("`codexgate serve` process (pid %d): %s CPU (utime+stime, /proc/<pid>/stat, 10 ms ticks) over %d requests = **%s ms CPU/request**; VmRSS **%.1f MB** after the run, VmHWM (peak) %.1f MB. Proxy bootstrap under the RIE: VmRSS %.1f MB, peak %.1f MB.",
 		r.ServePid, r.ServeCPU, r.ServeRequests, ms(cpuPer), rssMB, float64(r.ServeMem.PeakKB)/1024, float64(r.RIEBootstrapMem.RSSKB)/1024, float64(r.RIEBootstrapMem.PeakKB)/1024)
 	p("")
-	p("| target (DESIGN §8) | measured | verdict |")
+	p("| target (docs/DESIGN.md §9) | measured | verdict |")
 	p("|---|---|---|")
 	if added1 >= 0 || added8 >= 0 {
 		p("| serve adds ≤ 0.5 ms p50 at c=1 | %s ms | %s |", ms(added1), verdict(added1 <= 500*time.Microsecond))
@@ -138,7 +138,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	}
 	p("| ≤ 30 MB resident | %.1f MB (peak %.1f MB) | %s |", rssMB, float64(r.ServeMem.PeakKB)/1024, verdict(r.ServeMem.RSSKB > 0 && r.ServeMem.RSSKB <= 30*1024))
 	p("")
-	p("The RIE row is the proxy bootstrap as Lambda runs it, behind the emulator's own HTTP hop (invoke API → runtime API → bootstrap → streamed back through the RIE); its added latency includes the emulator, which API Gateway and the real Lambda service replace with their own (unmeasured here). The serve process logs one line per request to a file (its default level), as it would in use. The %s row is DESIGN §8's floor: a plain reverse proxy in its own process (`codexgate-bench reverse-proxy`) that streams and does nothing else; codexgate's own work (key check, body read and validation, routing, token cache, SSE scan) is what serve costs above it.", BareProxyName)
+	p("The RIE row is the proxy bootstrap as Lambda runs it, behind the emulator's own HTTP hop (invoke API → runtime API → bootstrap → streamed back through the RIE); its added latency includes the emulator, which API Gateway and the real Lambda service replace with their own (unmeasured here). The serve process logs one line per request to a file (its default level), as it would in use. The %s row is docs/DESIGN.md §9's floor: a plain reverse proxy in its own process (`codexgate-bench reverse-proxy`) that streams and does nothing else; codexgate's own work (key check, body read and validation, routing, token cache, SSE scan) is what serve costs above it.", BareProxyName)
 	p("")
 
 	p("## 2. AWS calls per request, counted at the SDK")
@@ -188,7 +188,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		}
 	}
 	p("")
-	p("Peer, same shape (DESIGN §8): two CLIProxyAPI instances served 0 of 104 requests after one expiry (both refreshed; the second was a reuse; the login was revoked).")
+	p("Peer, same shape (docs/DESIGN.md §9.1): two CLIProxyAPI instances served 0 of 104 requests after one expiry (both refreshed; the second was a reuse; the login was revoked).")
 	p("")
 
 	p("## 4. Cold start")
@@ -220,7 +220,7 @@ func mb(n int64) string {
 func (r *Results) writeCost(p func(string, ...any)) {
 	p("## 5. Cost model")
 	p("")
-	p("AWS storage-call prices from DESIGN §5 (public list prices): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic.")
+	p("AWS storage-call prices from docs/DESIGN.md §7.6 (public list prices): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic.")
 	p("")
 	c := r.Calls
 	if c == nil {

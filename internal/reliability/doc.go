@@ -1,4 +1,4 @@
-// Package reliability runs codexgate's refresh protocol (DESIGN §4) through
+// Package reliability runs codexgate's refresh protocol (docs/DESIGN.md §3) through
 // a fault matrix and writes docs/RELIABILITY.md: AWS errors, timeouts and
 // lost answers per operation (internal/awsfault), simulator faults on the
 // token endpoint, process kills at each refresh step, Lambda deadlines too

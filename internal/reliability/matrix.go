@@ -68,7 +68,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) {
 	p("")
 	p("## Summary")
 	p("")
-	p("%d rows, %d not as promised. Rows marked **no** are findings against DESIGN §4 for the owners of shared/codex; they are reported, not hidden.", len(m.Rows), failed)
+	p("%d rows, %d not as promised. Rows marked **no** are findings against docs/DESIGN.md §3 for the owners of shared/codex; they are reported, not hidden.", len(m.Rows), failed)
 	p("")
 	p("## Bad-input corpus (fuzzing)")
 	p("")

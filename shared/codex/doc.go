@@ -5,7 +5,7 @@
 // OpenAI rotates the refresh token on every refresh, rejects a reused one and
 // then revokes the whole login, so the Refresher serialises every write to an
 // account's secret across processes, not just goroutines. In the order the
-// code runs them (docs/DESIGN.md explains each step and its reason):
+// code runs them (docs/DESIGN.md §3.3 gives each step's reason):
 //
 //  1. a warm per-container cache answers without any AWS call; concurrent
 //     callers in one container share one refresh (single-flight);

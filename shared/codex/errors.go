@@ -123,7 +123,7 @@ func (e *OAuthError) Transient() bool {
 	return e.Status == 0 || e.Status == 408 || e.Status == 429 || e.Status >= 500
 }
 
-// terminalCodes are token-endpoint error codes that end a login (DESIGN.md §3).
+// terminalCodes are token-endpoint error codes that end a login (docs/DESIGN.md §6.2).
 var terminalCodes = map[string]bool{
 	"refresh_token_reused":      true,
 	"refresh_token_expired":     true,
