@@ -44,6 +44,9 @@ type Options struct {
 	AWS              *aws.Config // default: the SDK's default chain (honours AWS_ENDPOINT_URL)
 	Logger           *slog.Logger
 	RefresherOptions []codex.Option
+	// WrapLease, when set, wraps the lease the Refresher uses: a negative
+	// control replaces it with one that excludes nothing.
+	WrapLease func(codex.Leaser) codex.Leaser
 }
 
 // New wires an App. It makes no AWS call.
@@ -77,7 +80,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Logger:  log,
 	}
 	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
-	a.Refresher = codex.NewRefresher(a.Secrets, a.Leases, a.OAuth, opts...)
+	var lease codex.Leaser = a.Leases
+	if o.WrapLease != nil {
+		lease = o.WrapLease(lease)
+	}
+	a.Refresher = codex.NewRefresher(a.Secrets, lease, a.OAuth, opts...)
 	return a, nil
 }
 

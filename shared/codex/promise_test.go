@@ -9,13 +9,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
 )
 
 // The tests in this file drive the refresh protocol through the ways a login
@@ -31,14 +29,9 @@ import (
 // allows for them), so that faults outlast the lease within seconds.
 func quickTimeouts() codex.Option { return codex.WithTimeouts(time.Second, time.Second, 5*time.Second) }
 
-// refresherOn builds a container's Refresher over cfg with lease wrapped.
+// refresherOn is a container's Refresher over cfg with its lease wrapped.
 func (w world) refresherOn(cfg aws.Config, lease func(codex.Leaser) codex.Leaser, opts ...codex.Option) *codex.Refresher {
-	var l codex.Leaser = dynamolease.New(dynamodb.NewFromConfig(cfg), w.Table)
-	if lease != nil {
-		l = lease(l)
-	}
-	return codex.NewRefresher(secretstore.New(secretsmanager.NewFromConfig(cfg), w.Prefix), l,
-		&codex.OAuthClient{TokenURL: w.TokenURL()}, append([]codex.Option{codex.WithLogger(discard())}, opts...)...)
+	return w.App(&cfg, lease, opts...).Refresher
 }
 
 // noRenewal is the negative control for renewals: every renewal fails, as if

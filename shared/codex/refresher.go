@@ -216,7 +216,7 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 			// new login, or a first refresh that learned the account id).
 			seen = r.cache.put(account, wrong.current)
 			continue
-		case errors.Is(err, ErrLeaseLost) && attempt < 3:
+		case errors.As(err, new(lostBeforeSpend)) && attempt < 3:
 			// Losing the lease before recording intent spent nothing: another
 			// holder took over, so wait for it like any other waiter.
 			continue

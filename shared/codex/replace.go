@@ -51,7 +51,7 @@ func (r *Refresher) Replace(ctx context.Context, account string, a *AuthFile, o 
 		}
 		id, err := r.replaceUnderLease(ctx, account, newCached(account, cur), a, o.Waiting, check)
 		var wrong *wrongLeaseError
-		if errors.As(err, &wrong) || errors.Is(err, ErrLeaseLost) {
+		if errors.As(err, &wrong) {
 			continue
 		}
 		return id, err

@@ -55,7 +55,7 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 	// Record intent before spending the refresh token.
 	next := NewVersionID()
 	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); err != nil {
-		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
+		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, lostBeforeSpend{err})
 	}
 	rel.ClearPending = true
 	if left := hb.left(); left < r.oauthTimeout+r.persistTimeout {
@@ -100,6 +100,22 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 	r.release(ctx, account, l, rel)
 	return fresh, nil
 }
+
+// lostBeforeSpend wraps ErrLeaseLost found before the refresh token was
+// spent: taking the protocol again from the start costs nothing then. After
+// the spend, no error may lead to a second refresh.
+type lostBeforeSpend struct{ error }
+
+func (e lostBeforeSpend) Unwrap() error { return e.error }
+
+var (
+	// errLeasePassed: a holder's lease may have passed to another holder, by
+	// its own clock; it must not start another write.
+	errLeasePassed = errors.New("lease may have passed to another holder; stopped writing")
+	// errRenewalDue: too little lease is left for one more write until the
+	// heartbeat's next renewal lands.
+	errRenewalDue = errors.New("waiting for a lease renewal before writing")
+)
 
 // readBase returns the version every write under l derives from, with what
 // the release must record. A crashed holder's intent is resolved first:
@@ -223,15 +239,19 @@ func (r *Refresher) persist(ctx context.Context, account, base string, v Version
 	}
 	pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 	defer cancel()
-	// attempt runs op only while the lease outlasts one attempt.
+	// attempt runs op only while the lease surely outlasts it; while a
+	// renewal is due it waits, and once the lease may have passed it stops.
 	attempt := func(op func(context.Context) error) func() error {
 		return func() error {
-			left := hb.left() - margin
-			if left <= 0 {
+			left := hb.left()
+			switch {
+			case left <= 0:
 				r.events.LeaseOutlived(account)
-				return permanent{fmt.Errorf("%w: lease may have passed to another holder", ErrLeaseLost)}
+				return permanent{errLeasePassed}
+			case left <= margin:
+				return errRenewalDue
 			}
-			actx, cancel := context.WithTimeout(pctx, min(left, r.persistTimeout))
+			actx, cancel := context.WithTimeout(pctx, min(left-margin, r.persistTimeout))
 			defer cancel()
 			return op(actx)
 		}
