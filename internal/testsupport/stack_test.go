@@ -22,8 +22,11 @@ import (
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
+// ctxFor bounds one step against a hang, not its speed: each aws CLI call of
+// the init script starts a Python interpreter, which takes many seconds on a
+// loaded 2-core machine.
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
