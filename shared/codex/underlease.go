@@ -54,8 +54,13 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 
 	// Record intent before spending the refresh token.
 	next := NewVersionID()
-	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); err != nil {
+	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); errors.Is(err, ErrLeaseLost) {
 		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, lostBeforeSpend{err})
+	} else if err != nil {
+		// Nothing spent; an intent that landed unseen names a version that
+		// will never exist, which the next holder clears.
+		r.release(ctx, account, l, rel)
+		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
 	}
 	rel.ClearPending = true
 	if left := hb.left(); left < r.oauthTimeout+r.persistTimeout {
