@@ -50,6 +50,7 @@ type AWSCalls struct {
 // LongRefresh is one refresh whose OAuth answer took longer than a third of
 // the lease, the heartbeat's period.
 type LongRefresh struct {
+	Thirds            int // whole lease thirds the OAuth answer took
 	Lease, OAuthDelay time.Duration
 	Calls             int
 	ByOp              map[string]int
@@ -246,7 +247,7 @@ func CountLongRefreshCalls(ctx context.Context, cfg aws.Config, table string, th
 		}
 		byOp := maps.Clone(cp.tr.Counts())
 		st := cp.sim.Stats()
-		out = append(out, LongRefresh{Lease: longLease, OAuthDelay: delay, Calls: cp.tr.Total(), ByOp: byOp,
+		out = append(out, LongRefresh{Thirds: k, Lease: longLease, OAuthDelay: delay, Calls: cp.tr.Total(), ByOp: byOp,
 			Renewals: byOp["UpdateItem"] - 3, SimRefreshes: st.Refreshes, SimReuse: st.ReuseRejections})
 	}
 	return out, nil

@@ -226,7 +226,7 @@ func (r *Results) writeCost(p func(string, ...any)) {
 func (r *Results) writeLong(p func(string, ...any), c *AWSCalls) {
 	p("### A refresh that runs long: lease renewals")
 	p("")
-	p("While a refresh is in flight its holder renews the lease (one conditional `UpdateItem` on owner and fence) every third of the lease, so that no other container takes it over while OpenAI may have rotated the token and it is not stored yet. A normal refresh ends before the first third and makes no renewal (above). Measured with the same in-process proxy (the call in %s), with the lease shortened to %s (OAuth budget %s, persist %s; production: a 45 s lease, so a refresh renews once when it outlasts 15 s) and the simulator's token endpoint answering late once per row.", "`CountLongRefreshCalls`", longLease, longOAuth, longPersist)
+	p("While a refresh is in flight its holder renews the lease (one conditional `UpdateItem` on owner and fence) every third of the lease, so that no other container takes it over while OpenAI may have rotated the token and it is not stored yet. A normal refresh ends before the first third and makes no renewal (above). Measured with the same in-process proxy (the call in %s), with the lease shortened to %s (OAuth budget %s, persist %s; production: a 45 s lease, so a refresh renews once when it outlasts 15 s) and the simulator's token endpoint answering late once per row. Focused run of this section alone (normal and one-third-long refresh, rendered to the test log): `scripts/with-stack.sh go test -run TestCountAWSCalls -v ./internal/bench/`.", "`CountLongRefreshCalls`", longLease, longOAuth, longPersist)
 	p("")
 	if c.LongErr != nil {
 		p("**Not (fully) measured: %v**", c.LongErr)
@@ -237,20 +237,16 @@ func (r *Results) writeLong(p func(string, ...any), c *AWSCalls) {
 	}
 	p("| OAuth answer after | AWS calls for the refresh | by operation | renewals (UpdateItem beyond 3) | expected | OAuth refreshes / reuse | verdict |")
 	p("|---|---|---|---|---|---|---|")
-	for i, l := range c.Long {
-		k := i
-		if i < len(LongThirds) {
-			k = LongThirds[i]
-		}
+	for _, l := range c.Long {
+		k := l.Thirds
 		third := l.Lease / 3
 		p("| %s (%.2f lease thirds) | %d | %s | %d | %d | %d / %d | %s |", l.OAuthDelay, float64(l.OAuthDelay)/float64(third), l.Calls, ops(l.ByOp, 1), l.Renewals, k, l.SimRefreshes, l.SimReuse,
 			verdict(l.Renewals == k && l.Calls == 6+k && l.SimRefreshes == 1 && l.SimReuse == 0))
 	}
 	p("")
-	first, last := c.Long[0], c.Long[len(c.Long)-1]
-	if n := len(c.Long); n >= 2 && n <= len(LongThirds) && LongThirds[n-1] > LongThirds[0] {
-		per := float64(last.Renewals-first.Renewals) / float64(LongThirds[n-1]-LongThirds[0])
-		extra := float64(last.Calls-first.Calls) / float64(LongThirds[n-1]-LongThirds[0])
+	if first, last := c.Long[0], c.Long[len(c.Long)-1]; last.Thirds > first.Thirds {
+		per := float64(last.Renewals-first.Renewals) / float64(last.Thirds-first.Thirds)
+		extra := float64(last.Calls-first.Calls) / float64(last.Thirds-first.Thirds)
 		p("Renewals per extra lease third the refresh lasts: %.2f `UpdateItem`; AWS calls per extra lease third: %.2f (a refresh inside the first third costs %d calls, as a normal one).", per, extra, first.Calls)
 	}
 	p("")
@@ -277,8 +273,9 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 		p("")
 		p("Under the lease the holder reads the version the lease item names as current (`GetSecretValue` by `VersionId`), not `AWSCURRENT`, which Secrets Manager may serve stale for a while after a promote; only the first refresh after the account was stored outside the lease (this run's accounts are created directly in Secrets Manager) finds no name on the lease item and reads `AWSCURRENT`.")
 		p("")
-		r.writeLong(p, c)
 		p("Not in these counts: the pool's background reload (every 60 s: one `ListSecrets` + one table read) and the key-cache re-check (every 30 s per key): per container, not per request. This run lasted less than those periods after warm-up.")
+		p("")
+		r.writeLong(p, c)
 	}
 	p("")
 }

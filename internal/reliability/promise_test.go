@@ -80,6 +80,7 @@ func promiseRows(t *testing.T, add func(Row)) {
 		r.Expected = clean(r) && r.Served == 1 && r.Refreshes == 1 && o.Waited && errors.Is(o.Import, simworld.ErrOlderLogin)
 		add(r)
 	})
+	t.Run("CLI interrupted during a refresh", func(t *testing.T) { cliInterruptRow(t, add) })
 	for _, skew := range []time.Duration{-5 * time.Minute, 5 * time.Minute} {
 		t.Run("clock skew "+skew.String(), func(t *testing.T) {
 			w := newWorld(t)
