@@ -249,7 +249,6 @@ func (r *Results) writeLong(p func(string, ...any), c *AWSCalls) {
 		extra := float64(last.Calls-first.Calls) / float64(last.Thirds-first.Thirds)
 		p("Renewals per extra lease third the refresh lasts: %.2f `UpdateItem`; AWS calls per extra lease third: %.2f (a refresh inside the first third costs %d calls, as a normal one).", per, extra, first.Calls)
 	}
-	p("")
 }
 
 // writeCalls is section 2's measured part: AWS calls per warm request, per
