@@ -70,6 +70,10 @@ func RunAll(ctx context.Context, o Options) *Results {
 	res := &Results{Machine: DetectMachine(), Opts: o}
 	o.logf("AWS calls per request and per refresh (in process)")
 	res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 1000, 5)
+	if res.Calls != nil {
+		o.logf("AWS calls per refresh that runs long (in process, ~30 s)")
+		res.Calls.Long, res.Calls.LongErr = CountLongRefreshCalls(ctx, o.AWS, o.Table, LongThirds)
+	}
 	o.logf("proxy overhead and refresh storm (processes)")
 	res.OverheadErr = runProcesses(ctx, o, res)
 	o.logf("cold starts under the RIE")
