@@ -17,6 +17,7 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
+	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -33,6 +34,7 @@ func New(cfg Config) (*Proxy, error) {
 		upstream: u,
 		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
 		pool:     newPool(&cfg),
+		hold:     defaultHold,
 	}, nil
 }
 
