@@ -39,8 +39,16 @@ func New(cfg Config) (*Proxy, error) {
 }
 
 // Warm loads the account pool now instead of on the first request, e.g. in
-// a Lambda's init phase. A failure is returned and retried on demand later.
-func (p *Proxy) Warm(ctx context.Context) error { return p.pool.ensure(ctx) }
+// a Lambda's init phase, and reads the access token of the account the first
+// request will get (warm.go). A failure is returned and retried on demand
+// later.
+func (p *Proxy) Warm(ctx context.Context) error {
+	if err := p.pool.ensure(ctx); err != nil {
+		return err
+	}
+	p.prefetch(ctx)
+	return nil
+}
 
 // reqLog collects what one request's log line reports.
 type reqLog struct {
