@@ -38,7 +38,7 @@ dev: tools
 	exec $(STACK) bash scripts/dev.sh
 
 ## deploy: sam build + sam deploy to your AWS account (scripts/deploy.sh; needs SAM CLI >= 1.158.0),
-## then prints the endpoint and next steps. STACK, AWS_REGION, ALARM_EMAIL, EXISTING_TABLE, YES=1.
+## then prints the endpoint and next steps. STACK, AWS_REGION, ALARM_EMAIL, EXISTING_TABLE, PARAMS, YES=1.
 deploy:
 	exec bash scripts/deploy.sh
 

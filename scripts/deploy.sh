@@ -16,8 +16,9 @@
 #   4. builds build/codexgate, prints ApiUrl, TableName and what to run next.
 #
 # Environment: STACK (default codexgate), AWS_REGION (default: samconfig's
-# us-east-1), ALARM_EMAIL, EXISTING_TABLE, SCHEDULED_CONCURRENCY, YES=1 (no
-# change-set confirmation), SAM (default sam), AWS (default aws).
+# us-east-1), ALARM_EMAIL, EXISTING_TABLE, SCHEDULED_CONCURRENCY, PARAMS
+# ("Key=Value ..." for any other parameter), YES=1 (no change-set
+# confirmation), SAM (default sam), AWS (default aws).
 #
 # Why no --guided: `sam deploy --guided` asks "ProxyFunction may not have
 # authorization defined, Is this okay? [y/N]" and aborts on the default N.
@@ -123,6 +124,17 @@ done <<<"$stack_params"
 
 say "sam build"
 CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath '-ldflags=-s -w'" "$SAM" build --region "$region"
+
+# PARAMS="Key=Value ..." sets any other template parameter (values without
+# spaces), last so it wins; the stack keeps it on later deploys.
+for kv in ${PARAMS:-}; do
+	[[ $kv == *=* ]] || die "PARAMS: $kv is not Key=Value"
+	k=${kv%%=*}
+	for i in "${!overrides[@]}"; do
+		[[ ${overrides[$i]%%=*} == "$k" ]] && unset 'overrides[i]'
+	done
+	overrides+=("$kv")
+done
 
 # SAM parses Key=Value pairs split at spaces: quote every value (schedules
 # contain spaces, an empty AlarmEmail must stay a value).

@@ -339,3 +339,36 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestTemplate_Waf_OptionalPerIPRateRule: WafRateLimit 0 creates nothing;
+// otherwise a regional web ACL blocks an IP over the limit and is attached
+// to the stage SAM creates.
+func TestTemplate_Waf_OptionalPerIPRateRule(t *testing.T) {
+	c := transformed(t)
+	if got := str(c.Parameters["WafRateLimit"]["Default"]); got != "0" {
+		t.Errorf("WafRateLimit default = %s, want 0 (off: WAF costs money)", got)
+	}
+	if got := str(c.Conditions["HasWafRule"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"WafRateLimit"},0]}]}` {
+		t.Errorf("HasWafRule = %s", got)
+	}
+	acl := c.resource(t, "WafWebAcl", "AWS::WAFv2::WebACL")
+	if acl.Condition != "HasWafRule" || str(acl.Properties["Scope"]) != "REGIONAL" || str(acl.Properties["DefaultAction"]) != `{"Allow":{}}` {
+		t.Errorf("web ACL: condition %q, scope %s, default %s", acl.Condition, str(acl.Properties["Scope"]), str(acl.Properties["DefaultAction"]))
+	}
+	rules, _ := acl.Properties["Rules"].([]any)
+	if len(rules) != 1 {
+		t.Fatalf("rules = %v, want one", rules)
+	}
+	if got := str(path(rules[0], "Action")); got != `{"Block":{}}` {
+		t.Errorf("rule action = %s", got)
+	}
+	rate := path(rules[0], "Statement", "RateBasedStatement")
+	if str(path(rate, "AggregateKeyType")) != "IP" || str(path(rate, "Limit")) != "Ref:WafRateLimit" {
+		t.Errorf("rate statement = %s", str(rate))
+	}
+	assoc := c.resource(t, "WafWebAclAssociation", "AWS::WAFv2::WebACLAssociation")
+	if assoc.Condition != "HasWafRule" || str(assoc.Properties["WebACLArn"]) != "GetAtt:WafWebAcl.Arn" ||
+		str(assoc.Properties["ResourceArn"]) != "Sub:arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${ApiStage}" {
+		t.Errorf("association = %s (condition %q)", str(assoc.Properties), assoc.Condition)
+	}
+}

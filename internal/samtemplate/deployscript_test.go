@@ -147,17 +147,20 @@ func TestDeployScript_Redeploy_KeepsStackParameters(t *testing.T) {
 		t.Skip("-short: deploy.sh builds build/codexgate")
 	}
 	prev := "QuotaRate\trate(30 minutes)\nAlarmEmail\tkept@example.com\nExistingTableName\tcodexgate-old\n" +
-		"ApiGatewayAccountRole\texisting\nScheduledConcurrency\t3\n"
-	r := runDeploy(t, map[string]string{"FAKE_APIGW_ROLE": "arn:aws:iam::123456789012:role/x"}, prev)
+		"ApiGatewayAccountRole\texisting\nScheduledConcurrency\t3\nLogRetentionDays\t30\n"
+	r := runDeploy(t, map[string]string{"FAKE_APIGW_ROLE": "arn:aws:iam::123456789012:role/x", "PARAMS": "WafRateLimit=300 LogRetentionDays=7"}, prev)
 	if r.err != nil {
 		t.Fatalf("deploy.sh: %v\nstderr:\n%s", r.err, r.stderr)
 	}
 	args := r.deployArgs(t)
 	for _, want := range []string{`QuotaRate="rate(30 minutes)"`, `AlarmEmail="kept@example.com"`,
-		`ExistingTableName="codexgate-old"`, `ApiGatewayAccountRole="existing"`, `ScheduledConcurrency="3"`} {
+		`ExistingTableName="codexgate-old"`, `ApiGatewayAccountRole="existing"`, `ScheduledConcurrency="3"`, `WafRateLimit="300"`, `LogRetentionDays="7"`} {
 		if !slices.Contains(args, want) {
 			t.Errorf("redeploy lost %s: %q", want, args)
 		}
+	}
+	if slices.Contains(args, `LogRetentionDays="30"`) {
+		t.Errorf("PARAMS did not replace the stack's LogRetentionDays: %q", args)
 	}
 	if strings.Contains(r.stdout, "confirm the subscription") {
 		t.Error("asks to confirm a subscription that already existed")
