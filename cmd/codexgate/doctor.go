@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,8 @@ func (c *DoctorCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "doctor", "codexgate doctor [--url URL | --stack NAME] [--model M]",
 		"Checks a codexgate deployment the way a client uses it, and prints one line per check with\n"+
 			"the fix for each failure: the client key (CODEXGATE_API_KEY), the endpoint (--url, else the\n"+
-			"ApiUrl output of CloudFormation stack --stack), the DynamoDB table (the stack's TableName\n"+
+			"ApiUrl output of CloudFormation stack --stack; then also that the stack has its schedules\n"+
+			"and alarms), the DynamoDB table (the stack's TableName\n"+
 			"output, else CODEXGATE_TABLE), GET /v1/models, a small streamed turn, and every account's\n"+
 			"state (ok, cooling down, re-login needed, last refresh, quota). Exit status 0 only when\n"+
 			"every check passes. The key is never printed.")
@@ -95,6 +97,7 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 	// Endpoint and table: from --url and the environment, or from the
 	// stack's outputs.
 	tableFrom := "CODEXGATE_TABLE"
+	var stackCheck *check // only when the endpoint came from a stack
 	if url == "" {
 		ep := check{name: "endpoint"}
 		if a == nil {
@@ -109,6 +112,8 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 		} else {
 			url = out["ApiUrl"]
 			ep.status, ep.detail = checkPass, fmt.Sprintf("%s (stack %s, region %s)", url, stack, a.AWS.Region)
+			sc := d.checkStack(ctx, a.AWS, stack)
+			stackCheck = &sc
 			if t := out["TableName"]; t != "" {
 				cfg.Table, tableFrom = t, "stack output TableName"
 				a, _ = app.New(ctx, cfg, app.Options{AWS: &a.AWS, Logger: discardLogger()})
@@ -123,6 +128,9 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 		url += "/v1"
 	}
 
+	if stackCheck != nil {
+		d.add(*stackCheck)
+	}
 	d.add(d.checkTable(ctx, a, cfgErr, tableFrom))
 	d.checkAPI(ctx, url)
 	d.add(d.checkAccounts(ctx, a, cfgErr))
@@ -440,6 +448,48 @@ func (d *doctor) verdict() error {
 	}
 	fmt.Fprintf(d.out, "verdict: %d of %d checks did not pass\n", len(failed), len(d.checks))
 	return fmt.Errorf("%d of %d checks did not pass: %s", len(failed), len(d.checks), strings.Join(failed, ", "))
+}
+
+// stackSchedules and stackAlarms are the template's logical ids of the
+// keep-alive and quota schedules and of the alarms (internal/samtemplate
+// asserts the template has exactly these): a stack without them refreshes
+// nothing or tells nobody.
+var (
+	stackSchedules = []string{"QuotaCronFunctionSchedule", "RefreshFunctionSchedule"}
+	stackAlarms    = []string{"RefreshFailuresAlarm", "ReauthRequiredAlarm", "RotatedTokenNotStoredAlarm", "LeaseOutlivedAlarm",
+		"ProxyErrorsAlarm", "ThrottlesAlarm", "QuotaCronErrorsAlarm", "RefreshErrorsAlarm"}
+)
+
+// checkStack checks the stack is in a complete state and holds the
+// schedules and the alarms.
+func (d *doctor) checkStack(ctx context.Context, cfg aws.Config, name string) check {
+	c := check{name: "stack"}
+	cf := cloudformation.NewFromConfig(cfg)
+	out, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+	if err != nil {
+		c.status, c.detail = checkFail, fmt.Sprintf("stack %q resources: %v", name, err)
+		c.fix = "check cloudformation:DescribeStackResources permission"
+		return c
+	}
+	have := map[string]string{}
+	for _, r := range out.StackResources {
+		have[aws.ToString(r.LogicalResourceId)] = string(r.ResourceStatus)
+	}
+	var missing []string
+	for _, id := range append(slices.Clone(stackSchedules), stackAlarms...) {
+		if st, ok := have[id]; !ok || !strings.HasSuffix(st, "_COMPLETE") || strings.HasPrefix(st, "DELETE") {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		c.status = checkFail
+		c.detail = fmt.Sprintf("stack %q lacks %s", name, strings.Join(missing, ", "))
+		c.fix = "deploy the current template with `make deploy`"
+		return c
+	}
+	c.status = checkPass
+	c.detail = fmt.Sprintf("stack %s: %d schedules, %d alarms", name, len(stackSchedules), len(stackAlarms))
+	return c
 }
 
 // stackOutputs returns the outputs of CloudFormation stack name.

@@ -151,31 +151,62 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	s, srv, key, _ := healthy(t)
 	cfn := cloudformation.NewFromConfig(s.aws)
 	name := testsupport.UniqueName(t, "stack")
-	body, _ := json.Marshal(map[string]any{
-		"Resources": map[string]any{"Handle": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-		"Outputs": map[string]any{
-			"ApiUrl":    map[string]any{"Value": srv.base + "/v1"},
-			"TableName": map[string]any{"Value": s.table},
-		},
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
-		t.Fatalf("create stack: %v", err)
+	// A stand-in for the deployed stack: its outputs, and a resource under
+	// each logical id doctor looks for.
+	resources := map[string]any{}
+	for _, id := range stackSchedules {
+		resources[id] = map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
+			"Name": testsupport.UniqueName(t, id), "ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}}
 	}
-	t.Cleanup(func() {
-		_, _ = cfn.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)})
-	})
+	// moto's CloudFormation lists no AWS::CloudWatch::Alarm resources: an
+	// SNS topic stands in under each alarm's id (doctor checks ids and
+	// states, not types).
+	for _, id := range stackAlarms {
+		resources[id] = map[string]any{"Type": "AWS::SNS::Topic"}
+	}
+	createStack := func(name string, resources map[string]any) {
+		body, _ := json.Marshal(map[string]any{
+			"Resources": resources,
+			"Outputs": map[string]any{
+				"ApiUrl":    map[string]any{"Value": srv.base + "/v1"},
+				"TableName": map[string]any{"Value": s.table},
+			},
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
+			t.Fatalf("create stack: %v", err)
+		}
+		t.Cleanup(func() {
+			_, _ = cfn.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)})
+		})
+	}
+	createStack(name, resources)
 
 	r := s.doctor(key, map[string]string{"CODEXGATE_TABLE": "not-the-table"}, "--stack", name)
 	if r.code != 0 {
 		t.Fatalf("doctor --stack: %s", r)
 	}
 	wantStatuses(t, r, nil)
-	for _, want := range []string{srv.base + "/v1 (stack " + name, s.table + " (stack output TableName)"} {
+	if got := statusOf(t, r, "stack"); got != "PASS" {
+		t.Errorf("stack check = %s\n%s", got, r)
+	}
+	for _, want := range []string{srv.base + "/v1 (stack " + name, s.table + " (stack output TableName)", "2 schedules, 8 alarms"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+
+	// A stack without its keep-alive schedule and one alarm: named, with
+	// the fix.
+	partial := testsupport.UniqueName(t, "partial")
+	delete(resources, "RefreshFunctionSchedule")
+	delete(resources, "ThrottlesAlarm")
+	createStack(partial, resources)
+	r = s.doctor(key, nil, "--stack", partial)
+	mustFail(t, r, 1, "checks did not pass: stack")
+	if !strings.Contains(r.stdout, "lacks RefreshFunctionSchedule, ThrottlesAlarm") || !strings.Contains(r.stdout, "fix: deploy the current template with `make deploy`") {
+		t.Errorf("output:\n%s", r.stdout)
 	}
 
 	// A stack that does not exist: a clear failure, and what to do.

@@ -96,6 +96,10 @@ func TestTemplate_Alarms_NotifyTopic(t *testing.T) {
 			t.Errorf("no alarm %s", id)
 		}
 	}
+	// `codexgate doctor` looks for these ids in the deployed stack.
+	if got := c.ofType("AWS::Events::Rule"); !slices.Equal(got, []string{"QuotaCronFunctionSchedule", "RefreshFunctionSchedule"}) {
+		t.Errorf("schedules = %v, want the ids codexgate doctor checks", got)
+	}
 
 	// The proxy's 5xx rate: the REST API stage's 5XXError (a 0..1 rate as
 	// Average), by the API's fixed name and the stage.
