@@ -11,9 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/statestore"
 )
 
 // doctorChecks are the checks every doctor run reports, in order.
@@ -215,5 +217,34 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	wantStatuses(t, r, map[string]string{"endpoint": "FAIL", "models": "SKIP", "turn": "SKIP"})
 	if !strings.Contains(r.stdout, "fix: deploy with `make deploy`, or pass --stack NAME") {
 		t.Errorf("output:\n%s", r.stdout)
+	}
+}
+
+// TestDoctor_CoolingDownAndQuota: an account cooling down is reported with
+// its reason and does not fail the verdict (another account serves); quota
+// comes from the latest snapshot, as in `codexgate accounts`.
+func TestDoctor_CoolingDownAndQuota(t *testing.T) {
+	s, srv, key, _ := healthy(t)
+	file, _ := s.newLogin(openaisim.Account{Name: "fay"})
+	mustSucceed(t, s.run("import", "--account", "fay", "--auth-file", file))
+	st := statestore.New(dynamodb.NewFromConfig(s.aws), s.table)
+	ctx := context.Background()
+	if err := st.SetCooldown(ctx, "fay", time.Now().Add(30*time.Minute), "usage_limit_reached"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutQuota(ctx, statestore.QuotaSnapshot{Account: "dave", FetchedAt: time.Now(), Allowed: true, Windows: []statestore.Window{
+		{Kind: statestore.WindowFiveHour, UsedPercent: 42, WindowSeconds: 18000},
+		{Kind: statestore.WindowWeekly, UsedPercent: 7, WindowSeconds: 604800},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.doctor(key, nil, "--url", srv.base+"/v1")
+	if r.code != 0 {
+		t.Fatalf("a cooling-down account fails the verdict: %s", r)
+	}
+	for _, want := range []string{"2 accounts, 1 ok, 1 cooling down", "fay: cooling down for ", "(usage_limit_reached)", "dave: ok; last refresh", "5h 42%, week 7% used"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
 	}
 }
