@@ -11,7 +11,7 @@ STACK     := bash scripts/with-stack.sh
 # Tools that `make tools` installs outside the system PATH.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
 
-.PHONY: all test build dev bench reliability tools clean distclean
+.PHONY: all test build dev deploy bench reliability tools clean distclean
 
 all: build
 
@@ -33,6 +33,11 @@ build:
 ## your ~/.codex/auth.json, or a labelled demo with the simulator; Ctrl-C stops all.
 dev: tools
 	exec $(STACK) bash scripts/dev.sh
+
+## deploy: sam build + sam deploy to your AWS account (scripts/deploy.sh; needs SAM CLI >= 1.158.0),
+## then prints the endpoint and next steps. STACK, AWS_REGION, ALARM_EMAIL, EXISTING_TABLE, PARAMS, YES=1.
+deploy:
+	exec bash scripts/deploy.sh
 
 ## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
 bench: tools

@@ -53,6 +53,7 @@ var commands = []struct {
 	{"accounts", "show accounts: status, plan, quota, cooldown", func(m *Main) command { return &AccountsCommand{m} }},
 	{"refresh", "refresh an account's token through the shared routine", func(m *Main) command { return &RefreshCommand{m} }},
 	{"serve", "run the proxy as a local HTTP server", func(m *Main) command { return &ServeCommand{m} }},
+	{"doctor", "check a deployment end to end: key, endpoint, table, a turn, accounts", func(m *Main) command { return &DoctorCommand{m} }},
 }
 
 // Run executes args (without the program name) and returns the exit code:

@@ -13,6 +13,16 @@ import (
 // secretPrefixARN is the only secret resource any function may touch.
 const secretPrefixARN = "Sub:arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*"
 
+// tableARN is the table every function may touch: the stack's own, or
+// ExistingTableName's (TestTemplate_Table_ExistingOrCreated).
+const tableARN = `{"Fn::Sub":["arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Name}",{"Name":{"Fn::If":["CreateTable",{"Ref":"Table"},{"Ref":"ExistingTableName"}]}}]}`
+
+// proxyWritableKeys are the only partitions the proxy may update
+// (dynamodb:LeadingKeys): account state ("accounts", package statestore)
+// and leases ("lease#<key>", package dynamolease). Not "apikeys": a
+// compromised proxy must not un-revoke a key.
+const proxyWritableKeys = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["accounts","lease#*"]}}`
+
 // The secret calls of the refresh routine, which every function runs:
 // GetSecretValue (current version, a pending version), PutSecretValue (the
 // rotated token as a CODEXGATE_PENDING version), UpdateSecretVersionStage
@@ -25,10 +35,12 @@ var refreshSecretCalls = []string{
 	"secretsmanager:UpdateSecretVersionStage",
 }
 
-// statement is one IAM statement: Allow actions on resources.
+// statement is one IAM statement: Allow actions on resources, under a
+// condition (JSON, empty for none).
 type statement struct {
 	actions   []string
 	resources []string
+	condition string
 }
 
 // function is one Lambda function as the template must deploy it.
@@ -46,39 +58,41 @@ var functions = []function{
 	{
 		id: "ProxyFunction", name: "proxy", role: "ProxyRole", logGroup: "ProxyLogGroup", timeout: 900,
 		policy: []statement{
-			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}},
-			{refreshSecretCalls, []string{secretPrefixARN}},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}},
+			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}, ""},
+			{refreshSecretCalls, []string{secretPrefixARN}, ""},
+			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
 			// GetItem: API keys, lease reads; Query: account states and
-			// quotas; UpdateItem: lease, cooldowns, reauth marks.
-			{[]string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"GetAtt:Table.Arn"}},
+			// quotas; UpdateItem: lease, cooldowns, reauth marks, and only
+			// on those partitions.
+			{[]string{"dynamodb:GetItem", "dynamodb:Query"}, []string{tableARN}, ""},
+			{[]string{"dynamodb:UpdateItem"}, []string{tableARN}, proxyWritableKeys},
 		},
 	},
 	{
 		id: "QuotaCronFunction", name: "quota-cron", role: "QuotaCronRole", logGroup: "QuotaCronLogGroup", timeout: 300,
 		policy: []statement{
-			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:QuotaCronLogGroup.Arn"}},
-			{refreshSecretCalls, []string{secretPrefixARN}},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}},
+			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:QuotaCronLogGroup.Arn"}, ""},
+			{refreshSecretCalls, []string{secretPrefixARN}, ""},
+			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
 			// PutItem: quota snapshots.
-			{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"GetAtt:Table.Arn"}},
+			{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{tableARN}, ""},
 		},
 	},
 	{
 		id: "RefreshFunction", name: "refresh", role: "RefreshRole", logGroup: "RefreshLogGroup", timeout: 300,
 		env: map[string]string{"CODEXGATE_REFRESH_WINDOW": "Ref:RefreshWindow"},
 		policy: []statement{
-			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:RefreshLogGroup.Arn"}},
-			{refreshSecretCalls, []string{secretPrefixARN}},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}},
-			{[]string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"GetAtt:Table.Arn"}},
+			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:RefreshLogGroup.Arn"}, ""},
+			{refreshSecretCalls, []string{secretPrefixARN}, ""},
+			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
+			{[]string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{tableARN}, ""},
 		},
 	},
 }
 
 // sharedEnv is the configuration of docs/DESIGN.md §8.1 every function gets.
 var sharedEnv = map[string]string{
-	"CODEXGATE_TABLE":         "Ref:Table",
+	"CODEXGATE_TABLE":         `{"Fn::If":["CreateTable",{"Ref":"Table"},{"Ref":"ExistingTableName"}]}`,
 	"CODEXGATE_SECRET_PREFIX": "Ref:SecretPrefix",
 	"CODEXGATE_UPSTREAM_URL":  "Ref:UpstreamURL",
 	"CODEXGATE_TOKEN_URL":     "Ref:TokenURL",
@@ -87,7 +101,11 @@ var sharedEnv = map[string]string{
 
 func (s statement) String() string {
 	a, r := slices.Sorted(slices.Values(s.actions)), slices.Sorted(slices.Values(s.resources))
-	return strings.Join(a, ",") + " on " + strings.Join(r, ",")
+	out := strings.Join(a, ",") + " on " + strings.Join(r, ",")
+	if s.condition != "" {
+		out += " if " + s.condition
+	}
+	return out
 }
 
 // policyStatements returns every statement of role's inline policies.
@@ -187,7 +205,11 @@ func TestTemplate_FunctionPolicies_Exact(t *testing.T) {
 				if e := str(st["Effect"]); e != "Allow" {
 					t.Errorf("statement %v: Effect %s", st, e)
 				}
-				got = append(got, statement{strs(st["Action"]), strs(st["Resource"])}.String())
+				var cond string
+				if st["Condition"] != nil {
+					cond = str(st["Condition"])
+				}
+				got = append(got, statement{strs(st["Action"]), strs(st["Resource"]), cond}.String())
 			}
 			for _, st := range f.policy {
 				want = append(want, st.String())
@@ -207,9 +229,11 @@ func TestTemplate_IAM_NoWildcards(t *testing.T) {
 	for _, f := range functions {
 		roles = append(roles, f.role)
 	}
-	sort.Strings(roles)
-	if got := c.ofType("AWS::IAM::Role"); !slices.Equal(got, roles) {
-		t.Errorf("IAM roles = %v, want exactly %v", got, roles)
+	// ApiGatewayLogsRole is API Gateway's, not a function's:
+	// TestTemplate_AccessLogs_NoSecrets checks it.
+	want := slices.Sorted(slices.Values(append(slices.Clone(roles), "ApiGatewayLogsRole")))
+	if got := c.ofType("AWS::IAM::Role"); !slices.Equal(got, want) {
+		t.Errorf("IAM roles = %v, want exactly %v", got, want)
 	}
 	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User", "AWS::IAM::Group"} {
 		if got := c.ofType(typ); len(got) > 0 {
@@ -342,6 +366,10 @@ func TestTemplate_Alarms_WatchEMFMetrics(t *testing.T) {
 	want := map[string]struct{ metric, stat string }{
 		"RefreshFailuresAlarm": {metrics.RefreshFailures, "Sum"},
 		"ReauthRequiredAlarm":  {metrics.ReauthRequired, "Maximum"},
+		// The refresh routine's own alarms, emitted by whichever function
+		// ran it (the dimensionless aggregate).
+		"RotatedTokenNotStoredAlarm": {metricRotatedTokenNotStored, "Sum"},
+		"LeaseOutlivedAlarm":         {metricLeaseOutlived, "Sum"},
 	}
 	for id, w := range want {
 		p := c.resource(t, id, "AWS::CloudWatch::Alarm").Properties
@@ -357,8 +385,8 @@ func TestTemplate_Alarms_WatchEMFMetrics(t *testing.T) {
 				t.Errorf("%s %s = %s, want %s", id, k, got, v)
 			}
 		}
-		// The metrics are dimensionless (shared/metrics): an alarm with
-		// dimensions would watch a metric that never exists.
+		// The alarms watch the dimensionless aggregate: an alarm with an
+		// Account dimension would watch only one account.
 		if d := p["Dimensions"]; d != nil {
 			t.Errorf("%s has dimensions %v", id, d)
 		}

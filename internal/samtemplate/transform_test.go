@@ -22,6 +22,7 @@ const exitNoTranslator = 3
 
 // cfn is a CloudFormation template as decoded JSON.
 type cfn struct {
+	Conditions map[string]any
 	Parameters map[string]map[string]any
 	Resources  map[string]resource
 	Outputs    map[string]map[string]any
@@ -29,6 +30,8 @@ type cfn struct {
 
 type resource struct {
 	Type                string
+	Condition           string
+	DependsOn           any
 	Properties          map[string]any
 	Metadata            map[string]any
 	DeletionPolicy      string

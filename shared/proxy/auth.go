@@ -37,16 +37,26 @@ func (p *Proxy) authenticate(r *http.Request) (string, error) {
 // keyCache remembers verified keys for a short TTL, so a warm request makes
 // no store call and a revocation takes effect within the TTL. Entries are
 // keyed by the key's SHA-256 and hold the digest itself, compared in
-// constant time; the key is never stored. Failed verifications are not
-// cached.
+// constant time; the key is never stored. A key the store rejected is
+// remembered (by digest) for rejectTTL, so a client retrying a wrong key,
+// or someone hammering one, costs one consistent read per rejectTTL and
+// container, not one per request.
 type keyCache struct {
 	verifier KeyVerifier
 	ttl      time.Duration
 	now      func() time.Time
 
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]keyEntry
+	mu       sync.Mutex
+	m        map[[sha256.Size]byte]keyEntry
+	rejected map[[sha256.Size]byte]time.Time // digest → until when it is answered 401 without a lookup
 }
+
+// rejectTTL is how long a rejected key is answered from memory. Short: a
+// key created right after a client tried it works within this time.
+const rejectTTL = 10 * time.Second
+
+// maxRejectedKeys bounds the rejected set; beyond it, it starts over.
+const maxRejectedKeys = 4096
 
 type keyEntry struct {
 	digest  [sha256.Size]byte
@@ -61,7 +71,7 @@ const maxCachedKeys = 1024
 const keyCheckTimeout = 5 * time.Second
 
 func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCache {
-	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}}
+	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
 func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
@@ -69,16 +79,20 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[digest]
+	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
 		return e.name, nil
+	}
+	if rejected && now.Before(until) {
+		return "", errInvalidKey
 	}
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
 	name, err := c.verifier.VerifyKey(vctx, key)
 	switch {
 	case errors.Is(err, ErrInvalidKey):
-		c.forget(digest)
+		c.reject(digest, now)
 		return "", errInvalidKey
 	case err != nil:
 		return "", fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
@@ -99,8 +113,21 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 	return name, nil
 }
 
-func (c *keyCache) forget(digest [sha256.Size]byte) {
+// reject forgets a verified entry for digest (the key was revoked) and
+// answers it from memory for rejectTTL.
+func (c *keyCache) reject(digest [sha256.Size]byte, now time.Time) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.m, digest)
-	c.mu.Unlock()
+	if len(c.rejected) >= maxRejectedKeys {
+		for d, until := range c.rejected {
+			if !now.Before(until) {
+				delete(c.rejected, d)
+			}
+		}
+		if len(c.rejected) >= maxRejectedKeys {
+			clear(c.rejected)
+		}
+	}
+	c.rejected[digest] = now.Add(rejectTTL)
 }

@@ -24,6 +24,9 @@
 //     flushed at once, or aggregated into the response.completed object for a
 //     non-streaming client; a stream the upstream breaks ends with an SSE
 //     error event, never with a replay;
+//   - keepalive.go: a non-streaming answer still pending after 10 s gets its
+//     200 and headers, then whitespace every 30 s (valid before a JSON
+//     document), so API Gateway's 5-minute idle limit never cuts a long turn;
 //   - headers.go: what is stripped and set, both ways, as data;
 //   - errors.go: every error the client sees, in OpenAI's shape.
 //

@@ -112,17 +112,28 @@ func (p *pool) startLoadLocked(ctx context.Context, now time.Time) chan struct{}
 	return ch
 }
 
+// fetch reads the account list and the states. They are independent
+// reads, made concurrently: one round trip instead of two on a cold
+// container's first request.
 func (p *pool) fetch(ctx context.Context) ([]string, []AccountState, error) {
+	var states []AccountState
+	var statesErr error
+	done := make(chan struct{})
+	if p.cfg.States != nil {
+		go func() {
+			defer close(done)
+			states, statesErr = p.cfg.States.AccountStates(ctx)
+		}()
+	} else {
+		close(done)
+	}
 	names, err := p.cfg.Accounts.List(ctx)
+	<-done
 	if err != nil {
 		return nil, nil, fmt.Errorf("list accounts: %w", err)
 	}
-	if p.cfg.States == nil {
-		return names, nil, nil
-	}
-	states, err := p.cfg.States.AccountStates(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load account states: %w", err)
+	if statesErr != nil {
+		return nil, nil, fmt.Errorf("load account states: %w", statesErr)
 	}
 	return names, states, nil
 }

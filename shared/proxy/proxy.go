@@ -17,6 +17,7 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
+	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -33,12 +34,21 @@ func New(cfg Config) (*Proxy, error) {
 		upstream: u,
 		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
 		pool:     newPool(&cfg),
+		hold:     defaultHold,
 	}, nil
 }
 
 // Warm loads the account pool now instead of on the first request, e.g. in
-// a Lambda's init phase. A failure is returned and retried on demand later.
-func (p *Proxy) Warm(ctx context.Context) error { return p.pool.ensure(ctx) }
+// a Lambda's init phase, and reads the access token of the account the first
+// request will get (warm.go). A failure is returned and retried on demand
+// later.
+func (p *Proxy) Warm(ctx context.Context) error {
+	if err := p.pool.ensure(ctx); err != nil {
+		return err
+	}
+	p.prefetch(ctx)
+	return nil
+}
 
 // reqLog collects what one request's log line reports.
 type reqLog struct {

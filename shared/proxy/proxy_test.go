@@ -144,11 +144,13 @@ func TestProxy_ServeHTTP_KeyCache(t *testing.T) {
 	if status, _ := read(t, h.do("GET", "/v1/models", "", nil)); status != 401 {
 		t.Fatalf("after TTL: status %d, want 401", status)
 	}
-	// A store failure is 503 and is not cached.
+	// A store failure is 503 and is not cached. (The key was just rejected:
+	// that answer is remembered for rejectTTL.)
 	h.keys.mu.Lock()
 	h.keys.keys[testKey] = "laptop"
 	h.keys.err = errBoom
 	h.keys.mu.Unlock()
+	h.clock.Add(rejectTTL)
 	status, body := read(t, h.do("GET", "/v1/models", "", nil))
 	if status != 503 || strings.Contains(body, "boom") {
 		t.Fatalf("store failure: %d %s", status, body)
@@ -370,5 +372,39 @@ func TestProxy_ServeHTTP_BackendRequiredFields(t *testing.T) {
 				t.Errorf("upstream body = %s", reqs[len(reqs)-1].Body)
 			}
 		})
+	}
+}
+
+// A rejected key is answered from memory for rejectTTL: a client retrying
+// a wrong key costs one store read, not one per request. A key that becomes
+// valid meanwhile works once rejectTTL has passed.
+func TestProxy_ServeHTTP_RejectedKeyCached(t *testing.T) {
+	h := newHarness(t, []string{"a"})
+	wrong := http.Header{"Authorization": {"Bearer cg-wrong-key"}}
+	for range 5 {
+		if status, body := read(t, h.do("GET", "/v1/models", "", wrong)); status != 401 || openAIError(t, body).Code != "invalid_api_key" {
+			t.Fatalf("wrong key: %d %s", status, body)
+		}
+	}
+	if n := h.keys.count(); n != 1 {
+		t.Fatalf("verifier calls for one wrong key repeated 5 times = %d, want 1", n)
+	}
+	h.keys.mu.Lock()
+	h.keys.keys["cg-wrong-key"] = "late"
+	h.keys.mu.Unlock()
+	if status, _ := read(t, h.do("GET", "/v1/models", "", wrong)); status != 401 {
+		t.Fatalf("within rejectTTL: %d, want 401 from memory", status)
+	}
+	h.clock.Add(rejectTTL)
+	if status, _ := read(t, h.do("GET", "/v1/models", "", wrong)); status != 200 {
+		t.Fatalf("after rejectTTL: %d, want 200 for the key created meanwhile", status)
+	}
+	if n := h.keys.count(); n != 2 {
+		t.Errorf("verifier calls = %d, want 2", n)
+	}
+	// Another wrong key is looked up on its own.
+	read(t, h.do("GET", "/v1/models", "", http.Header{"Authorization": {"Bearer cg-other-wrong"}}))
+	if n := h.keys.count(); n != 3 {
+		t.Errorf("verifier calls = %d, want 3", n)
 	}
 }

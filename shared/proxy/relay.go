@@ -17,7 +17,9 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, in *inbound, up *u
 	case up.sse != nil && in.stream:
 		return p.relayEvents(w, up, lg)
 	case up.sse != nil:
-		return p.aggregate(w, up, lg)
+		hw := p.holdOpen(w, up.resp.Header) // a long turn must not idle out
+		defer hw.stop()
+		return hw.status(p.aggregate(hw, up, lg))
 	default:
 		return p.relayBody(w, r, up, lg)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
@@ -33,19 +34,25 @@ const (
 const reauthHint = "account needs re-login: run `codexgate login` or `codexgate import`"
 
 // forEach runs fn for every account, at most n at a time, and returns the
-// results in the accounts' order.
+// results in the accounts' order. Accounts are taken strictly in order by n
+// workers, so a later account never starts more than n-1 places ahead of
+// an earlier one (the keep-alive relies on this to go soonest-first).
 func forEach[T any](ctx context.Context, accounts []string, n int, fn func(ctx context.Context, account string) T) []T {
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
 	out := make([]T, len(accounts))
-	sem := make(chan struct{}, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, a := range accounts {
-		sem <- struct{}{}
+	for range min(n, len(accounts)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			out[i] = fn(ctx, a)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(accounts) {
+					return
+				}
+				out[i] = fn(ctx, accounts[i])
+			}
 		})
 	}
 	wg.Wait()

@@ -14,6 +14,11 @@
 // callers on one expiring token share one refresh, and a caller that finds
 // a token someone else just produced adopts it.
 //
+// KeepAlive reads every account first, then refreshes the due ones soonest
+// expiry first; when the invocation's remaining time no longer fits a
+// refresh (codex.ErrNoTime) the rest are reported as deferred, so with many
+// accounts the ones that can least wait are never the ones left over.
+//
 // Accounts are handled with bounded concurrency, and one bad account never
 // fails the batch: each run returns a JSON result listing every account's
 // outcome, logs it, and writes EMF metrics (package metrics). Only a failure

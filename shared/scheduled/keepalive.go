@@ -3,9 +3,12 @@ package scheduled
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
@@ -68,6 +71,11 @@ const (
 	StatusRefreshed = "refreshed" // a new access token is stored (ours or a concurrent caller's)
 	StatusNotDue    = "not_due"   // the token outlives the window
 	StatusSkipped   = "skipped"   // not attempted: marked reauth_required, not forced
+	// StatusDeferred: due, but the run's remaining time no longer fits a
+	// refresh (codex.ErrNoTime). The accounts that expire soonest go first,
+	// so a deferred one expires later than every refreshed one, and the
+	// next run starts with it.
+	StatusDeferred = "deferred"
 )
 
 // KeepAlive renews access tokens before they expire.
@@ -89,6 +97,7 @@ type RefreshResult struct {
 	NotDue    int              `json:"not_due"`
 	Reauth    int              `json:"reauth_required"` // found dead now, or skipped as marked
 	NotFound  int              `json:"not_found"`
+	Deferred  int              `json:"deferred"`
 	Failed    int              `json:"failed"`
 }
 
@@ -115,9 +124,7 @@ func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResu
 	if err != nil {
 		log.Warn("load account states", "err", err)
 	}
-	res := RefreshResult{Accounts: forEach(ctx, names, k.Concurrency, func(ctx context.Context, name string) RefreshOutcome {
-		return k.account(ctx, name, req.Force, states[name])
-	})}
+	res := RefreshResult{Accounts: k.run(ctx, names, req.Force, states)}
 	for _, o := range res.Accounts {
 		switch o.Status {
 		case StatusRefreshed:
@@ -128,13 +135,15 @@ func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResu
 			res.Reauth++
 		case StatusNotFound:
 			res.NotFound++
+		case StatusDeferred:
+			res.Deferred++
 		default:
 			res.Failed++
 		}
 	}
 	k.emit(res)
 	log.Info("keep-alive run", "accounts", len(names), "refreshed", res.Refreshed, "not_due", res.NotDue,
-		"reauth_required", res.Reauth, "not_found", res.NotFound, "failed", res.Failed, "result", res)
+		"reauth_required", res.Reauth, "not_found", res.NotFound, "deferred", res.Deferred, "failed", res.Failed, "result", res)
 	return res, nil
 }
 
@@ -147,38 +156,105 @@ type StoredTokens interface {
 	LoadCurrent(ctx context.Context, account string) (codex.Version, error)
 }
 
-// account renews one account's token when it is due or forced. The forced
-// call runs the lease protocol, which adopts a token a concurrent run or the
-// proxy produced instead of refreshing twice.
-func (k *KeepAlive) account(ctx context.Context, name string, force bool, st statestore.AccountState) RefreshOutcome {
+// run decides, then refreshes. First every account is read (bounded
+// parallelism, reads only) to learn what is due; then the due accounts are
+// refreshed, at most Concurrency at a time, the soonest to expire first, so
+// that when the invocation's remaining time runs short (each refresh must
+// fit its OAuth call and durable write before the deadline) the accounts
+// left over are the ones that can best wait for the next run. Outcomes come
+// back in names' order.
+func (k *KeepAlive) run(ctx context.Context, names []string, force bool, states map[string]statestore.AccountState) []RefreshOutcome {
+	plans := forEach(ctx, names, k.Concurrency, func(ctx context.Context, name string) plan {
+		return k.plan(ctx, name, force, states[name])
+	})
+	var due []int
+	for i, p := range plans {
+		if p.due {
+			due = append(due, i)
+		}
+	}
+	// Soonest expiry first; forced runs (no expiry read) keep names' order.
+	slices.SortStableFunc(due, func(a, b int) int { return plans[a].out.ExpiresAt.Compare(plans[b].out.ExpiresAt) })
+	order := make([]string, len(due))
+	for j, i := range due {
+		order[j] = names[i]
+	}
+	var outOfTime atomic.Bool
+	refreshed := forEach(ctx, order, k.Concurrency, func(ctx context.Context, name string) RefreshOutcome {
+		if outOfTime.Load() {
+			return RefreshOutcome{Account: name, Status: StatusDeferred, Error: deferredHint}
+		}
+		o := k.refresh(ctx, name, states[name])
+		if o.Status == StatusDeferred {
+			outOfTime.Store(true) // every later start would be refused too
+		}
+		return o
+	})
+	out := make([]RefreshOutcome, len(plans))
+	for i, p := range plans {
+		out[i] = p.out
+	}
+	for j, i := range due {
+		out[i] = refreshed[j]
+	}
+	return out
+}
+
+// deferredHint is the outcome message of an account deferred to the next run.
+const deferredHint = "due, but too little of this run's time is left for a safe refresh; the next run takes it first"
+
+// plan is one account's decision before any refresh: settled (out), or due.
+type plan struct {
+	out RefreshOutcome
+	due bool
+}
+
+// plan decides whether one account is due: skipped (marked
+// reauth_required, not forced), not due (its token outlives the window),
+// an error reading it, or due (ExpiresAt is its current expiry; zero when
+// forced, which reads nothing).
+func (k *KeepAlive) plan(ctx context.Context, name string, force bool, st statestore.AccountState) plan {
 	out := RefreshOutcome{Account: name}
-	marked := reauthRequired(st)
-	if marked && !force {
+	if reauthRequired(st) && !force {
 		out.Status, out.Error = StatusSkipped, reauthHint+"; force to try anyway"
-		return out
+		return plan{out: out}
+	}
+	if force {
+		return plan{out: out, due: true}
 	}
 	window := k.Window
 	if window <= 0 {
 		window = DefaultRefreshWindow
 	}
-	if !force {
-		expires, err := k.expiry(ctx, name)
-		if err != nil {
-			out.Status, out.Error = classify(err)
-			return out
-		}
-		if expires.After(clock(k.Now)().Add(window)) {
-			out.Status, out.ExpiresAt = StatusNotDue, expires
-			return out
-		}
+	expires, err := k.expiry(ctx, name)
+	if err != nil {
+		out.Status, out.Error = classify(err)
+		return plan{out: out}
 	}
+	out.ExpiresAt = expires
+	if expires.After(clock(k.Now)().Add(window)) {
+		out.Status = StatusNotDue
+		return plan{out: out}
+	}
+	return plan{out: out, due: true}
+}
+
+// refresh renews one due (or forced) account's token. The forced call runs
+// the lease protocol, which adopts a token a concurrent run or the proxy
+// produced instead of refreshing twice.
+func (k *KeepAlive) refresh(ctx context.Context, name string, st statestore.AccountState) RefreshOutcome {
+	out := RefreshOutcome{Account: name}
 	fresh, err := k.Tokens.AccessToken(ctx, name, codex.AccessOptions{Force: true})
+	if errors.Is(err, codex.ErrNoTime) {
+		out.Status, out.Error = StatusDeferred, deferredHint
+		return out
+	}
 	if err != nil {
 		out.Status, out.Error = classify(err)
 		return out
 	}
 	out.Status, out.ExpiresAt = StatusRefreshed, fresh.ExpiresAt
-	if c, ok := k.States.(ReauthClearer); ok && marked {
+	if c, ok := k.States.(ReauthClearer); ok && reauthRequired(st) {
 		// The login works again (a new one was imported, or the mark was stale).
 		if err := c.ClearReauth(ctx, name); err != nil {
 			logger(k.Logger).Warn("clear reauth_required", "account", name, "err", err)
@@ -206,7 +282,9 @@ func (k *KeepAlive) expiry(ctx context.Context, name string) (time.Time, error) 
 func (k *KeepAlive) emit(res RefreshResult) {
 	if err := k.Metrics.Emit(nil,
 		metrics.Metric{Name: metrics.Refreshes, Unit: metrics.Count, Value: float64(res.Refreshed)},
-		metrics.Metric{Name: metrics.RefreshFailures, Unit: metrics.Count, Value: float64(res.Failed)},
+		// A deferred account was due and not refreshed: a failure of the
+		// keep-alive as much as an error is (too many accounts for a run).
+		metrics.Metric{Name: metrics.RefreshFailures, Unit: metrics.Count, Value: float64(res.Failed + res.Deferred)},
 		metrics.Metric{Name: metrics.ReauthRequired, Unit: metrics.Count, Value: float64(res.Reauth)},
 	); err != nil {
 		logger(k.Logger).Warn("emit metrics", "err", err)

@@ -121,7 +121,9 @@ func (s *Store) ownKey(ctx context.Context, it keyItem) bool {
 // LookupKey returns the active key plaintext names; ErrKeyNotFound when it is
 // unknown or revoked.
 func (s *Store) LookupKey(ctx context.Context, plaintext string) (APIKey, error) {
-	if !strings.HasPrefix(plaintext, KeyPrefix) {
+	if !wellFormed(plaintext) {
+		// Never issued by CreateKey: no read needed (a guessed or
+		// mistyped key costs nothing).
 		return APIKey{}, ErrKeyNotFound
 	}
 	hash := hashKey(plaintext)
@@ -144,6 +146,20 @@ func (s *Store) LookupKey(ctx context.Context, plaintext string) (APIKey, error)
 		return APIKey{}, ErrKeyNotFound
 	}
 	return it.key(), nil
+}
+
+// keySecretLen is the length of a key after KeyPrefix: 32 random bytes,
+// base64url without padding.
+var keySecretLen = base64.RawURLEncoding.EncodedLen(32)
+
+// wellFormed reports whether plaintext has the shape CreateKey gives keys.
+func wellFormed(plaintext string) bool {
+	secret, ok := strings.CutPrefix(plaintext, KeyPrefix)
+	if !ok || len(secret) != keySecretLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(secret)
+	return err == nil
 }
 
 // ListKeys returns every key, revoked ones included, oldest first.

@@ -1,0 +1,23 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/codexgate/codexgate/shared/codex"
+)
+
+// prefetch reads the access token of the account the next request without
+// a session would get (the most headroom), so that a cold container's first
+// request makes no secret read. It never forces a refresh; a token that
+// needs one is refreshed by the request, as before (a Lambda's init
+// deadline is too short for a refresh anyway: the routine refuses it).
+func (p *Proxy) prefetch(ctx context.Context) {
+	acct, err := p.pool.pick("", nil)
+	if err != nil {
+		return
+	}
+	if _, err := p.cfg.Tokens.AccessToken(ctx, acct, codex.AccessOptions{}); err != nil {
+		p.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "prefetch access token", slog.String("account", acct), slog.String("error", err.Error()))
+	}
+}
