@@ -7,14 +7,15 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/codexgate/codexgate/shared/metrics"
 )
 
 // Metrics the refresh routine emits when it could not store a rotated token
-// and when a holder outlived its lease (namespace codexgate, one
-// dimensionless aggregate plus one per Account).
+// and when a holder outlived its lease (namespace codexgate, dimensionless).
 const (
-	metricRotatedTokenNotStored = "RotatedTokenNotStored"
-	metricLeaseOutlived         = "LeaseOutlived"
+	metricRotatedTokenNotStored = metrics.RotatedTokenNotStored
+	metricLeaseOutlived         = metrics.LeaseOutlived
 )
 
 func TestTemplate_AlarmTopic_KeyCloudWatchMayUse(t *testing.T) {
