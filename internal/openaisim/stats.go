@@ -27,6 +27,17 @@ type Stats struct {
 	UsageLimited      int `json:"usage_limited"`  // backend 429s
 	BadRequests       int `json:"bad_requests"`   // backend 400s
 	FaultsApplied     int `json:"faults_applied"` // requests a fault matched
+	// Scripted turns (directives in doc.go), counted when fully streamed.
+	ResponsesFailed     int `json:"responses_failed"`     // streams that ended with response.failed
+	ResponsesIncomplete int `json:"responses_incomplete"` // streams that ended with response.incomplete
+	FunctionCalls       int `json:"function_calls"`       // turns that answered with a function_call item
+	// Usage totals over fully streamed completed and incomplete turns, and
+	// the usage of the last one, so tests can compare a front's usage exactly.
+	InputTokens     int   `json:"input_tokens"`
+	CachedTokens    int   `json:"cached_tokens"`
+	OutputTokens    int   `json:"output_tokens"` // reasoning tokens included
+	ReasoningTokens int   `json:"reasoning_tokens"`
+	LastUsage       Usage `json:"last_usage"`
 	// RequestsByAccessToken counts backend requests per bearer token, keyed by
 	// TokenKey(token), rejected ones included.
 	RequestsByAccessToken map[string]int `json:"requests_by_access_token"`
