@@ -244,7 +244,7 @@ func (m *messagesWriter) finish(lg *reqLog) int {
 		}
 		return http.StatusOK
 	case m.committed:
-		return lg.status // count_tokens or an error already answered
+		return m.status // count_tokens or an error already answered
 	case m.status == 0:
 		return lg.status // the client went away: nothing to say (499)
 	case !m.events:

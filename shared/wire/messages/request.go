@@ -78,6 +78,7 @@ type block struct {
 	ToolUseID string          `json:"tool_use_id"`
 	Content   json.RawMessage `json:"content"` // tool_result: a string or blocks
 	IsError   bool            `json:"is_error"`
+	ToolName  string          `json:"tool_name"` // tool_reference
 }
 
 type imageSource struct {
@@ -103,6 +104,7 @@ type toolChoice struct {
 type thinking struct {
 	Type         string `json:"type"`
 	BudgetTokens int    `json:"budget_tokens"`
+	Display      string `json:"display"` // "omitted": no thinking text wanted
 }
 
 // The Responses request body the backend gets. Only fields Codex CLI itself
@@ -344,8 +346,12 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 		role, textType = "user", "input_text"
 	case "assistant":
 		role, textType = "assistant", "output_text"
+	case "system":
+		// Claude Code sends mid-conversation system messages; the Responses
+		// API's equivalent is a developer message.
+		role, textType = "developer", "input_text"
 	default:
-		return nil, fmt.Errorf("role: must be \"user\" or \"assistant\", not %q", m.Role)
+		return nil, fmt.Errorf("role: must be \"user\", \"assistant\" or \"system\", not %q", m.Role)
 	}
 	blocks, err := contentBlocks(m.Content)
 	if err != nil {
@@ -474,6 +480,13 @@ func toolOutput(b block) (any, error) {
 		case "text":
 			texts = append(texts, c.Text)
 			parts = append(parts, part{Type: "input_text", Text: c.Text})
+		case "tool_reference":
+			// Claude Code's tool search answers with references to deferred
+			// tools; every tool is declared to the backend up front, so a
+			// reference only needs to tell the model the tool is there.
+			text := "Tool " + c.ToolName + " is available."
+			texts = append(texts, text)
+			parts = append(parts, part{Type: "input_text", Text: text})
 		case "image":
 			p, err := imagePart(c.Source)
 			if err != nil {
@@ -513,8 +526,8 @@ func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolCho
 			return invalid(fmt.Sprintf("tools.%d: tool name %q is used twice", i, tl.Name))
 		}
 		seen[tl.Name] = true
-		params := bytes.TrimSpace(tl.InputSchema)
-		if len(params) == 0 || params[0] != '{' {
+		params, err := parameters(tl.InputSchema)
+		if err != nil {
 			return invalid(fmt.Sprintf("tools.%d.input_schema: must be a JSON schema object", i))
 		}
 		out.Tools = append(out.Tools, functionTool{Type: "function", Name: t.backendToolName(tl.Name), Description: tl.Description, Parameters: params})
@@ -551,6 +564,26 @@ func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolCho
 		return invalid(fmt.Sprintf("tool_choice.type: unknown value %q", choice.Type))
 	}
 	return nil
+}
+
+// parameters is a tool's input_schema as function parameters, without its
+// top-level "$schema" (peers strip it for the Codex backend). Deferred
+// tools (defer_loading) are declared like any other: the backend has no
+// tool search.
+func parameters(schema json.RawMessage) (json.RawMessage, error) {
+	schema = bytes.TrimSpace(schema)
+	if len(schema) == 0 || schema[0] != '{' {
+		return nil, errors.New("not an object")
+	}
+	if !bytes.Contains(schema, []byte(`"$schema"`)) {
+		return schema, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(schema, &top); err != nil {
+		return nil, err
+	}
+	delete(top, "$schema")
+	return marshal(top), nil
 }
 
 // backendToolName shortens a name over the backend's limit to a stable
@@ -592,6 +625,11 @@ func reasoningFor(effort string, th *thinking, oc *struct {
 			}
 		case "adaptive", "auto":
 			on = true
+		}
+		if th.Display == "omitted" {
+			// The client shows no thinking text: reason, but ask for no
+			// summary (fewer tokens, no thinking blocks).
+			on = false
 		}
 	}
 	if oc != nil {
