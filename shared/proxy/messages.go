@@ -64,7 +64,11 @@ func (p *Proxy) serveMessages(w http.ResponseWriter, r *http.Request, lg *reqLog
 		p.writeError(mw, err)
 		return true
 	}
-	tr, err := messages.TranslateRequest(raw, p.cfg.ClaudeModels)
+	translate := messages.TranslateRequest
+	if path == pathCountTokens {
+		translate = messages.TranslateCountRequest
+	}
+	tr, err := translate(raw, p.cfg.ClaudeModels)
 	if err != nil {
 		lg.err = err
 		mw.anthropicError(err)

@@ -232,7 +232,7 @@ func TestProxy_Messages_Simulator(t *testing.T) {
 
 	t.Run("count_tokens", func(t *testing.T) {
 		h.sim.ResetStats()
-		resp, body := h.post("/v1/messages/count_tokens", messagesBody(false, bashTool), nil)
+		resp, body := h.post("/v1/messages/count_tokens", `{"model":"claude-opus-5-5"`+bashTool+`,"messages":[{"role":"user","content":"hi"}]}`, nil)
 		var c struct {
 			InputTokens int `json:"input_tokens"`
 		}

@@ -198,10 +198,24 @@ var refusedBlocks = map[string]string{
 // TranslateRequest translates a Messages request body. Errors are *Error
 // (400 invalid_request_error) with a message for the client.
 func TranslateRequest(raw []byte, models Models) (*Translation, error) {
+	return translate(raw, models, true)
+}
+
+// TranslateCountRequest translates a count_tokens body, which is a Messages
+// request without max_tokens.
+func TranslateCountRequest(raw []byte, models Models) (*Translation, error) {
+	return translate(raw, models, false)
+}
+
+func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, error) {
 	var req request
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&req); err != nil {
 		return nil, invalid("The request body is not a valid Messages request: " + jsonProblem(err))
+	}
+	if !needMaxTokens && req.MaxTokens == nil {
+		one := json.Number("1")
+		req.MaxTokens = &one
 	}
 	if err := req.validate(); err != nil {
 		return nil, err
