@@ -592,12 +592,45 @@ func parameters(schema json.RawMessage) (json.RawMessage, error) {
 	if !bytes.Contains(schema, []byte(`"$schema"`)) {
 		return schema, nil
 	}
+	if out, ok := cutLeadingSchema(schema); ok {
+		return out, nil
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(schema, &top); err != nil {
 		return nil, err
 	}
 	delete(top, "$schema")
 	return marshal(top), nil
+}
+
+// cutLeadingSchema removes `"$schema":"…",` when it is the object's first
+// member, as JSON Schema generators (and Claude Code) write it: the common
+// case, without decoding the schema.
+func cutLeadingSchema(schema []byte) ([]byte, bool) {
+	rest := bytes.TrimLeft(schema[1:], " \t\r\n")
+	rest, ok := bytes.CutPrefix(rest, []byte(`"$schema"`))
+	if !ok {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if rest, ok = bytes.CutPrefix(rest, []byte(":")); !ok {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) == 0 || rest[0] != '"' {
+		return nil, false
+	}
+	end := bytes.IndexByte(rest[1:], '"') // a schema URL has no escaped quotes
+	if end < 0 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest[end+2:], " \t\r\n")
+	if rest, ok = bytes.CutPrefix(rest, []byte(",")); !ok {
+		return nil, false
+	}
+	out := make([]byte, 0, len(rest)+1)
+	out = append(out, '{')
+	return append(out, rest...), true
 }
 
 // backendToolName shortens a name over the backend's limit to a stable

@@ -118,11 +118,23 @@ func (f *failure) kind() string {
 	return f.Type
 }
 
+// ignored are the Responses events that carry nothing the Anthropic answer
+// needs; they are skipped without decoding.
+var ignored = map[string]bool{
+	"response.content_part.added":           true,
+	"response.content_part.done":            true,
+	"response.reasoning_summary_part.added": true,
+	"response.reasoning_summary_part.done":  true,
+	"response.reasoning_summary_text.done":  true,
+	"response.output_text.annotation.added": true,
+	"response.queued":                       true,
+}
+
 // Event translates one upstream event (its SSE name, or "" to take the
 // data's type, and its JSON data) and appends what a streaming client gets
 // to out.
 func (c *Converter) Event(name string, data []byte, out []byte) []byte {
-	if c.done {
+	if c.done || ignored[name] {
 		return out
 	}
 	var ev event
