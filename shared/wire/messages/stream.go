@@ -3,6 +3,7 @@ package messages
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -64,30 +65,39 @@ func (c *Converter) Err() *Error { return c.err }
 
 // event is the union of the Responses event fields the converter reads.
 type event struct {
-	Type         string    `json:"type"`
-	Delta        string    `json:"delta"`
-	Text         string    `json:"text"`
-	Arguments    *string   `json:"arguments"`
-	OutputIndex  int       `json:"output_index"`
-	SummaryIndex int       `json:"summary_index"`
-	Item         *item     `json:"item"`
-	Response     *response `json:"response"`
-	Error        *failure  `json:"error"`
-	Code         string    `json:"code"`
-	Message      string    `json:"message"`
+	Type         string
+	Delta        string
+	Text         string
+	OutputIndex  int
+	SummaryIndex int
+	Item         *item
+	Response     *response
+	Error        *failure
+	Code         string
+	Message      string
 }
 
 type item struct {
-	Type      string `json:"type"`
-	ID        string `json:"id"`
-	CallID    string `json:"call_id"`
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-	Content   []struct {
-		Type    string `json:"type"`
+	Type      string
+	CallID    string
+	Name      string
+	Arguments string
+	content   []byte // a message's raw content parts
+}
+
+// text is a message item's text (output_text and refusal parts).
+func (it *item) text() string {
+	var parts []struct {
 		Text    string `json:"text"`
 		Refusal string `json:"refusal"`
-	} `json:"content"`
+	}
+	decodeInto(it.content, &parts)
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+		b.WriteString(p.Refusal)
+	}
+	return b.String()
 }
 
 type response struct {
@@ -128,6 +138,55 @@ var ignored = map[string]bool{
 	"response.reasoning_summary_text.done":  true,
 	"response.output_text.annotation.added": true,
 	"response.queued":                       true,
+	"response.in_progress":                  true, // message_start waits for created or the first item
+}
+
+// eventKeys are the top-level fields of a Responses event the converter
+// reads.
+var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index", "item", "response", "error", "code", "message"}
+
+// decodeEvent skims one event's data (see scan.go).
+func decodeEvent(data []byte) (event, bool) {
+	f, ok := fields(data, eventKeys...)
+	if !ok {
+		return event{}, false
+	}
+	ev := event{
+		Type: jsonString(f[0]), Delta: jsonString(f[1]), Text: jsonString(f[2]),
+		OutputIndex: jsonInt(f[3]), SummaryIndex: jsonInt(f[4]),
+		Code: jsonString(f[8]), Message: jsonString(f[9]),
+	}
+	if len(f[5]) > 0 && f[5][0] == '{' {
+		ev.Item = decodeItem(f[5])
+	}
+	if len(f[6]) > 0 && f[6][0] == '{' {
+		ev.Response = decodeResponse(f[6])
+	}
+	if len(f[7]) > 0 && f[7][0] == '{' {
+		ev.Error = &failure{}
+		decodeInto(f[7], ev.Error)
+	}
+	return ev, true
+}
+
+func decodeItem(raw []byte) *item {
+	f, _ := fields(raw, "type", "call_id", "name", "arguments", "content")
+	it := &item{Type: jsonString(f[0]), CallID: jsonString(f[1]), Name: jsonString(f[2]), Arguments: jsonString(f[3])}
+	if it.Type == "message" {
+		it.content = f[4] // decoded only when no delta carried the text
+	}
+	return it
+}
+
+func decodeResponse(raw []byte) *response {
+	f, _ := fields(raw, "id", "error", "incomplete_details", "usage")
+	r := &response{ID: jsonString(f[0])}
+	if e := new(failure); decodeInto(f[1], e) {
+		r.Error = e
+	}
+	decodeInto(f[2], &r.IncompleteDetails)
+	decodeInto(f[3], &r.Usage)
+	return r
 }
 
 // Event translates one upstream event (its SSE name, or "" to take the
@@ -137,15 +196,15 @@ func (c *Converter) Event(name string, data []byte, out []byte) []byte {
 	if c.done || ignored[name] {
 		return out
 	}
-	var ev event
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return out // not JSON (a comment, a keep-alive): nothing to say
+	ev, ok := decodeEvent(data)
+	if !ok {
+		return out // not a JSON object (a comment, a keep-alive): nothing to say
 	}
 	if name == "" {
 		name = ev.Type
 	}
 	switch name {
-	case "response.created", "response.in_progress":
+	case "response.created":
 		out = c.start(out, ev.Response)
 	case "response.output_item.added":
 		out = c.start(out, nil)
@@ -254,12 +313,7 @@ func (c *Converter) itemDone(out []byte, key int, it *item) []byte {
 	case "message":
 		if !(c.open == "text" && c.openKey == key && c.sent) {
 			// No deltas arrived for this message: its text comes whole.
-			var b strings.Builder
-			for _, p := range it.Content {
-				b.WriteString(p.Text)
-				b.WriteString(p.Refusal)
-			}
-			out = c.text(out, key, b.String())
+			out = c.text(out, key, it.text())
 		}
 	case "function_call":
 		if c.open != "tool_use" || c.openKey != key {
@@ -350,16 +404,16 @@ func (c *Converter) delta(out []byte, kind, s string) []byte {
 		}
 		return out
 	}
-	d := blockDelta{Type: "content_block_delta", Index: c.next, Delta: deltaBody{Type: kind}}
-	switch kind {
-	case "text_delta":
-		d.Delta.Text = &s
-	case "thinking_delta":
-		d.Delta.Thinking = &s
-	case "input_json_delta":
-		d.Delta.PartialJSON = &s
-	}
-	return c.emit(out, "content_block_delta", d)
+	// Written by hand: the hottest event, and its shape is fixed.
+	out = append(out, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"...)
+	out = strconv.AppendInt(out, int64(c.next), 10)
+	out = append(out, `,"delta":{"type":"`...)
+	out = append(out, kind...)
+	out = append(out, `","`...)
+	out = append(out, deltaFields[kind]...)
+	out = append(out, `":`...)
+	out = appendJSONString(out, s)
+	return append(out, "}}\n\n"...)
 }
 
 func (c *Converter) closeBlock(out []byte) []byte {
@@ -418,6 +472,9 @@ func marshal(v any) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// deltaFields name the field of each delta type.
+var deltaFields = map[string]string{"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+
 // Ping is Anthropic's keep-alive event, sent on long silences.
 var Ping = []byte("event: ping\ndata: {\"type\":\"ping\"}\n\n")
 
@@ -460,19 +517,6 @@ type blockStart struct {
 	Type         string       `json:"type"`
 	Index        int          `json:"index"`
 	ContentBlock contentBlock `json:"content_block"`
-}
-
-type blockDelta struct {
-	Type  string    `json:"type"`
-	Index int       `json:"index"`
-	Delta deltaBody `json:"delta"`
-}
-
-type deltaBody struct {
-	Type        string  `json:"type"`
-	Text        *string `json:"text,omitempty"`
-	Thinking    *string `json:"thinking,omitempty"`
-	PartialJSON *string `json:"partial_json,omitempty"`
 }
 
 type blockStop struct {
