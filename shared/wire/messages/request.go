@@ -209,8 +209,7 @@ func TranslateCountRequest(raw []byte, models Models) (*Translation, error) {
 
 func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, error) {
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&req); err != nil {
+	if err := json.Unmarshal(raw, &req); err != nil {
 		return nil, invalid("The request body is not a valid Messages request: " + jsonProblem(err))
 	}
 	if !needMaxTokens && req.MaxTokens == nil {
