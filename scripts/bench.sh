@@ -18,7 +18,8 @@ flags=(-trimpath -ldflags='-s -w')
 $go build "${flags[@]}" -o "$bin/codexgate" ./cmd/codexgate
 $go build "${flags[@]}" -o "$bin/openaisim" ./cmd/openaisim
 $go build -o "$bin/codexgate-bench" ./cmd/codexgate-bench
-for fn in proxy quota-cron refresh; do
+for dir in functions/*/; do
+	fn=$(basename "$dir")
 	CGO_ENABLED=0 GOOS=linux $go build -tags lambda.norpc "${flags[@]}" -o "$bin/$fn/bootstrap" ./functions/$fn
 done
 

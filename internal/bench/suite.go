@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -247,7 +249,7 @@ func runColdStarts(ctx context.Context, o Options) []ColdStart {
 		"quota-cron": []byte(`{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}`),
 		"refresh":    []byte(`{}`),
 	}
-	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+	for _, fn := range slices.Sorted(maps.Keys(o.HostBootstraps)) {
 		out = append(out, MeasureColdStart(ctx, bin, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
 	}
 	return out

@@ -9,11 +9,13 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 // ContainerEnv is the environment a container process (a test binary re-run
@@ -45,6 +47,8 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container: %w", err)
 	}
+	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if c.KillAt != "" {
 		if cfg, err = awsfault.ExitBefore(cfg, c.KillAt, 3); err != nil {
 			return nil, err

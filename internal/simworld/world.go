@@ -59,10 +59,20 @@ func (w *World) Import(t testing.TB, account string, tok openaisim.Tokens) *code
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Secrets.Put(context.Background(), account, a); err != nil {
+	if _, err := w.Refresher(nil).Replace(context.Background(), account, a, codex.ReplaceOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// WithStaleReads moves the world's secrets under a name the local stack
+// serves stale AWSCURRENT reads for (a few seconds after each change of
+// AWSCURRENT, see scripts/moto-serial.py), as AWS may. Call it before any
+// import.
+func (w *World) WithStaleReads() *World {
+	w.Prefix += "stale-reads/"
+	w.Secrets = secretstore.New(secretsmanager.NewFromConfig(w.AWS), w.Prefix)
+	return w
 }
 
 // Login starts a new login for ChatGPT account id whose tokens were issued
