@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
@@ -110,10 +111,10 @@ type messagesWriter struct {
 	out       []byte // scratch for translated events
 	committed bool   // the client's status line is written
 
-	mu        sync.Mutex // serialises client writes with the pinger
-	lastWrite time.Time
-	stopPing  chan struct{}
-	pingDone  chan struct{}
+	mu          sync.Mutex // serialises client writes with the pinger
+	lastWrite   time.Time
+	pinger      *time.Timer
+	pingStopped bool // set under mu: no ping writes after finish began
 }
 
 func (m *messagesWriter) Header() http.Header { return m.h }
@@ -166,10 +167,10 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 		if n < 0 {
 			break
 		}
-		ev := parseEvent(m.pending[:n])
+		name, data := splitEvent(m.pending[:n])
 		m.pending = m.pending[n:]
-		m.out = m.conv.Event(ev.name, ev.data, m.out)
-		last = ev.name
+		m.out = m.conv.Event(name, data, m.out)
+		last = name
 	}
 	if len(m.out) > 0 && m.stream {
 		if err := m.send(m.out); err != nil {
@@ -205,36 +206,38 @@ func flush(w http.ResponseWriter) error {
 func (m *messagesWriter) FlushError() error { return nil }
 
 // startPinger sends a ping whenever the stream was silent for
-// messagesPingInterval.
+// messagesPingInterval: a timer, re-armed after each ping, that checks the
+// time of the last write (cheaper per request than a goroutine and ticker).
 func (m *messagesWriter) startPinger() {
-	m.stopPing, m.pingDone = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(m.pingDone)
-		t := time.NewTicker(messagesPingInterval / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-m.stopPing:
-				return
-			case now := <-t.C:
-				m.mu.Lock()
-				if now.Sub(m.lastWrite) >= messagesPingInterval {
-					if _, err := m.w.Write(messages.Ping); err == nil && flush(m.w) == nil {
-						m.lastWrite = now
-					}
-				}
-				m.mu.Unlock()
-			}
-		}
-	}()
+	m.pinger = time.AfterFunc(messagesPingInterval, m.ping)
+}
+
+func (m *messagesWriter) ping() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pingStopped {
+		return
+	}
+	now := time.Now()
+	if idle := now.Sub(m.lastWrite); idle < messagesPingInterval {
+		m.pinger.Reset(messagesPingInterval - idle)
+		return
+	}
+	if _, err := m.w.Write(messages.Ping); err != nil || flush(m.w) != nil {
+		return // the client is gone: no more pings
+	}
+	m.lastWrite = now
+	m.pinger.Reset(messagesPingInterval)
 }
 
 // finish completes the client's answer once forward returned, and returns
 // the status the client got (for the log).
 func (m *messagesWriter) finish(lg *reqLog) int {
-	if m.stopPing != nil {
-		close(m.stopPing)
-		<-m.pingDone
+	if m.pinger != nil {
+		m.mu.Lock()
+		m.pingStopped = true
+		m.pinger.Stop()
+		m.mu.Unlock()
 	}
 	if errors.Is(lg.err, errAnswerDone) {
 		lg.err = nil
@@ -301,4 +304,33 @@ func (m *messagesWriter) countTokens(n int) {
 	m.committed = true
 	m.status = http.StatusOK
 	m.w.Write(body) //nolint:errcheck // the client went away
+}
+
+// splitEvent returns one raw event's name and data without copying when the
+// data is one line (as the Codex backend sends it); otherwise it falls back
+// to parseEvent, which joins the lines.
+func splitEvent(raw []byte) (string, []byte) {
+	var name string
+	var data []byte
+	dataLines := 0
+	for rest := raw; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+			name = string(bytes.TrimPrefix(v, []byte(" ")))
+		} else if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			data = bytes.TrimPrefix(v, []byte(" "))
+			dataLines++
+		}
+	}
+	if dataLines > 1 {
+		ev := parseEvent(raw)
+		return ev.name, ev.data
+	}
+	return name, data
 }

@@ -16,7 +16,12 @@ import (
 // object (nil when absent; the last duplicate wins, as in encoding/json).
 // Keys are compared as raw bytes. ok is false when doc is not an object.
 func fields(doc []byte, keys ...string) (vals [][]byte, ok bool) {
-	vals = make([][]byte, len(keys))
+	return fieldsInto(make([][]byte, len(keys)), doc, keys)
+}
+
+// fieldsInto is fields writing into vals (len(keys) long), so a caller can
+// keep it on the stack.
+func fieldsInto(vals [][]byte, doc []byte, keys []string) ([][]byte, bool) {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		return nil, false

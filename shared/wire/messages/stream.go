@@ -147,7 +147,8 @@ var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index
 
 // decodeEvent skims one event's data (see scan.go).
 func decodeEvent(data []byte) (event, bool) {
-	f, ok := fields(data, eventKeys...)
+	var buf [10][]byte
+	f, ok := fieldsInto(buf[:len(eventKeys)], data, eventKeys)
 	if !ok {
 		return event{}, false
 	}
