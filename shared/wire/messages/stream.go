@@ -363,7 +363,7 @@ func (c *Converter) finish(out []byte, reason string, seq *string) []byte {
 		return out
 	}
 	out = c.emit(out, "message_delta", messageDelta{Type: "message_delta", Delta: stopDelta{StopReason: reason, StopSequence: seq}, Usage: c.usage})
-	return c.emit(out, "message_stop", typeOnly{Type: "message_stop"})
+	return append(out, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
 }
 
 // fail ends the answer with an error: an error event for a streaming
@@ -436,7 +436,9 @@ func (c *Converter) closeBlock(out []byte) []byte {
 			b.Input = &in
 		}
 	} else {
-		out = c.emit(out, "content_block_stop", blockStop{Type: "content_block_stop", Index: c.next})
+		out = append(out, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":"...)
+		out = strconv.AppendInt(out, int64(c.next), 10)
+		out = append(out, "}\n\n"...)
 	}
 	c.open = ""
 	c.next++
@@ -520,11 +522,6 @@ type blockStart struct {
 	ContentBlock contentBlock `json:"content_block"`
 }
 
-type blockStop struct {
-	Type  string `json:"type"`
-	Index int    `json:"index"`
-}
-
 type messageDelta struct {
 	Type  string    `json:"type"`
 	Delta stopDelta `json:"delta"`
@@ -534,8 +531,4 @@ type messageDelta struct {
 type stopDelta struct {
 	StopReason   string  `json:"stop_reason"`
 	StopSequence *string `json:"stop_sequence"`
-}
-
-type typeOnly struct {
-	Type string `json:"type"`
 }
