@@ -65,7 +65,6 @@ func (c *Converter) Err() *Error { return c.err }
 
 // event is the union of the Responses event fields the converter reads.
 type event struct {
-	Type         string
 	Delta        string
 	Text         string
 	OutputIndex  int
@@ -146,28 +145,41 @@ var ignored = map[string]bool{
 var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index", "item", "response", "error", "code", "message"}
 
 // decodeEvent skims one event's data (see scan.go).
-func decodeEvent(data []byte) (event, bool) {
+func decodeEvent(name string, data []byte) (string, event, bool) {
 	var buf [10][]byte
 	f, ok := fieldsInto(buf[:len(eventKeys)], data, eventKeys)
 	if !ok {
-		return event{}, false
+		return name, event{}, false
 	}
-	ev := event{
-		Type: jsonString(f[0]), Delta: jsonString(f[1]), Text: jsonString(f[2]),
-		OutputIndex: jsonInt(f[3]), SummaryIndex: jsonInt(f[4]),
-		Code: jsonString(f[8]), Message: jsonString(f[9]),
+	if name == "" {
+		name = jsonString(f[0])
 	}
-	if len(f[5]) > 0 && f[5][0] == '{' {
-		ev.Item = decodeItem(f[5])
+	// Decode only what this event's case reads: the done events repeat
+	// whole texts and responses.
+	ev := event{OutputIndex: jsonInt(f[3])}
+	switch name {
+	case "response.output_text.delta", "response.refusal.delta", "response.function_call_arguments.delta":
+		ev.Delta = jsonString(f[1])
+	case "response.reasoning_summary_text.delta":
+		ev.Delta, ev.SummaryIndex = jsonString(f[1]), jsonInt(f[4])
+	case "response.output_text.done":
+		ev.Text = jsonString(f[2])
+	case "response.output_item.added", "response.output_item.done":
+		if len(f[5]) > 0 && f[5][0] == '{' {
+			ev.Item = decodeItem(f[5])
+		}
+	case "response.created", "response.completed", "response.incomplete", "response.failed":
+		if len(f[6]) > 0 && f[6][0] == '{' {
+			ev.Response = decodeResponse(f[6])
+		}
+	case "error":
+		ev.Code, ev.Message = jsonString(f[8]), jsonString(f[9])
+		if len(f[7]) > 0 && f[7][0] == '{' {
+			ev.Error = &failure{}
+			decodeInto(f[7], ev.Error)
+		}
 	}
-	if len(f[6]) > 0 && f[6][0] == '{' {
-		ev.Response = decodeResponse(f[6])
-	}
-	if len(f[7]) > 0 && f[7][0] == '{' {
-		ev.Error = &failure{}
-		decodeInto(f[7], ev.Error)
-	}
-	return ev, true
+	return name, ev, true
 }
 
 func decodeItem(raw []byte) *item {
@@ -197,12 +209,9 @@ func (c *Converter) Event(name string, data []byte, out []byte) []byte {
 	if c.done || ignored[name] {
 		return out
 	}
-	ev, ok := decodeEvent(data)
+	name, ev, ok := decodeEvent(name, data)
 	if !ok {
 		return out // not a JSON object (a comment, a keep-alive): nothing to say
-	}
-	if name == "" {
-		name = ev.Type
 	}
 	switch name {
 	case "response.created":
