@@ -3,7 +3,6 @@ package messages
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -132,7 +131,13 @@ func jsonString(raw []byte) string {
 }
 
 func jsonInt(raw []byte) int {
-	n, _ := strconv.Atoi(string(raw)) // absent or malformed: 0
+	n := 0
+	for _, c := range raw { // a JSON integer; anything else (absent, malformed) is 0
+		if c < '0' || c > '9' || n > 1<<40 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
 	return n
 }
 
