@@ -198,6 +198,14 @@ func TestProxy_Messages_Simulator(t *testing.T) {
 		}
 	})
 
+	t.Run("structured output reaches the backend", func(t *testing.T) {
+		h.sim.ResetStats()
+		resp, body := h.post("/v1/messages", messagesBody(false, `,"output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`), nil)
+		if resp.StatusCode != 200 || h.sim.Stats().BadRequests != 0 {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("incomplete is max_tokens", func(t *testing.T) {
 		_, body := h.post("/v1/messages", messagesBody(true, "", `{"role":"user","content":"long story openaisim:incomplete"}`), nil)
 		if a := readMessagesStream(t, body); a.stopReason != "max_tokens" || a.text == "" {

@@ -52,10 +52,9 @@ type request struct {
 	Tools         []tool          `json:"tools"`
 	ToolChoice    *toolChoice     `json:"tool_choice"`
 	Thinking      *thinking       `json:"thinking"`
-	OutputConfig  *struct {
-		Effort string `json:"effort"`
-	} `json:"output_config"`
-	Metadata *struct {
+	OutputConfig  *outputConfig   `json:"output_config"`
+	OutputFormat  *outputFormat   `json:"output_format"` // the structured-outputs beta's name for output_config.format
+	Metadata      *struct {
 		UserID string `json:"user_id"`
 	} `json:"metadata"`
 	// Refused: they need Anthropic-side servers.
@@ -101,6 +100,17 @@ type toolChoice struct {
 	DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
 }
 
+type outputConfig struct {
+	Effort string        `json:"effort"`
+	Format *outputFormat `json:"format"`
+}
+
+// outputFormat is structured output: the answer follows a JSON schema.
+type outputFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
+}
+
 type thinking struct {
 	Type         string `json:"type"`
 	BudgetTokens int    `json:"budget_tokens"`
@@ -121,6 +131,20 @@ type responsesRequest struct {
 	Store             bool       `json:"store"`
 	Stream            bool       `json:"stream"`
 	PromptCacheKey    string     `json:"prompt_cache_key,omitempty"`
+	Text              *textOpts  `json:"text,omitempty"`
+}
+
+// textOpts carries structured output, as Codex CLI's --output-schema sends
+// it.
+type textOpts struct {
+	Format textFormat `json:"format"`
+}
+
+type textFormat struct {
+	Type   string          `json:"type"`
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+	Strict bool            `json:"strict"`
 }
 
 type reasoning struct {
@@ -250,6 +274,17 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 	}
 
 	out.Reasoning, t.Thinking = reasoningFor(target.Effort, req.Thinking, req.OutputConfig)
+	format := req.OutputFormat
+	if req.OutputConfig != nil && req.OutputConfig.Format != nil {
+		format = req.OutputConfig.Format
+	}
+	if format != nil {
+		schema := bytes.TrimSpace(format.Schema)
+		if format.Type != "json_schema" || len(schema) == 0 || schema[0] != '{' {
+			return nil, invalid("output_config.format: only {\"type\":\"json_schema\",\"schema\":{…}} is supported")
+		}
+		out.Text = &textOpts{Format: textFormat{Type: "json_schema", Name: "output", Schema: schema, Strict: true}}
+	}
 	if req.Metadata != nil && req.Metadata.UserID != "" {
 		// Claude Code's user_id names the user and the session: a stable
 		// per-conversation key for the backend's prompt cache and for
@@ -651,9 +686,7 @@ func (t *Translation) backendToolName(name string) string {
 // request's thinking budget or output_config.effort asks otherwise. With
 // thinking enabled, the backend is asked for a reasoning summary, which
 // comes back as thinking blocks.
-func reasoningFor(effort string, th *thinking, oc *struct {
-	Effort string `json:"effort"`
-}) (*reasoning, bool) {
+func reasoningFor(effort string, th *thinking, oc *outputConfig) (*reasoning, bool) {
 	r := &reasoning{Effort: effort}
 	on := false
 	if th != nil {
