@@ -4,6 +4,8 @@
 #
 #   aws-lambda-rie   go install (into $(go env GOPATH)/bin)
 #   codex            npm, into .tools/codex (git-ignored)
+#   claude           npm @anthropic-ai/claude-code, into .tools/claude-code
+#   @anthropic-ai/sdk   npm, into .tools/anthropic-sdk (the TS SDK test client)
 #   moto_server, aws, cfn-lint   checked; pip-installed when missing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,6 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
 CODEX_VERSION=0.169.0
+CLAUDE_CODE_VERSION=2.1.328
+ANTHROPIC_SDK_VERSION=1.14.0
 
 log() { echo "tools: $*" >&2; }
 
@@ -33,6 +37,19 @@ else
 	log "installing @openai/codex@$CODEX_VERSION into .tools/codex"
 	npm i --no-audit --no-fund --prefix .tools/codex "@openai/codex@$CODEX_VERSION" >&2
 fi
+
+# npm_pinned DIR PACKAGE VERSION installs PACKAGE@VERSION into .tools/DIR
+# unless that exact version is there.
+npm_pinned() {
+	local dir=$1 pkg=$2 version=$3
+	if grep -q "\"version\": *\"$version\"" ".tools/$dir/node_modules/$pkg/package.json" 2>/dev/null; then
+		return
+	fi
+	log "installing $pkg@$version into .tools/$dir"
+	npm i --no-audit --no-fund --prefix ".tools/$dir" "$pkg@$version" >&2
+}
+npm_pinned claude-code @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION"
+npm_pinned anthropic-sdk @anthropic-ai/sdk "$ANTHROPIC_SDK_VERSION"
 
 missing=()
 for tool in moto_server aws cfn-lint; do

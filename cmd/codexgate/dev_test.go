@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,7 @@ func TestDevScript_Demo(t *testing.T) {
 
 	var out strings.Builder
 	var curl string
+	var claudeLines []string
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -82,6 +84,9 @@ func TestDevScript_Demo(t *testing.T) {
 			out.WriteString(line + "\n")
 			if strings.HasPrefix(line, "curl ") {
 				curl = line
+			}
+			if strings.HasPrefix(line, "export ANTHROPIC_") || strings.HasPrefix(line, "export DISABLE_TELEMETRY") || strings.HasPrefix(line, "claude ") {
+				claudeLines = append(claudeLines, line)
 			}
 			if strings.HasPrefix(line, "Press Ctrl-C") && !signalled {
 				signalled = true
@@ -114,6 +119,24 @@ func TestDevScript_Demo(t *testing.T) {
 	}
 	if !strings.Contains(string(answer), `"delta":"Hello"`) || !strings.Contains(string(answer), "event: response.completed") {
 		t.Fatalf("curl answer is not the streamed demo answer:\n%s", answer)
+	}
+
+	// The printed Claude Code setup: three lines, run as printed.
+	if len(claudeLines) != 3 || !strings.Contains(claudeLines[0], "ANTHROPIC_BASE_URL=http://"+addr+" ") || !strings.Contains(claudeLines[0], "ANTHROPIC_AUTH_TOKEN=cgk_") {
+		t.Fatalf("printed Claude Code setup = %q", claudeLines)
+	}
+	claudeDir := filepath.Join(root, ".tools", "claude-code", "node_modules", ".bin")
+	if _, err := os.Stat(filepath.Join(claudeDir, "claude")); err == nil {
+		run := exec.CommandContext(ctx, "bash", "-c", strings.Join(claudeLines, "\n"))
+		run.Dir = t.TempDir()
+		run.Env = []string{"PATH=" + claudeDir + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + os.TempDir(),
+			"HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1,localhost"}
+		answer, err := run.CombinedOutput()
+		if err != nil || !strings.Contains(string(answer), "Hello") {
+			t.Fatalf("claude, as printed: %v\n%s\nstderr:\n%s", err, answer, logs)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("Claude Code not installed in .tools/claude-code (CI=true): run `make tools`")
 	}
 
 	// Ctrl-C: SIGINT to the whole foreground group.

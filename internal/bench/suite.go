@@ -38,24 +38,26 @@ type Options struct {
 
 // Results hold every figure of a run; a failed section keeps its error.
 type Results struct {
-	Machine         Machine
-	Opts            Options
-	Overhead        []*Overhead
-	ServePid        int
-	ServeCPU        time.Duration // over ServeRequests
-	ServeRequests   int
-	BareCPU         time.Duration // the bare reverse proxy, over BareRequests
-	BareRequests    int
-	ServeMem        Memory
-	RIEBootstrapMem Memory
-	OverheadErr     error
-	Calls           *AWSCalls
-	CallsErr        error
-	Storms          []*Storm
-	StormErr        error
-	Cold            []ColdStart
-	Elapsed         time.Duration
-	EndLoadAvg      string
+	Machine          Machine
+	Opts             Options
+	Overhead         []*Overhead
+	ServePid         int
+	ServeCPU         time.Duration // over ServeRequests
+	ServeRequests    int
+	BareCPU          time.Duration // the bare reverse proxy, over BareRequests
+	BareRequests     int
+	MessagesCPU      time.Duration // serve's Messages front, over MessagesRequests
+	MessagesRequests int
+	ServeMem         Memory
+	RIEBootstrapMem  Memory
+	OverheadErr      error
+	Calls            *AWSCalls
+	CallsErr         error
+	Storms           []*Storm
+	StormErr         error
+	Cold             []ColdStart
+	Elapsed          time.Duration
+	EndLoadAvg       string
 }
 
 func (o Options) logf(format string, args ...any) {
@@ -126,14 +128,15 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	lam := RIETarget(lambda, ten.Key)
 	bare := DirectTarget(c, bareProc.URL, main.Access, main.AccountID)
 	bare.Name = BareProxyName
-	for _, t := range []Target{direct, bare, srv, lam} {
+	msg := MessagesTarget(c, serve.URL, ten.Key)
+	for _, t := range []Target{direct, bare, srv, msg, lam} {
 		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
 			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
 		}
 	}
-	cpu := map[string]int{srv.Name: serve.Pid(), bare.Name: bareProc.Pid()}
+	cpu := map[string]int{srv.Name: serve.Pid(), msg.Name: serve.Pid(), bare.Name: bareProc.Pid()}
 	o.logf("c=1: %d requests each (RIE %d)", o.N1, o.NRIE)
-	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv}, cpu)
+	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv, msg}, cpu)
 	if err != nil {
 		return err
 	}
@@ -144,7 +147,7 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	o1.Order = append(o1.Order, lam.Name)
 	o1.Samples[lam.Name] = r1.Samples[lam.Name]
 	o.logf("c=8: %d requests each", o.N8)
-	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv}, cpu)
+	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv, msg}, cpu)
 	if err != nil {
 		return err
 	}
@@ -155,6 +158,9 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	res.BareCPU = o1.CPU[bare.Name] + o8.CPU[bare.Name]
 	res.BareRequests = len(o1.Samples[bare.Name].Latencies) + o1.Samples[bare.Name].Errors +
 		len(o8.Samples[bare.Name].Latencies) + o8.Samples[bare.Name].Errors
+	res.MessagesCPU = o1.CPU[msg.Name] + o8.CPU[msg.Name]
+	res.MessagesRequests = len(o1.Samples[msg.Name].Latencies) + o1.Samples[msg.Name].Errors +
+		len(o8.Samples[msg.Name].Latencies) + o8.Samples[msg.Name].Errors
 	res.ServeMem, _ = ReadMemory(serve.Pid())
 	if kids := Children(lambda.Pid()); len(kids) > 0 {
 		res.RIEBootstrapMem, _ = ReadMemory(kids[0])

@@ -59,6 +59,12 @@ type modelRequest struct {
 	Input        json.RawMessage `json:"input"`
 	Stream       *bool           `json:"stream"`
 	Store        *bool           `json:"store"`
+	// Read only to plan the turn (see turns.go); their shapes are not
+	// validated.
+	Tools          json.RawMessage `json:"tools"`
+	Reasoning      json.RawMessage `json:"reasoning"`
+	Include        []string        `json:"include"`
+	PromptCacheKey string          `json:"prompt_cache_key"`
 }
 
 // readModelRequest decodes and validates a body; streaming selects the
@@ -84,8 +90,15 @@ func readModelRequest(r *http.Request, streaming bool) (modelRequest, int, strin
 	if err != nil {
 		return req, http.StatusBadRequest, "Could not read the request body"
 	}
+	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&req); err != nil || dec.More() {
+	if err := dec.Decode(&top); err != nil || dec.More() || top == nil {
+		return req, http.StatusBadRequest, "Request body is not a valid JSON object"
+	}
+	if p := refusedParam(top); p != "" {
+		return req, http.StatusBadRequest, "Unsupported parameter: " + p
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
 		return req, http.StatusBadRequest, "Request body is not a valid JSON object"
 	}
 	switch in := strings.TrimSpace(string(req.Input)); {
@@ -151,12 +164,38 @@ func (s *Sim) handleResponses(w http.ResponseWriter, r *http.Request, cut int) {
 	setRateHeaders(w, a, now)
 	s.stats.ResponsesOK++
 	s.acct(a.ID).ResponsesOK++
-	s.mu.Unlock()
-	if s.stream(w, r, newTurn(req.Model, s.opts.Answer, len(req.Input), now), cut) {
-		s.mu.Lock()
-		s.stats.ResponsesComplete++
-		s.mu.Unlock()
+	cacheHit := req.PromptCacheKey != "" && s.cacheKeys[req.PromptCacheKey]
+	if req.PromptCacheKey != "" {
+		s.cacheKeys[req.PromptCacheKey] = true
 	}
+	s.mu.Unlock()
+	t := newTurn(req.Model, s.opts.Answer, len(req.Input), now)
+	s.planTurn(req, &t, cacheHit)
+	s.stream(w, r, t, cut, func() { s.countTurn(t) })
+}
+
+// countTurn adds a turn whose terminal event is being sent to the counters.
+func (s *Sim) countTurn(t turn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case t.failCode != "":
+		s.stats.ResponsesFailed++
+		return
+	case t.incomplete:
+		s.stats.ResponsesIncomplete++
+	default:
+		s.stats.ResponsesComplete++
+	}
+	if t.call != nil {
+		s.stats.FunctionCalls++
+	}
+	u := t.usage()
+	s.stats.InputTokens += u.InputTokens
+	s.stats.CachedTokens += u.CachedTokens
+	s.stats.OutputTokens += u.OutputTokens
+	s.stats.ReasoningTokens += u.ReasoningTokens
+	s.stats.LastUsage = u
 }
 
 // handleCompact serves POST /backend-api/codex/responses/compact.

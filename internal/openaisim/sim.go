@@ -65,6 +65,7 @@ type Sim struct {
 	codes       map[string]*authCode
 	faults      []*faultState
 	swapWindows bool
+	cacheKeys   map[string]bool // prompt_cache_key values seen (cached tokens on repeat)
 	stats       Stats
 	acctStats   map[string]*AccountStats
 }
@@ -128,6 +129,7 @@ func New(opts Options) *Sim {
 		refresh:   map[string]*refreshRecord{},
 		access:    map[string]*accessRecord{},
 		codes:     map[string]*authCode{},
+		cacheKeys: map[string]bool{},
 		stats:     newStats(),
 		acctStats: map[string]*AccountStats{},
 	}

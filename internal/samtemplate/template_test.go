@@ -57,6 +57,7 @@ type function struct {
 var functions = []function{
 	{
 		id: "ProxyFunction", name: "proxy", role: "ProxyRole", logGroup: "ProxyLogGroup", timeout: 900,
+		env: map[string]string{"CODEXGATE_CLAUDE_MODELS": "Ref:ClaudeModels"},
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},

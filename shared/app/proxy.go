@@ -20,6 +20,8 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		States:      awsstores.States{Store: a.States},
 		Transport:   a.HTTP.Transport,
 		Logger:      a.Logger,
+
+		ClaudeModels: a.Config.ClaudeModels,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build proxy: %w", err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+
+	"github.com/codexgate/codexgate/shared/wire/messages"
 )
 
 // Config is every setting the functions and the CLI share.
@@ -16,6 +18,10 @@ type Config struct {
 	TokenURL     string // CODEXGATE_TOKEN_URL: the OAuth token endpoint
 	UsageURL     string // CODEXGATE_USAGE_URL
 	AuthorizeURL string // CODEXGATE_AUTHORIZE_URL: the OAuth authorize page (login)
+	// ClaudeModels maps Claude model names on the Messages front to Codex
+	// models and efforts (CODEXGATE_CLAUDE_MODELS, "opus=gpt-5.1-codex:high,…";
+	// unset: messages.DefaultModelsSpec).
+	ClaudeModels messages.Models
 }
 
 // Defaults are the production values.
@@ -58,5 +64,11 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: want an http(s) URL", name, v)
 		}
 	}
+	spec, _ := lookup("CODEXGATE_CLAUDE_MODELS")
+	models, err := messages.ParseModels(spec)
+	if err != nil {
+		return Config{}, fmt.Errorf("CODEXGATE_CLAUDE_MODELS: %w", err)
+	}
+	c.ClaudeModels = models
 	return c, nil
 }

@@ -19,3 +19,29 @@ func TestFromLookup_BadURL(t *testing.T) {
 		t.Fatal("want an error for a URL without scheme")
 	}
 }
+
+func TestFromLookup_ClaudeModels(t *testing.T) {
+	lookup := func(env map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+	c, err := FromLookup(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, ok := c.ClaudeModels.Resolve("claude-haiku-4-5"); !ok || tg.Model != "gpt-5.1-codex-mini" {
+		t.Errorf("default haiku = %v %v", tg, ok)
+	}
+	c, err = FromLookup(lookup(map[string]string{"CODEXGATE_CLAUDE_MODELS": "haiku=gpt-5.1-codex:low"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, ok := c.ClaudeModels.Resolve("claude-haiku-4-5"); !ok || tg.Model != "gpt-5.1-codex" || tg.Effort != "low" {
+		t.Errorf("override haiku = %v %v", tg, ok)
+	}
+	if _, ok := c.ClaudeModels.Resolve("claude-opus-4-1"); ok {
+		t.Error("an override replaces the whole mapping: opus should be unmapped")
+	}
+	if _, err := FromLookup(lookup(map[string]string{"CODEXGATE_CLAUDE_MODELS": "haiku=gpt:turbo"})); err == nil {
+		t.Error("bad effort accepted")
+	}
+}

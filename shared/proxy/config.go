@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/wire/messages"
 )
 
 // KeyVerifier checks codexgate client API keys. The statestore implements
@@ -126,6 +127,11 @@ type Config struct {
 	// RateLimitBackoff is the in-memory pause after a 429 rate_limit_exceeded
 	// without a Retry-After. Default 10 s.
 	RateLimitBackoff time.Duration
+
+	// ClaudeModels maps Claude model names on the Messages front to Codex
+	// models and efforts (CODEXGATE_CLAUDE_MODELS). Zero value: the default
+	// mapping by family.
+	ClaudeModels messages.Models
 }
 
 // Defaults of Config.

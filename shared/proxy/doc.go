@@ -9,6 +9,9 @@
 // One request goes through these steps, each in its own file:
 //
 //   - route.go: POST /v1/responses, POST /v1/responses/compact, GET /v1/models;
+//   - messages.go: POST /v1/messages and /v1/messages/count_tokens, the
+//     Anthropic Messages front (Claude Code): the same steps below, with the
+//     body and the answer translated by shared/wire/messages;
 //   - auth.go: the client's codexgate API key, verified through a KeyVerifier
 //     and cached per container for a short TTL (by digest, never the key);
 //   - body.go, jsonscan.go: the body is read whole, size-limited and

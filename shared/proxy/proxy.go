@@ -87,6 +87,9 @@ func (p *Proxy) logRequest(r *http.Request, lg *reqLog, start time.Time) {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
+	if p.serveMessages(w, r, lg) { // the Anthropic Messages front (messages.go)
+		return
+	}
 	fail := func(err error) { lg.status = p.writeError(w, err) }
 	name, err := p.authenticate(r)
 	if err != nil {

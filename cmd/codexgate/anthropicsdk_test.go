@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testsupport"
+)
+
+// anthropicSDK returns NODE_PATH for the pinned Anthropic TS SDK (`make
+// tools` installs it into .tools/anthropic-sdk) and the node binary; the
+// test is skipped without them, except with CI=true.
+func anthropicSDK(t *testing.T) (node, nodePath string) {
+	t.Helper()
+	nodePath = filepath.Join(testsupport.RepoRoot(t), ".tools", "anthropic-sdk", "node_modules")
+	_, err := os.Stat(filepath.Join(nodePath, "@anthropic-ai", "sdk", "package.json"))
+	node, nerr := exec.LookPath("node")
+	if err == nil && nerr == nil {
+		return node, nodePath
+	}
+	const msg = "node or the Anthropic TS SDK (.tools/anthropic-sdk) is missing: run `make tools`"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: a missing client is a failure)")
+	}
+	t.Skip(msg)
+	return "", ""
+}
+
+// TestAnthropicSDK runs testdata/anthropic_sdk.cjs, the official Anthropic
+// TypeScript SDK against `codexgate serve`: non-streaming and streaming
+// messages, a tool-use round trip, image blocks, thinking, count_tokens,
+// and the error shapes the SDK maps to its error classes (401, 400, 529
+// when no account can serve, 429 with retry-after once the account hits its
+// usage limit).
+func TestAnthropicSDK(t *testing.T) {
+	node, nodePath := anthropicSDK(t)
+	s := newStack(t, openaisim.Options{})
+	file, tok := s.newLogin(openaisim.Account{Name: "sdk-e2e"})
+	mustSucceed(t, s.run("import", "--account", "sdk", "--auth-file", file))
+	key := s.createKey("anthropic-sdk")
+	srv := s.startServe()
+	script := filepath.Join(testsupport.RepoRoot(t), "cmd", "codexgate", "testdata", "anthropic_sdk.cjs")
+
+	phase := func(name string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, node, script, name)
+		cmd.Env = []string{
+			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + nodePath,
+			"CODEXGATE_URL=" + srv.base, "CODEXGATE_API_KEY=" + key, "WANT_ANSWER=" + openaisim.DefaultAnswer,
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("phase %s: %v\n%s\nserve:\n%s", name, err, out, srv.logs)
+		}
+		t.Logf("phase %s:\n%s", name, strings.TrimSpace(string(out)))
+	}
+
+	phase("normal")
+	if st := s.sim.Stats(); st.BadRequests != 0 || st.FunctionCalls != 2 {
+		t.Errorf("simulator: %d refused requests, %d function calls (want 0, 2)", st.BadRequests, st.FunctionCalls)
+	}
+	// The only account answers 5xx: no account can serve.
+	s.sim.InjectFault(openaisim.Fault{Path: "/backend-api/codex/responses", Status: 500})
+	phase("overloaded")
+	s.sim.ClearFaults()
+	if err := s.sim.SetUsageLimit(tok.AccountID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	phase("limited")
+	srv.stop(t)
+}

@@ -1,0 +1,543 @@
+package messages
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Converter translates one Responses event stream into the Anthropic answer:
+// SSE events for a streaming client, or the final message object. Feed it
+// the upstream events in order with Event; it is not safe for concurrent
+// use.
+//
+// Anthropic content blocks are strictly sequential (start, deltas, stop),
+// as are the backend's output items, so one block is open at a time: a
+// reasoning summary becomes a thinking block (only when the client enabled
+// thinking), an output_text a text block, a function_call a tool_use block.
+type Converter struct {
+	t       *Translation
+	stream  bool
+	started bool
+	done    bool
+	msgID   string
+
+	next     int    // index of the next content block
+	open     string // kind of the open block: "", "text", "thinking", "tool_use"
+	openKey  int    // output_index of the item the open block belongs to
+	summary  int    // summary_index of the open thinking block
+	sent     bool   // the open block has had a delta
+	usedTool bool
+
+	stop  stopper
+	usage Usage
+	err   *Error
+
+	msg *messageObject // non-streaming: the message being built
+	buf []byte         // scratch for marshalling
+}
+
+// Usage is Anthropic's token usage. InputTokens excludes cache reads, as
+// Anthropic counts them.
+type Usage struct {
+	InputTokens              int `json:"input_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+}
+
+// NewConverter starts the translation of the answer to t.
+func NewConverter(t *Translation) *Converter {
+	c := &Converter{t: t, stream: t.Stream, stop: stopper{seqs: t.StopSequences}}
+	if !c.stream {
+		c.msg = &messageObject{Type: "message", Role: "assistant", Model: t.Model, Content: []contentBlock{}}
+	}
+	return c
+}
+
+// Done reports whether the answer is complete (message_stop or an error was
+// produced); later events are ignored.
+func (c *Converter) Done() bool { return c.done }
+
+// Err is the failure the stream ended with, if any.
+func (c *Converter) Err() *Error { return c.err }
+
+// event is the union of the Responses event fields the converter reads.
+type event struct {
+	Delta        string
+	Text         string
+	OutputIndex  int
+	SummaryIndex int
+	Item         *item
+	Response     *response
+	Error        *failure
+	Code         string
+	Message      string
+}
+
+type item struct {
+	Type      string
+	CallID    string
+	Name      string
+	Arguments string
+	content   []byte // a message's raw content parts
+}
+
+// text is a message item's text (output_text and refusal parts).
+func (it *item) text() string {
+	var parts []struct {
+		Text    string `json:"text"`
+		Refusal string `json:"refusal"`
+	}
+	decodeInto(it.content, &parts)
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+		b.WriteString(p.Refusal)
+	}
+	return b.String()
+}
+
+type response struct {
+	ID                string   `json:"id"`
+	Error             *failure `json:"error"`
+	IncompleteDetails *struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+	Usage *struct {
+		InputTokens        int `json:"input_tokens"`
+		OutputTokens       int `json:"output_tokens"`
+		InputTokensDetails struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"input_tokens_details"`
+	} `json:"usage"`
+}
+
+type failure struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (f *failure) kind() string {
+	if f.Code != "" {
+		return f.Code
+	}
+	return f.Type
+}
+
+// ignored are the Responses events that carry nothing the Anthropic answer
+// needs; they are skipped without decoding.
+var ignored = map[string]bool{
+	"response.content_part.added":           true,
+	"response.content_part.done":            true,
+	"response.reasoning_summary_part.added": true,
+	"response.reasoning_summary_part.done":  true,
+	"response.reasoning_summary_text.done":  true,
+	"response.output_text.annotation.added": true,
+	"response.queued":                       true,
+	"response.in_progress":                  true, // message_start waits for created or the first item
+}
+
+// eventKeys are the top-level fields of a Responses event the converter
+// reads.
+var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index", "item", "response", "error", "code", "message"}
+
+// decodeEvent skims one event's data (see scan.go).
+func decodeEvent(name string, data []byte) (string, event, bool) {
+	var buf [10][]byte
+	f, ok := fieldsInto(buf[:len(eventKeys)], data, eventKeys)
+	if !ok {
+		return name, event{}, false
+	}
+	if name == "" {
+		name = jsonString(f[0])
+	}
+	// Decode only what this event's case reads: the done events repeat
+	// whole texts and responses.
+	ev := event{OutputIndex: jsonInt(f[3])}
+	switch name {
+	case "response.output_text.delta", "response.refusal.delta", "response.function_call_arguments.delta":
+		ev.Delta = jsonString(f[1])
+	case "response.reasoning_summary_text.delta":
+		ev.Delta, ev.SummaryIndex = jsonString(f[1]), jsonInt(f[4])
+	case "response.output_text.done":
+		ev.Text = jsonString(f[2])
+	case "response.output_item.added", "response.output_item.done":
+		if len(f[5]) > 0 && f[5][0] == '{' {
+			ev.Item = decodeItem(f[5])
+		}
+	case "response.created", "response.completed", "response.incomplete", "response.failed":
+		if len(f[6]) > 0 && f[6][0] == '{' {
+			ev.Response = decodeResponse(f[6])
+		}
+	case "error":
+		ev.Code, ev.Message = jsonString(f[8]), jsonString(f[9])
+		if len(f[7]) > 0 && f[7][0] == '{' {
+			ev.Error = &failure{}
+			decodeInto(f[7], ev.Error)
+		}
+	}
+	return name, ev, true
+}
+
+func decodeItem(raw []byte) *item {
+	f, _ := fields(raw, "type", "call_id", "name", "arguments", "content")
+	it := &item{Type: jsonString(f[0]), CallID: jsonString(f[1]), Name: jsonString(f[2]), Arguments: jsonString(f[3])}
+	if it.Type == "message" {
+		it.content = f[4] // decoded only when no delta carried the text
+	}
+	return it
+}
+
+func decodeResponse(raw []byte) *response {
+	f, _ := fields(raw, "id", "error", "incomplete_details", "usage")
+	r := &response{ID: jsonString(f[0])}
+	if e := new(failure); decodeInto(f[1], e) {
+		r.Error = e
+	}
+	decodeInto(f[2], &r.IncompleteDetails)
+	decodeInto(f[3], &r.Usage)
+	return r
+}
+
+// Event translates one upstream event (its SSE name, or "" to take the
+// data's type, and its JSON data) and appends what a streaming client gets
+// to out.
+func (c *Converter) Event(name string, data []byte, out []byte) []byte {
+	if c.done || ignored[name] {
+		return out
+	}
+	name, ev, ok := decodeEvent(name, data)
+	if !ok {
+		return out // not a JSON object (a comment, a keep-alive): nothing to say
+	}
+	switch name {
+	case "response.created":
+		out = c.start(out, ev.Response)
+	case "response.output_item.added":
+		out = c.start(out, nil)
+		if ev.Item != nil && ev.Item.Type == "function_call" {
+			out = c.closeBlock(out)
+			out = c.openToolUse(out, ev.OutputIndex, ev.Item)
+		}
+	case "response.output_text.delta", "response.refusal.delta":
+		out = c.text(out, ev.OutputIndex, ev.Delta)
+	case "response.output_text.done":
+		if !(c.open == "text" && c.openKey == ev.OutputIndex && c.sent) {
+			out = c.text(out, ev.OutputIndex, ev.Text)
+		}
+	case "response.reasoning_summary_text.delta":
+		out = c.thinking(out, ev.OutputIndex, ev.SummaryIndex, ev.Delta)
+	case "response.function_call_arguments.delta":
+		if c.open == "tool_use" && c.openKey == ev.OutputIndex {
+			out = c.delta(out, "input_json_delta", ev.Delta)
+		}
+	case "response.output_item.done":
+		out = c.itemDone(out, ev.OutputIndex, ev.Item)
+	case "response.completed", "response.incomplete":
+		out = c.complete(out, ev.Response)
+	case "response.failed":
+		f := &failure{}
+		if ev.Response != nil && ev.Response.Error != nil {
+			f = ev.Response.Error
+		}
+		out = c.fail(out, f.kind(), f.Message)
+	case "error":
+		f := ev.Error
+		if f == nil {
+			f = &failure{Code: ev.Code, Message: ev.Message}
+		}
+		out = c.fail(out, f.kind(), f.Message)
+	}
+	return out
+}
+
+// start emits message_start once.
+func (c *Converter) start(out []byte, r *response) []byte {
+	if c.started {
+		return out
+	}
+	c.started = true
+	c.msgID = "msg_codexgate"
+	if r != nil && r.ID != "" {
+		c.msgID = "msg_" + strings.TrimPrefix(r.ID, "resp_")
+	}
+	if !c.stream {
+		c.msg.ID = c.msgID
+		return out
+	}
+	return c.emit(out, "message_start", messageStart{Type: "message_start", Message: messageObject{
+		ID: c.msgID, Type: "message", Role: "assistant", Model: c.t.Model, Content: []contentBlock{},
+	}})
+}
+
+func (c *Converter) text(out []byte, key int, text string) []byte {
+	if text == "" {
+		return out
+	}
+	out = c.start(out, nil)
+	if c.open != "text" || c.openKey != key {
+		out = c.closeBlock(out)
+		out = c.openBlock(out, key, contentBlock{Type: "text", Text: new(string)})
+	}
+	emit, seq, hit := c.stop.feed(text)
+	out = c.delta(out, "text_delta", emit)
+	if hit {
+		out = c.closeBlock(out)
+		out = c.finish(out, "stop_sequence", &seq)
+	}
+	return out
+}
+
+func (c *Converter) thinking(out []byte, key, summary int, text string) []byte {
+	if !c.t.Thinking || text == "" {
+		return out
+	}
+	out = c.start(out, nil)
+	if c.open != "thinking" || c.openKey != key {
+		out = c.closeBlock(out)
+		out = c.openBlock(out, key, contentBlock{Type: "thinking", Thinking: new(string), Signature: new(string)})
+		c.summary = summary
+	} else if summary != c.summary {
+		// A new summary part of the same reasoning item: one block, the
+		// parts separated by a blank line.
+		c.summary = summary
+		text = "\n\n" + text
+	}
+	return c.delta(out, "thinking_delta", text)
+}
+
+func (c *Converter) openToolUse(out []byte, key int, it *item) []byte {
+	c.usedTool = true
+	input := json.RawMessage("{}")
+	return c.openBlock(out, key, contentBlock{Type: "tool_use", ID: it.CallID, Name: c.t.ClientToolName(it.Name), Input: &input})
+}
+
+func (c *Converter) itemDone(out []byte, key int, it *item) []byte {
+	if it == nil {
+		return out
+	}
+	switch it.Type {
+	case "message":
+		if !(c.open == "text" && c.openKey == key && c.sent) {
+			// No deltas arrived for this message: its text comes whole.
+			out = c.text(out, key, it.text())
+		}
+	case "function_call":
+		if c.open != "tool_use" || c.openKey != key {
+			out = c.closeBlock(out)
+			out = c.openToolUse(out, key, it)
+		}
+		if !c.sent && it.Arguments != "" {
+			out = c.delta(out, "input_json_delta", it.Arguments)
+		}
+	}
+	if c.openKey == key {
+		out = c.closeBlock(out)
+	}
+	return out
+}
+
+// complete ends the message with its stop reason and usage.
+func (c *Converter) complete(out []byte, r *response) []byte {
+	out = c.start(out, r)
+	out = c.closeBlock(out)
+	reason := "end_turn"
+	if r != nil {
+		if u := r.Usage; u != nil {
+			cached := min(u.InputTokensDetails.CachedTokens, u.InputTokens)
+			c.usage = Usage{InputTokens: u.InputTokens - cached, CacheReadInputTokens: cached, OutputTokens: u.OutputTokens}
+		}
+		if d := r.IncompleteDetails; d != nil {
+			switch d.Reason {
+			case "max_output_tokens":
+				reason = "max_tokens"
+			case "content_filter":
+				reason = "refusal"
+			}
+		}
+	}
+	if reason == "end_turn" && c.usedTool {
+		reason = "tool_use"
+	}
+	return c.finish(out, reason, nil)
+}
+
+func (c *Converter) finish(out []byte, reason string, seq *string) []byte {
+	c.done = true
+	if !c.stream {
+		c.msg.StopReason, c.msg.StopSequence, c.msg.Usage = &reason, seq, c.usage
+		return out
+	}
+	out = c.emit(out, "message_delta", messageDelta{Type: "message_delta", Delta: stopDelta{StopReason: reason, StopSequence: seq}, Usage: c.usage})
+	return append(out, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+}
+
+// fail ends the answer with an error: an error event for a streaming
+// client (Anthropic's own mid-stream error), Err for a non-streaming one.
+func (c *Converter) fail(out []byte, code, message string) []byte {
+	c.err = fromStreamFailure(code, message)
+	c.done = true
+	if !c.stream {
+		return out
+	}
+	out = c.closeBlock(out)
+	return c.emit(out, "error", errorDoc{Type: "error", Error: errorObject{Type: c.err.Type, Message: c.err.Message}})
+}
+
+func (c *Converter) openBlock(out []byte, key int, b contentBlock) []byte {
+	c.open, c.openKey, c.sent = b.Type, key, false
+	if !c.stream {
+		c.msg.Content = append(c.msg.Content, b)
+		return out
+	}
+	return c.emit(out, "content_block_start", blockStart{Type: "content_block_start", Index: c.next, ContentBlock: b})
+}
+
+// delta emits one delta into the open block.
+func (c *Converter) delta(out []byte, kind, s string) []byte {
+	if s == "" || c.open == "" {
+		return out
+	}
+	c.sent = true
+	if !c.stream {
+		b := &c.msg.Content[len(c.msg.Content)-1]
+		switch kind {
+		case "text_delta":
+			*b.Text += s
+		case "thinking_delta":
+			*b.Thinking += s
+		case "input_json_delta":
+			b.partial += s
+		}
+		return out
+	}
+	// Written by hand: the hottest event, and its shape is fixed.
+	out = append(out, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"...)
+	out = strconv.AppendInt(out, int64(c.next), 10)
+	out = append(out, `,"delta":{"type":"`...)
+	out = append(out, kind...)
+	out = append(out, `","`...)
+	out = append(out, deltaFields[kind]...)
+	out = append(out, `":`...)
+	out = appendJSONString(out, s)
+	return append(out, "}}\n\n"...)
+}
+
+func (c *Converter) closeBlock(out []byte) []byte {
+	if c.open == "" {
+		return out
+	}
+	if c.open == "text" {
+		if held := c.stop.flush(); held != "" {
+			out = c.delta(out, "text_delta", held)
+		}
+	}
+	if !c.stream {
+		b := &c.msg.Content[len(c.msg.Content)-1]
+		if b.Type == "tool_use" && strings.TrimSpace(b.partial) != "" {
+			in := json.RawMessage(b.partial)
+			if !json.Valid(in) {
+				in = json.RawMessage("{}")
+			}
+			b.Input = &in
+		}
+	} else {
+		out = append(out, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":"...)
+		out = strconv.AppendInt(out, int64(c.next), 10)
+		out = append(out, "}\n\n"...)
+	}
+	c.open = ""
+	c.next++
+	return out
+}
+
+// emit appends one SSE event. The payloads are plain structs of strings
+// and numbers: marshalling cannot fail.
+func (c *Converter) emit(out []byte, name string, v any) []byte {
+	b := marshal(v)
+	out = append(out, "event: "...)
+	out = append(out, name...)
+	out = append(out, "\ndata: "...)
+	out = append(out, b...)
+	return append(out, "\n\n"...)
+}
+
+// Message returns the message object for a non-streaming client (call it
+// after Done, when Err is nil).
+func (c *Converter) Message() []byte {
+	if c.msg == nil {
+		return nil
+	}
+	return marshal(c.msg)
+}
+
+// marshal encodes v without HTML escaping (<, > and & stay as they are, as
+// in the backend's own JSON) and without a trailing newline.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) //nolint:errcheck // plain structs of strings and numbers: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// deltaFields name the field of each delta type.
+var deltaFields = map[string]string{"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+
+// Ping is Anthropic's keep-alive event, sent on long silences.
+var Ping = []byte("event: ping\ndata: {\"type\":\"ping\"}\n\n")
+
+// ErrorEvent is an SSE error event for a stream that broke after bytes
+// reached the client.
+func ErrorEvent(e *Error) []byte {
+	return []byte("event: error\ndata: " + string(e.JSON()) + "\n\n")
+}
+
+// Anthropic wire shapes.
+
+type messageObject struct {
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	Role         string         `json:"role"`
+	Model        string         `json:"model"`
+	Content      []contentBlock `json:"content"`
+	StopReason   *string        `json:"stop_reason"`
+	StopSequence *string        `json:"stop_sequence"`
+	Usage        Usage          `json:"usage"`
+}
+
+type contentBlock struct {
+	Type      string           `json:"type"`
+	Text      *string          `json:"text,omitempty"`
+	Thinking  *string          `json:"thinking,omitempty"`
+	Signature *string          `json:"signature,omitempty"`
+	ID        string           `json:"id,omitempty"`
+	Name      string           `json:"name,omitempty"`
+	Input     *json.RawMessage `json:"input,omitempty"`
+	partial   string           // tool_use input JSON being assembled
+}
+
+type messageStart struct {
+	Type    string        `json:"type"`
+	Message messageObject `json:"message"`
+}
+
+type blockStart struct {
+	Type         string       `json:"type"`
+	Index        int          `json:"index"`
+	ContentBlock contentBlock `json:"content_block"`
+}
+
+type messageDelta struct {
+	Type  string    `json:"type"`
+	Delta stopDelta `json:"delta"`
+	Usage Usage     `json:"usage"`
+}
+
+type stopDelta struct {
+	StopReason   string  `json:"stop_reason"`
+	StopSequence *string `json:"stop_sequence"`
+}
