@@ -5,7 +5,9 @@
 #      started on its own), and creates the table (localstack/init/ready.d);
 #   2. builds codexgate (and the simulator) once into build/;
 #   3. REAL mode, when ~/.codex/auth.json (or $CODEX_HOME/auth.json) exists: imports it as account
-#      "${CODEXGATE_DEV_ACCOUNT:-me}" and talks to the real OpenAI endpoints;
+#      "${CODEXGATE_DEV_ACCOUNT:-me}" and talks to the real OpenAI endpoints; on exit it
+#      exports the account back to that file (`codexgate export`), since the local
+#      stack forgets the login it may have rotated;
 #      DEMO mode otherwise (or with CODEXGATE_DEV_DEMO=1): starts the OpenAI
 #      simulator (cmd/openaisim) with two accounts and points codexgate at it;
 #   4. creates a client API key, runs `codexgate serve` on
@@ -59,6 +61,12 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	stop "$serve_pid" "codexgate serve"
+	if [[ ${mode:-} == REAL ]]; then
+		# The local stack forgets everything when it stops: a login codexgate
+		# rotated lives only there, and the file's refresh token is spent.
+		"$cg" export --account "$account" --auth-file "$auth_json" >&2 ||
+			say "WARNING: could not write account '$account' back to $auth_json; Codex CLI may ask you to log in again"
+	fi
 	stop "$sim_pid" "openaisim"
 	rm -rf "$work"
 	exit "$rc"
@@ -136,7 +144,10 @@ else
 	cat <<MSG
  REAL: account '$account' is your ~/.codex/auth.json, against chatgpt.com.
  Requests use your ChatGPT plan's Codex quota. codexgate may rotate the
- login's refresh token; if Codex CLI then asks you to log in again, do so.
+ login's refresh token: on Ctrl-C it writes the login back to that file
+ (the old one kept as auth.json.bak), so Codex CLI keeps working. While this
+ runs, don't use Codex CLI with its own login: two refreshers of one login
+ spend its refresh token twice, and OpenAI then revokes it.
 MSG
 fi
 cat <<MSG

@@ -49,6 +49,7 @@ var commands = []struct {
 }{
 	{"import", "store a Codex auth.json as an account", func(m *Main) command { return &ImportCommand{m} }},
 	{"login", "log an account in with ChatGPT (OAuth PKCE) and store it", func(m *Main) command { return &LoginCommand{m} }},
+	{"export", "write an account's current login back to a Codex auth.json", func(m *Main) command { return &ExportCommand{m} }},
 	{"keys", "create, list and revoke client API keys", func(m *Main) command { return &KeysCommand{m} }},
 	{"accounts", "show accounts: status, plan, quota, cooldown", func(m *Main) command { return &AccountsCommand{m} }},
 	{"refresh", "refresh an account's token through the shared routine", func(m *Main) command { return &RefreshCommand{m} }},
