@@ -26,6 +26,8 @@ type inbound struct {
 	// session keys conversation affinity: the session_id or conversation_id
 	// header, else the body's prompt_cache_key. Empty: no affinity.
 	session string
+	// conv converts the upstream stream for a front route (front.go).
+	conv converter
 }
 
 // readRequest reads the whole body (up to max bytes, gzip decoded),
@@ -46,6 +48,9 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 	// One validating pass, then a skim for the few fields we need.
 	if !json.Valid(raw) {
 		return nil, errBadJSON
+	}
+	if rt.front != nil {
+		return readFront(r, rt, raw)
 	}
 	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key", "instructions")
 	if !ok {
