@@ -171,12 +171,10 @@ func (s *Sim) handleResponses(w http.ResponseWriter, r *http.Request, cut int) {
 	s.mu.Unlock()
 	t := newTurn(req.Model, s.opts.Answer, len(req.Input), now)
 	s.planTurn(req, &t, cacheHit)
-	if s.stream(w, r, t, cut) {
-		s.countTurn(t)
-	}
+	s.stream(w, r, t, cut, func() { s.countTurn(t) })
 }
 
-// countTurn adds a fully streamed turn to the counters.
+// countTurn adds a turn whose terminal event is being sent to the counters.
 func (s *Sim) countTurn(t turn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -260,31 +260,35 @@ func chunks(text string) []string {
 }
 
 // stream writes the turn as text/event-stream, flushing event by event. With
-// cut > 0 it aborts the connection after cut events. It reports whether
-// response.completed was sent.
-func (s *Sim) stream(w http.ResponseWriter, r *http.Request, t turn, cut int) bool {
+// cut > 0 it aborts the connection after cut events. beforeLast runs just
+// before the terminal event is written, so a client that has seen it can
+// rely on the counters already including the turn.
+func (s *Sim) stream(w http.ResponseWriter, r *http.Request, t turn, cut int, beforeLast func()) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("x-request-id", randHex(16))
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	for i, ev := range t.events() {
+	evs := t.events()
+	for i, ev := range evs {
 		if cut > 0 && i == cut {
 			abort()
+		}
+		if i == len(evs)-1 {
+			beforeLast()
 		}
 		data, err := json.Marshal(ev.data)
 		if err != nil {
 			panic(fmt.Sprintf("openaisim: marshal event: %v", err))
 		}
 		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.typ, data); err != nil {
-			return false
+			return
 		}
 		if err := rc.Flush(); err != nil || r.Context().Err() != nil {
-			return false
+			return
 		}
 	}
-	return true
 }
 
 // abort drops the connection without finishing the response: the client sees

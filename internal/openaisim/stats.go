@@ -19,7 +19,7 @@ type Stats struct {
 	// Backend (responses, compact, models, usage).
 	ResponsesRequests int `json:"responses_requests"` // POST /responses, any outcome
 	ResponsesOK       int `json:"responses_ok"`       // streams that started (200)
-	ResponsesComplete int `json:"responses_complete"` // streams that sent response.completed
+	ResponsesComplete int `json:"responses_complete"` // streams that reached response.completed (counted as it is sent)
 	CompactRequests   int `json:"compact_requests"`
 	ModelsRequests    int `json:"models_requests"`
 	UsageRequests     int `json:"usage_requests"`
@@ -27,11 +27,11 @@ type Stats struct {
 	UsageLimited      int `json:"usage_limited"`  // backend 429s
 	BadRequests       int `json:"bad_requests"`   // backend 400s
 	FaultsApplied     int `json:"faults_applied"` // requests a fault matched
-	// Scripted turns (directives in doc.go), counted when fully streamed.
+	// Scripted turns (directives in doc.go), counted as their terminal event is sent.
 	ResponsesFailed     int `json:"responses_failed"`     // streams that ended with response.failed
 	ResponsesIncomplete int `json:"responses_incomplete"` // streams that ended with response.incomplete
 	FunctionCalls       int `json:"function_calls"`       // turns that answered with a function_call item
-	// Usage totals over fully streamed completed and incomplete turns, and
+	// Usage totals over completed and incomplete turns, and
 	// the usage of the last one, so tests can compare a front's usage exactly.
 	InputTokens     int   `json:"input_tokens"`
 	CachedTokens    int   `json:"cached_tokens"`
