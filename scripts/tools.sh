@@ -4,6 +4,7 @@
 #
 #   aws-lambda-rie   go install (into $(go env GOPATH)/bin)
 #   codex            npm, into .tools/codex (git-ignored)
+#   openai           the OpenAI Node SDK, npm, into .tools/openai (e2e tests)
 #   moto_server, aws, cfn-lint   checked; pip-installed when missing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,6 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
 CODEX_VERSION=0.169.0
+# The newest OpenAI Node SDK that runs on Node 20 (7.x needs Node >= 22).
+OPENAI_NODE_VERSION=6.49.0
 
 log() { echo "tools: $*" >&2; }
 
@@ -32,6 +35,14 @@ if [[ -x .tools/codex/node_modules/.bin/codex ]] &&
 else
 	log "installing @openai/codex@$CODEX_VERSION into .tools/codex"
 	npm i --no-audit --no-fund --prefix .tools/codex "@openai/codex@$CODEX_VERSION" >&2
+fi
+
+openai_pkg=.tools/openai/node_modules/openai/package.json
+if grep -q "\"version\": *\"$OPENAI_NODE_VERSION\"" "$openai_pkg" 2>/dev/null; then
+	:
+else
+	log "installing openai@$OPENAI_NODE_VERSION (Node SDK) into .tools/openai"
+	npm i --no-audit --no-fund --prefix .tools/openai "openai@$OPENAI_NODE_VERSION" >&2
 fi
 
 missing=()
