@@ -145,7 +145,7 @@ func TestServe_Chat_NodeSDK(t *testing.T) {
 			Finish, Answer, AnswerFinish string
 			Call                         struct{ ID, Name, Arguments string }
 		}
-		Models                                     []string
+		Models                                    []string
 		ErrorNonStream, ErrorStream, ErrorRefused struct {
 			Thrown, IsAPIError bool
 			Status             *int
