@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,7 +38,8 @@ type Converter struct {
 
 	id, model string
 	created   int64
-	started   bool // the role chunk was sent / the header is known
+	started   bool   // the role chunk was sent / the header is known
+	prefix    []byte // "data: {…,"choices":[{"index":0,"delta":" of this response
 
 	calls  []*call // in chat index order
 	byItem map[string]*call
@@ -82,44 +84,53 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 	default:
 		return dst, Continue, nil // content_part.*, *.done texts, keep-alives: nothing new
 	}
+	if name == "response.in_progress" && c.started {
+		return dst, Continue, nil // repeats response.created
+	}
+	switch name {
+	case "response.output_text.delta", "response.refusal.delta",
+		"response.reasoning_summary_text.delta", "response.function_call_arguments.delta":
+		return c.deltaEvent(dst, name, data)
+	case "response.created", "response.in_progress":
+		r, err := readResponse(data)
+		if err != nil {
+			return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
+		}
+		dst, err = c.start(dst, r)
+		return dst, Continue, err
+	case "response.completed", "response.incomplete":
+		r, err := readResponse(data)
+		if err != nil {
+			return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
+		}
+		return c.end(dst, name, data, r)
+	}
 	var ev upEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
 	}
 	var err error
 	switch name {
-	case "response.created", "response.in_progress":
-		dst, err = c.start(dst, ev.Response)
-	case "response.output_text.delta":
-		c.sawDelta(ev.ItemID)
-		dst, err = c.content(dst, ev.Delta)
-	case "response.refusal.delta":
-		c.sawDelta(ev.ItemID)
-		dst, err = c.refuse(dst, ev.Delta)
 	case "response.reasoning_summary_part.added":
 		if c.summaryParts++; c.summaryParts > 1 {
 			c.reasoning.WriteString("\n\n")
 			dst, err = c.emit(dst, delta{ReasoningContent: "\n\n"})
 		}
-	case "response.reasoning_summary_text.delta":
-		c.reasoning.WriteString(ev.Delta)
-		dst, err = c.emit(dst, delta{ReasoningContent: ev.Delta})
 	case "response.output_item.added":
 		if ev.Item != nil && ev.Item.Type == "function_call" {
 			cl := c.addCall(ev.Item)
 			dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, ID: cl.id, Type: "function", Function: functionDelta{Name: cl.name}}}})
 		}
-	case "response.function_call_arguments.delta":
-		if cl := c.byItem[ev.ItemID]; cl != nil {
-			cl.args.WriteString(ev.Delta)
-			cl.streamed = true
-			dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, Function: functionDelta{Arguments: ev.Delta}}}})
-		}
 	case "response.function_call_arguments.done":
 		dst, err = c.finishCall(dst, c.byItem[ev.ItemID], ev.Arguments)
 	case "response.output_item.done":
 		if ev.Item != nil && ev.Item.Type == "message" && !c.deltaItems[ev.Item.ID] {
-			dst, err = c.wholeMessage(dst, ev.Item)
+			var full struct {
+				Item upItemFull `json:"item"`
+			}
+			if err = json.Unmarshal(data, &full); err == nil {
+				dst, err = c.wholeMessage(dst, &full.Item)
+			}
 		}
 		if ev.Item != nil && ev.Item.Type == "function_call" {
 			cl := c.byItem[ev.Item.ID]
@@ -131,10 +142,80 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 				dst, err = c.finishCall(dst, cl, ev.Item.Arguments)
 			}
 		}
-	case "response.completed", "response.incomplete":
-		return c.end(dst, name, ev.Response)
 	}
 	return dst, Continue, err
+}
+
+// deltaEvent handles the per-token events from their two top-level fields.
+func (c *Converter) deltaEvent(dst []byte, name string, data []byte) ([]byte, Status, error) {
+	f, ok := topLevel(data, "delta", "item_id")
+	if !ok {
+		return dst, Failed, fmt.Errorf("read %s event: not a JSON object", name)
+	}
+	d, err := rawString(f[0])
+	if err != nil {
+		return dst, Failed, fmt.Errorf("read %s delta: %w", name, err)
+	}
+	itemID, err := rawString(f[1])
+	if err != nil {
+		return dst, Failed, fmt.Errorf("read %s item_id: %w", name, err)
+	}
+	switch name {
+	case "response.output_text.delta":
+		c.sawDelta(itemID)
+		dst, err = c.content(dst, d)
+	case "response.refusal.delta":
+		c.sawDelta(itemID)
+		dst, err = c.refuse(dst, d)
+	case "response.reasoning_summary_text.delta":
+		c.reasoning.WriteString(d)
+		dst, err = c.emitString(dst, `{"reasoning_content":`, d, `}`)
+	case "response.function_call_arguments.delta":
+		if cl := c.byItem[itemID]; cl != nil {
+			cl.args.WriteString(d)
+			cl.streamed = true
+			dst, err = c.emitArgs(dst, cl, d)
+		}
+	}
+	return dst, Continue, err
+}
+
+// readResponse reads the response object of created / completed events:
+// the few fields the converter uses, located by topLevel and decoded alone,
+// so the output (which repeats the whole answer) is only skipped over.
+func readResponse(data []byte) (*upResponse, error) {
+	f, ok := topLevel(data, "response")
+	if !ok || f[0] == nil {
+		return nil, fmt.Errorf("no response object")
+	}
+	v, ok := topLevel(f[0], "id", "created_at", "model", "usage", "incomplete_details")
+	if !ok {
+		return nil, fmt.Errorf("response is not an object")
+	}
+	var r upResponse
+	var err error
+	if r.ID, err = rawString(v[0]); err != nil {
+		return nil, fmt.Errorf("response id: %w", err)
+	}
+	if v[1] != nil {
+		if r.CreatedAt, err = strconv.ParseFloat(string(v[1]), 64); err != nil {
+			return nil, fmt.Errorf("response created_at: %w", err)
+		}
+	}
+	if r.Model, err = rawString(v[2]); err != nil {
+		return nil, fmt.Errorf("response model: %w", err)
+	}
+	if isSet(v[3]) {
+		if err := json.Unmarshal(v[3], &r.Usage); err != nil {
+			return nil, fmt.Errorf("response usage: %w", err)
+		}
+	}
+	if isSet(v[4]) {
+		if err := json.Unmarshal(v[4], &r.IncompleteDetails); err != nil {
+			return nil, fmt.Errorf("response incomplete_details: %w", err)
+		}
+	}
+	return &r, nil
 }
 
 func (c *Converter) sawDelta(itemID string) {
@@ -146,16 +227,16 @@ func (c *Converter) sawDelta(itemID string) {
 
 func (c *Converter) content(dst []byte, text string) ([]byte, error) {
 	c.text.WriteString(text)
-	return c.emit(dst, delta{Content: &text})
+	return c.emitString(dst, `{"content":`, text, `}`)
 }
 
 func (c *Converter) refuse(dst []byte, text string) ([]byte, error) {
 	c.refusal.WriteString(text)
-	return c.emit(dst, delta{Refusal: text})
+	return c.emitString(dst, `{"refusal":`, text, `}`)
 }
 
 // wholeMessage sends the text of a message item that came without deltas.
-func (c *Converter) wholeMessage(dst []byte, it *upItem) ([]byte, error) {
+func (c *Converter) wholeMessage(dst []byte, it *upItemFull) ([]byte, error) {
 	var err error
 	for _, p := range it.Content {
 		switch {
@@ -175,13 +256,13 @@ func (c *Converter) start(dst []byte, r *upResponse) ([]byte, error) {
 		return dst, nil
 	}
 	c.started = true
+	c.prefix = nil
 	c.id = "chatcmpl-" + strings.TrimPrefix(r.ID, "resp_")
 	c.created = int64(r.CreatedAt)
 	if r.Model != "" {
 		c.model = r.Model
 	}
-	empty := ""
-	return c.emit(dst, delta{Role: "assistant", Content: &empty})
+	return c.emitString(dst, `{"role":"assistant","content":`, "", `}`)
 }
 
 func (c *Converter) addCall(it *upItem) *call {
@@ -209,11 +290,11 @@ func (c *Converter) finishCall(dst []byte, cl *call, args string) ([]byte, error
 	}
 	cl.args.WriteString(args)
 	cl.streamed = true
-	return c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, Function: functionDelta{Arguments: args}}}})
+	return c.emitArgs(dst, cl, args)
 }
 
 // end handles response.completed / response.incomplete.
-func (c *Converter) end(dst []byte, name string, r *upResponse) ([]byte, Status, error) {
+func (c *Converter) end(dst []byte, name string, data []byte, r *upResponse) ([]byte, Status, error) {
 	if r == nil {
 		return dst, Failed, fmt.Errorf("%s without a response object", name)
 	}
@@ -221,8 +302,15 @@ func (c *Converter) end(dst []byte, name string, r *upResponse) ([]byte, Status,
 	if err != nil {
 		return dst, Failed, err
 	}
-	if dst, err = c.adoptOutput(dst, r.Output); err != nil {
-		return dst, Failed, err
+	if c.text.Len() == 0 && c.refusal.Len() == 0 && len(c.calls) == 0 {
+		// Nothing streamed: the answer is only in the final output.
+		var out upOutput
+		if err := json.Unmarshal(data, &out); err != nil {
+			return dst, Failed, fmt.Errorf("read %s output: %w", name, err)
+		}
+		if dst, err = c.adoptOutput(dst, out.Response.Output); err != nil {
+			return dst, Failed, err
+		}
 	}
 	c.usage = chatUsage(r.Usage)
 	c.finish = FinishStop
@@ -254,10 +342,7 @@ func (c *Converter) end(dst []byte, name string, r *upResponse) ([]byte, Status,
 
 // adoptOutput sends the final output items when the stream carried none
 // of them (neither deltas nor output_item.done events).
-func (c *Converter) adoptOutput(dst []byte, out []upItem) ([]byte, error) {
-	if c.text.Len() > 0 || c.refusal.Len() > 0 || len(c.calls) > 0 {
-		return dst, nil
-	}
+func (c *Converter) adoptOutput(dst []byte, out []upItemFull) ([]byte, error) {
 	var err error
 	for i := range out {
 		it := &out[i]
@@ -266,7 +351,7 @@ func (c *Converter) adoptOutput(dst []byte, out []upItem) ([]byte, error) {
 		case it.Type == "message":
 			dst, err = c.wholeMessage(dst, it)
 		case it.Type == "function_call":
-			cl := c.addCall(it)
+			cl := c.addCall(&it.upItem)
 			if dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, ID: cl.id, Type: "function", Function: functionDelta{Name: cl.name}}}}); err == nil {
 				dst, err = c.finishCall(dst, cl, it.Arguments)
 			}
@@ -284,6 +369,38 @@ func (c *Converter) adoptOutput(dst []byte, out []upItem) ([]byte, error) {
 		}
 	}
 	return dst, err
+}
+
+// chunkSuffix closes a delta chunk built from the template.
+const chunkSuffix = `,"logprobs":null,"finish_reason":null}]}` + "\n\n"
+
+// emitString appends a delta chunk whose delta is before + s as a JSON
+// string + after, from the response's template: the same bytes emit would
+// produce, without encoding/json.
+func (c *Converter) emitString(dst []byte, before, s, after string) ([]byte, error) {
+	if !c.stream {
+		return dst, nil
+	}
+	if c.prefix == nil {
+		p, err := json.Marshal(chunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model})
+		if err != nil {
+			return dst, fmt.Errorf("encode chunk: %w", err)
+		}
+		// {…,"choices":null} → data: {…,"choices":[{"index":0,"delta":
+		p = p[:len(p)-len(`null}`)]
+		c.prefix = append(append([]byte("data: "), p...), `[{"index":0,"delta":`...)
+	}
+	dst = append(dst, c.prefix...)
+	dst = append(dst, before...)
+	dst = appendJSONString(dst, s)
+	dst = append(dst, after...)
+	return append(dst, chunkSuffix...), nil
+}
+
+// emitArgs appends an argument fragment of a tool call.
+func (c *Converter) emitArgs(dst []byte, cl *call, args string) ([]byte, error) {
+	before := append(append([]byte(`{"tool_calls":[{"index":`), strconv.Itoa(cl.index)...), `,"function":{"arguments":`...)
+	return c.emitString(dst, string(before), args, `}}]}`)
 }
 
 // emit appends one delta chunk when streaming.

@@ -4,14 +4,15 @@ import "encoding/json"
 
 // The part of the Responses streaming events the converter reads. Event
 // names (the SSE "event:" field, repeated as "type" in the data) select
-// which fields matter.
+// which fields matter. Per-token deltas are read with topLevel (scan.go);
+// upEvent serves the per-item events and leaves out an item's content, and
+// upResponse the response's output, so decoding skips them without
+// building them; the rare event that needs them is decoded again
+// (upItemFull, upOutput).
 type upEvent struct {
-	ItemID       string      `json:"item_id"`
-	SummaryIndex int         `json:"summary_index"`
-	Delta        string      `json:"delta"`
-	Arguments    string      `json:"arguments"`
-	Item         *upItem     `json:"item"`
-	Response     *upResponse `json:"response"`
+	ItemID    string  `json:"item_id"`
+	Arguments string  `json:"arguments"`
+	Item      *upItem `json:"item"`
 }
 
 type upItem struct {
@@ -20,7 +21,12 @@ type upItem struct {
 	CallID    string `json:"call_id"`
 	Name      string `json:"name"`
 	Arguments string `json:"arguments"`
-	Content   []struct {
+}
+
+// upItemFull is an output item with its content.
+type upItemFull struct {
+	upItem
+	Content []struct {
 		Type    string `json:"type"` // output_text, refusal
 		Text    string `json:"text"`
 		Refusal string `json:"refusal"`
@@ -34,11 +40,17 @@ type upResponse struct {
 	ID                string   `json:"id"`
 	CreatedAt         float64  `json:"created_at"`
 	Model             string   `json:"model"`
-	Output            []upItem `json:"output"`
 	Usage             *upUsage `json:"usage"`
 	IncompleteDetails *struct {
 		Reason string `json:"reason"`
 	} `json:"incomplete_details"`
+}
+
+// upOutput is the final output of a completed response.
+type upOutput struct {
+	Response struct {
+		Output []upItemFull `json:"output"`
+	} `json:"response"`
 }
 
 type upUsage struct {
