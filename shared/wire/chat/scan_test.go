@@ -86,4 +86,3 @@ func FuzzConverter_Event(f *testing.F) {
 		}
 	})
 }
-
