@@ -238,6 +238,16 @@ func TestProxy_Chat_Errors(t *testing.T) {
 			t.Error("a refused request went upstream")
 		}
 	})
+	t.Run("upstream refusal keeps its status and message", func(t *testing.T) {
+		h.sim.InjectFault(openaisim.Fault{Path: "/backend-api/codex/responses", Status: 400, Count: 1,
+			Body: `{"detail":"Unsupported parameter: foo"}`})
+		_, err := c.Chat.Completions.New(chatCtx(t), user("hi"))
+		apiErr(t, err, http.StatusBadRequest, "upstream_error")
+		var oe *openai.Error
+		if errors.As(err, &oe) && oe.Message != "Unsupported parameter: foo" {
+			t.Errorf("message %q", oe.Message)
+		}
+	})
 	t.Run("wrong key", func(t *testing.T) {
 		bad := openai.NewClient(option.WithBaseURL(h.srv.URL+"/v1/"), option.WithAPIKey("nope"), option.WithMaxRetries(0))
 		_, err := bad.Chat.Completions.New(chatCtx(t), user("hi"))
