@@ -46,11 +46,11 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 		return nil, err
 	}
 	// One validating pass, then a skim for the few fields we need.
+	if rt.front != nil {
+		return readFront(r, rt, raw) // the front's decoding validates
+	}
 	if !json.Valid(raw) {
 		return nil, errBadJSON
-	}
-	if rt.front != nil {
-		return readFront(r, rt, raw)
 	}
 	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key", "instructions")
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -352,5 +353,48 @@ func TestProxy_Models_OpenAIListAndCodexFields(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil || doc.Object != "list" || len(doc.Models) != 3 || doc.Models[0].Slug != "gpt-5.1-codex" ||
 		len(doc.Models[0].SupportedReasoningLevels) < 10 || resp.Header.Get("Etag") == "" {
 		t.Fatalf("%d %s %v", resp.StatusCode, b, resp.Header)
+	}
+}
+
+func TestFrontEvent_MatchesParseEvent(t *testing.T) {
+	for _, raw := range []string{
+		"event: response.output_text.delta\ndata: {\"delta\":\"a\"}\n\n",
+		"event: response.output_text.delta\r\ndata: {\"delta\":\"a\"}\r\n\r\n",
+		"data: {\"type\":\"response.completed\",\"response\":{}}\n\n",
+		"event: x\ndata: line1\ndata: line2\n\n",
+		": comment\nevent: error\ndata: {}\n\n",
+		"event:response.created\ndata:{}\n\n",
+		"event: custom.name\ndata: {}\n\n",
+	} {
+		got, want := frontEvent([]byte(raw)), parseEvent([]byte(raw))
+		if got.name != want.name || string(got.data) != string(want.data) {
+			t.Errorf("%q: frontEvent %q %q, parseEvent %q %q", raw, got.name, got.data, want.name, want.data)
+		}
+	}
+}
+
+// BenchmarkProxy_Routes sends the same simulated turn through /v1/responses
+// and through the Chat Completions front (client, proxy and simulator in
+// this process, over loopback). The difference between the two cpu-ns/op
+// is the front's translation; the simulator's work is the same in both.
+func BenchmarkProxy_Routes(b *testing.B) {
+	h := newSimHarness(b, "acct-a")
+	for _, tc := range []struct{ name, path, body, end string }{
+		{"responses", "/v1/responses", simBody, "response.completed"},
+		{"chat", "/v1/chat/completions", `{"model":"gpt-5-codex","messages":[{"role":"system","content":"You are Codex."},{"role":"user","content":"hi"}],"stream":true,"reasoning_effort":"minimal"}`, "data: [DONE]"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var ru0, ru1 syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0) //nolint:errcheck
+			for b.Loop() {
+				resp, body := h.post(tc.path, tc.body, nil)
+				if resp.StatusCode != 200 || !strings.Contains(body, tc.end) {
+					b.Fatalf("%d %s", resp.StatusCode, body)
+				}
+			}
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1) //nolint:errcheck
+			cpu := (ru1.Utime.Nano() + ru1.Stime.Nano()) - (ru0.Utime.Nano() + ru0.Stime.Nano())
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }

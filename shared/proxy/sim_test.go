@@ -44,13 +44,13 @@ func (s *simTokens) AccessToken(ctx context.Context, account string, opts codex.
 }
 
 type simHarness struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *openaisim.Sim
 	store *fakeStore
 	srv   *httptest.Server
 }
 
-func newSimHarness(t *testing.T, accounts ...string) *simHarness {
+func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 	t.Helper()
 	sim := openaisim.New(openaisim.Options{})
 	up := httptest.NewServer(sim)

@@ -105,17 +105,19 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 		}
 		return c.end(dst, name, data, r)
 	}
-	var ev upEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
-	}
-	var err error
-	switch name {
-	case "response.reasoning_summary_part.added":
+	if name == "response.reasoning_summary_part.added" {
+		var err error
 		if c.summaryParts++; c.summaryParts > 1 {
 			c.reasoning.WriteString("\n\n")
-			dst, err = c.emit(dst, delta{ReasoningContent: "\n\n"})
+			dst, err = c.emitString(dst, `{"reasoning_content":`, "\n\n", `}`)
 		}
+		return dst, Continue, err
+	}
+	ev, err := readItemEvent(data)
+	if err != nil {
+		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
+	}
+	switch name {
 	case "response.output_item.added":
 		if ev.Item != nil && ev.Item.Type == "function_call" {
 			cl := c.addCall(ev.Item)
@@ -178,6 +180,37 @@ func (c *Converter) deltaEvent(dst []byte, name string, data []byte) ([]byte, St
 		}
 	}
 	return dst, Continue, err
+}
+
+// readItemEvent reads the per-item events (output_item.added / .done,
+// function_call_arguments.done) without decoding the item's content.
+func readItemEvent(data []byte) (upEvent, error) {
+	var ev upEvent
+	f, ok := topLevel(data, "item_id", "arguments", "item")
+	if !ok {
+		return ev, fmt.Errorf("not a JSON object")
+	}
+	var err error
+	if ev.ItemID, err = rawString(f[0]); err != nil {
+		return ev, err
+	}
+	if ev.Arguments, err = rawString(f[1]); err != nil {
+		return ev, err
+	}
+	if !isSet(f[2]) {
+		return ev, nil
+	}
+	v, ok := topLevel(f[2], "id", "type", "call_id", "name", "arguments")
+	if !ok {
+		return ev, fmt.Errorf("item is not an object")
+	}
+	ev.Item = &upItem{}
+	for i, dst := range []*string{&ev.Item.ID, &ev.Item.Type, &ev.Item.CallID, &ev.Item.Name, &ev.Item.Arguments} {
+		if *dst, err = rawString(v[i]); err != nil {
+			return ev, err
+		}
+	}
+	return ev, nil
 }
 
 // readResponse reads the response object of created / completed events:

@@ -4,15 +4,14 @@ import "encoding/json"
 
 // The part of the Responses streaming events the converter reads. Event
 // names (the SSE "event:" field, repeated as "type" in the data) select
-// which fields matter. Per-token deltas are read with topLevel (scan.go);
-// upEvent serves the per-item events and leaves out an item's content, and
-// upResponse the response's output, so decoding skips them without
-// building them; the rare event that needs them is decoded again
-// (upItemFull, upOutput).
+// which fields matter. Events are read with topLevel (scan.go): upEvent
+// (per-item events) leaves out an item's content and upResponse the
+// response's output, which are only skipped over; the rare event that needs
+// them is decoded whole (upItemFull, upOutput).
 type upEvent struct {
-	ItemID    string  `json:"item_id"`
-	Arguments string  `json:"arguments"`
-	Item      *upItem `json:"item"`
+	ItemID    string
+	Arguments string
+	Item      *upItem
 }
 
 type upItem struct {

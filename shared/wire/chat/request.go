@@ -125,8 +125,7 @@ var emptyParameters = json.RawMessage(`{"type":"object","properties":{}}`)
 // *Error.
 func Translate(body []byte) (*Translated, error) {
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		e := &Error{Code: CodeInvalidJSON, Message: "The request body is not a valid Chat Completions request: " + jsonProblem(err)}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
