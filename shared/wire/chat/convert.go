@@ -76,22 +76,13 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 	switch name {
 	case "response.failed", "error":
 		return dst, Failed, nil
-	case "response.created", "response.in_progress", "response.output_item.added",
-		"response.output_text.delta", "response.refusal.delta",
-		"response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
-		"response.function_call_arguments.delta", "response.function_call_arguments.done",
-		"response.output_item.done", "response.completed", "response.incomplete":
-	default:
-		return dst, Continue, nil // content_part.*, *.done texts, keep-alives: nothing new
-	}
-	if name == "response.in_progress" && c.started {
-		return dst, Continue, nil // repeats response.created
-	}
-	switch name {
 	case "response.output_text.delta", "response.refusal.delta",
 		"response.reasoning_summary_text.delta", "response.function_call_arguments.delta":
 		return c.deltaEvent(dst, name, data)
 	case "response.created", "response.in_progress":
+		if c.started {
+			return dst, Continue, nil // in_progress repeats created
+		}
 		r, err := readResponse(data)
 		if err != nil {
 			return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
@@ -104,15 +95,22 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 			return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
 		}
 		return c.end(dst, name, data, r)
-	}
-	if name == "response.reasoning_summary_part.added" {
+	case "response.reasoning_summary_part.added":
 		var err error
 		if c.summaryParts++; c.summaryParts > 1 {
 			c.reasoning.WriteString("\n\n")
 			dst, err = c.emitString(dst, `{"reasoning_content":`, "\n\n", `}`)
 		}
 		return dst, Continue, err
+	case "response.output_item.added", "response.output_item.done", "response.function_call_arguments.done":
+		return c.itemEvent(dst, name, data)
 	}
+	return dst, Continue, nil // content_part.*, *.done texts, keep-alives: nothing new
+}
+
+// itemEvent handles the start and end of output items: function calls
+// begin and end, a message that came without deltas is sent whole.
+func (c *Converter) itemEvent(dst []byte, name string, data []byte) ([]byte, Status, error) {
 	ev, err := readItemEvent(data)
 	if err != nil {
 		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
@@ -395,7 +393,7 @@ func (c *Converter) adoptOutput(dst []byte, out []upItemFull) ([]byte, error) {
 					text = "\n\n" + text
 				}
 				c.reasoning.WriteString(text)
-				if dst, err = c.emit(dst, delta{ReasoningContent: text}); err != nil {
+				if dst, err = c.emitString(dst, `{"reasoning_content":`, text, `}`); err != nil {
 					break
 				}
 			}

@@ -107,12 +107,10 @@ type chunkChoice struct {
 	FinishReason *string         `json:"finish_reason"`
 }
 
+// delta is the delta of chunks built with encoding/json (tool call headers,
+// the finish chunk); text deltas are written from a template (emitString).
 type delta struct {
-	Role             string          `json:"role,omitempty"`
-	Content          *string         `json:"content,omitempty"`
-	ReasoningContent string          `json:"reasoning_content,omitempty"`
-	Refusal          string          `json:"refusal,omitempty"`
-	ToolCalls        []toolCallDelta `json:"tool_calls,omitempty"`
+	ToolCalls []toolCallDelta `json:"tool_calls,omitempty"`
 }
 
 type toolCallDelta struct {
