@@ -39,13 +39,14 @@ type Converter struct {
 	id, model string
 	created   int64
 	started   bool   // the role chunk was sent / the header is known
-	prefix    []byte // "data: {…,"choices":[{"index":0,"delta":" of this response
+	head      []byte // the chunk template's start (chunks.go)
 
 	calls  []*call // in chat index order
 	byItem map[string]*call
 	// deltaItems are the message items whose text or refusal came as
 	// deltas; a message item that ends without any is sent whole.
-	deltaItems map[string]bool
+	deltaItems    map[string]bool
+	lastDeltaItem string
 
 	// Non-streaming accumulation.
 	text, refusal, reasoning strings.Builder
@@ -87,8 +88,7 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 		if err != nil {
 			return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
 		}
-		dst, err = c.start(dst, r)
-		return dst, Continue, err
+		return c.start(dst, r), Continue, nil
 	case "response.completed", "response.incomplete":
 		r, err := readResponse(data)
 		if err != nil {
@@ -96,54 +96,14 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 		}
 		return c.end(dst, name, data, r)
 	case "response.reasoning_summary_part.added":
-		var err error
 		if c.summaryParts++; c.summaryParts > 1 {
-			c.reasoning.WriteString("\n\n")
-			dst, err = c.emitString(dst, `{"reasoning_content":`, "\n\n", `}`)
+			dst = c.reason(dst, "\n\n")
 		}
-		return dst, Continue, err
+		return dst, Continue, nil
 	case "response.output_item.added", "response.output_item.done", "response.function_call_arguments.done":
 		return c.itemEvent(dst, name, data)
 	}
 	return dst, Continue, nil // content_part.*, *.done texts, keep-alives: nothing new
-}
-
-// itemEvent handles the start and end of output items: function calls
-// begin and end, a message that came without deltas is sent whole.
-func (c *Converter) itemEvent(dst []byte, name string, data []byte) ([]byte, Status, error) {
-	ev, err := readItemEvent(data)
-	if err != nil {
-		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
-	}
-	switch name {
-	case "response.output_item.added":
-		if ev.Item != nil && ev.Item.Type == "function_call" {
-			cl := c.addCall(ev.Item)
-			dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, ID: cl.id, Type: "function", Function: functionDelta{Name: cl.name}}}})
-		}
-	case "response.function_call_arguments.done":
-		dst, err = c.finishCall(dst, c.byItem[ev.ItemID], ev.Arguments)
-	case "response.output_item.done":
-		if ev.Item != nil && ev.Item.Type == "message" && !c.deltaItems[ev.Item.ID] {
-			var full struct {
-				Item upItemFull `json:"item"`
-			}
-			if err = json.Unmarshal(data, &full); err == nil {
-				dst, err = c.wholeMessage(dst, &full.Item)
-			}
-		}
-		if ev.Item != nil && ev.Item.Type == "function_call" {
-			cl := c.byItem[ev.Item.ID]
-			if cl == nil { // a call whose .added never came
-				cl = c.addCall(ev.Item)
-				dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, ID: cl.id, Type: "function", Function: functionDelta{Name: cl.name}}}})
-			}
-			if err == nil {
-				dst, err = c.finishCall(dst, cl, ev.Item.Arguments)
-			}
-		}
-	}
-	return dst, Continue, err
 }
 
 // deltaEvent handles the per-token events from their two top-level fields.
@@ -163,21 +123,52 @@ func (c *Converter) deltaEvent(dst []byte, name string, data []byte) ([]byte, St
 	switch name {
 	case "response.output_text.delta":
 		c.sawDelta(itemID)
-		dst, err = c.content(dst, d)
+		dst = c.content(dst, d)
 	case "response.refusal.delta":
 		c.sawDelta(itemID)
-		dst, err = c.refuse(dst, d)
+		dst = c.refuse(dst, d)
 	case "response.reasoning_summary_text.delta":
-		c.reasoning.WriteString(d)
-		dst, err = c.emitString(dst, `{"reasoning_content":`, d, `}`)
+		dst = c.reason(dst, d)
 	case "response.function_call_arguments.delta":
 		if cl := c.byItem[itemID]; cl != nil {
 			cl.args.WriteString(d)
 			cl.streamed = true
-			dst, err = c.emitArgs(dst, cl, d)
+			dst = c.argsChunk(dst, cl, d)
 		}
 	}
-	return dst, Continue, err
+	return dst, Continue, nil
+}
+
+// itemEvent handles the start and end of output items: function calls
+// begin and end, a message that came without deltas is sent whole.
+func (c *Converter) itemEvent(dst []byte, name string, data []byte) ([]byte, Status, error) {
+	ev, err := readItemEvent(data)
+	if err != nil {
+		return dst, Failed, fmt.Errorf("read %s event: %w", name, err)
+	}
+	switch {
+	case name == "response.function_call_arguments.done":
+		dst = c.finishCall(dst, c.byItem[ev.ItemID], ev.Arguments)
+	case ev.Item == nil:
+	case name == "response.output_item.added" && ev.Item.Type == "function_call":
+		dst = c.callChunk(dst, c.addCall(ev.Item))
+	case name == "response.output_item.done" && ev.Item.Type == "function_call":
+		cl := c.byItem[ev.Item.ID]
+		if cl == nil { // a call whose .added never came
+			cl = c.addCall(ev.Item)
+			dst = c.callChunk(dst, cl)
+		}
+		dst = c.finishCall(dst, cl, ev.Item.Arguments)
+	case name == "response.output_item.done" && ev.Item.Type == "message" && !c.deltaItems[ev.Item.ID]:
+		var full struct {
+			Item upItemFull `json:"item"`
+		}
+		if err := json.Unmarshal(data, &full); err != nil {
+			return dst, Failed, fmt.Errorf("read %s item: %w", name, err)
+		}
+		dst = c.wholeMessage(dst, &full.Item)
+	}
+	return dst, Continue, nil
 }
 
 // readItemEvent reads the per-item events (output_item.added / .done,
@@ -249,51 +240,61 @@ func readResponse(data []byte) (*upResponse, error) {
 	return &r, nil
 }
 
+// sawDelta records that a message item streams deltas. Deltas of one item
+// come in a row, so only a change of item touches the map.
 func (c *Converter) sawDelta(itemID string) {
+	if itemID == c.lastDeltaItem && c.deltaItems != nil {
+		return
+	}
 	if c.deltaItems == nil {
 		c.deltaItems = map[string]bool{}
 	}
 	c.deltaItems[itemID] = true
+	c.lastDeltaItem = itemID
 }
 
-func (c *Converter) content(dst []byte, text string) ([]byte, error) {
+func (c *Converter) content(dst []byte, text string) []byte {
 	c.text.WriteString(text)
-	return c.emitString(dst, `{"content":`, text, `}`)
+	return c.deltaChunk(dst, `{"content":`, text, `}`)
 }
 
-func (c *Converter) refuse(dst []byte, text string) ([]byte, error) {
+func (c *Converter) refuse(dst []byte, text string) []byte {
 	c.refusal.WriteString(text)
-	return c.emitString(dst, `{"refusal":`, text, `}`)
+	return c.deltaChunk(dst, `{"refusal":`, text, `}`)
+}
+
+func (c *Converter) reason(dst []byte, text string) []byte {
+	c.reasoning.WriteString(text)
+	return c.deltaChunk(dst, `{"reasoning_content":`, text, `}`)
 }
 
 // wholeMessage sends the text of a message item that came without deltas.
-func (c *Converter) wholeMessage(dst []byte, it *upItemFull) ([]byte, error) {
-	var err error
+func (c *Converter) wholeMessage(dst []byte, it *upItemFull) []byte {
 	for _, p := range it.Content {
 		switch {
-		case err != nil:
 		case p.Type == "output_text" && p.Text != "":
-			dst, err = c.content(dst, p.Text)
+			dst = c.content(dst, p.Text)
 		case p.Type == "refusal" && p.Refusal != "":
-			dst, err = c.refuse(dst, p.Refusal)
+			dst = c.refuse(dst, p.Refusal)
 		}
 	}
-	return dst, err
+	return dst
 }
 
-// start records the response's id, time and model from its first event.
-func (c *Converter) start(dst []byte, r *upResponse) ([]byte, error) {
-	if c.started || r == nil {
-		return dst, nil
+// start records the response's id, time and model from its first event
+// and sends the role chunk.
+func (c *Converter) start(dst []byte, r *upResponse) []byte {
+	if c.started {
+		return dst
 	}
 	c.started = true
-	c.prefix = nil
+	c.head = nil
 	c.id = "chatcmpl-" + strings.TrimPrefix(r.ID, "resp_")
 	c.created = int64(r.CreatedAt)
 	if r.Model != "" {
 		c.model = r.Model
 	}
-	return c.emitString(dst, `{"role":"assistant","content":`, "", `}`)
+	return c.deltaChunk(dst, `{"role":"assistant","content":`, "", `}`)
 }
 
 func (c *Converter) addCall(it *upItem) *call {
@@ -308,40 +309,32 @@ func (c *Converter) addCall(it *upItem) *call {
 
 // finishCall sends the complete arguments of a call whose fragments never
 // came, and keeps the final arguments for a non-streaming answer.
-func (c *Converter) finishCall(dst []byte, cl *call, args string) ([]byte, error) {
+func (c *Converter) finishCall(dst []byte, cl *call, args string) []byte {
 	if cl == nil || args == "" {
-		return dst, nil
+		return dst
 	}
 	if cl.streamed {
 		if cl.args.String() != args {
 			cl.args.Reset()
 			cl.args.WriteString(args)
 		}
-		return dst, nil
+		return dst
 	}
 	cl.args.WriteString(args)
 	cl.streamed = true
-	return c.emitArgs(dst, cl, args)
+	return c.argsChunk(dst, cl, args)
 }
 
 // end handles response.completed / response.incomplete.
 func (c *Converter) end(dst []byte, name string, data []byte, r *upResponse) ([]byte, Status, error) {
-	if r == nil {
-		return dst, Failed, fmt.Errorf("%s without a response object", name)
-	}
-	dst, err := c.start(dst, r)
-	if err != nil {
-		return dst, Failed, err
-	}
+	dst = c.start(dst, r)
 	if c.text.Len() == 0 && c.refusal.Len() == 0 && len(c.calls) == 0 {
 		// Nothing streamed: the answer is only in the final output.
 		var out upOutput
 		if err := json.Unmarshal(data, &out); err != nil {
 			return dst, Failed, fmt.Errorf("read %s output: %w", name, err)
 		}
-		if dst, err = c.adoptOutput(dst, out.Response.Output); err != nil {
-			return dst, Failed, err
-		}
+		dst = c.adoptOutput(dst, out.Response.Output)
 	}
 	c.usage = chatUsage(r.Usage)
 	c.finish = FinishStop
@@ -357,101 +350,35 @@ func (c *Converter) end(dst []byte, name string, data []byte, r *upResponse) ([]
 	if !c.stream {
 		return dst, Done, nil
 	}
-	dst, err = c.appendChunk(dst, []chunkChoice{{Delta: delta{}, FinishReason: &c.finish}}, nil)
-	if err == nil && c.includeUsage {
-		u := c.usage
-		if u == nil {
-			u = &Usage{}
-		}
-		dst, err = c.appendChunk(dst, []chunkChoice{}, u)
-	}
-	if err != nil {
-		return dst, Failed, err
+	dst = c.finishChunk(dst)
+	if c.includeUsage {
+		dst = c.usageChunk(dst)
 	}
 	return append(dst, "data: [DONE]\n\n"...), Done, nil
 }
 
 // adoptOutput sends the final output items when the stream carried none
 // of them (neither deltas nor output_item.done events).
-func (c *Converter) adoptOutput(dst []byte, out []upItemFull) ([]byte, error) {
-	var err error
+func (c *Converter) adoptOutput(dst []byte, out []upItemFull) []byte {
 	for i := range out {
 		it := &out[i]
 		switch {
-		case err != nil:
 		case it.Type == "message":
-			dst, err = c.wholeMessage(dst, it)
+			dst = c.wholeMessage(dst, it)
 		case it.Type == "function_call":
 			cl := c.addCall(&it.upItem)
-			if dst, err = c.emit(dst, delta{ToolCalls: []toolCallDelta{{Index: cl.index, ID: cl.id, Type: "function", Function: functionDelta{Name: cl.name}}}}); err == nil {
-				dst, err = c.finishCall(dst, cl, it.Arguments)
-			}
+			dst = c.finishCall(c.callChunk(dst, cl), cl, it.Arguments)
 		case it.Type == "reasoning" && c.reasoning.Len() == 0:
 			for j, sm := range it.Summary {
 				text := sm.Text
 				if j > 0 {
 					text = "\n\n" + text
 				}
-				c.reasoning.WriteString(text)
-				if dst, err = c.emitString(dst, `{"reasoning_content":`, text, `}`); err != nil {
-					break
-				}
+				dst = c.reason(dst, text)
 			}
 		}
 	}
-	return dst, err
-}
-
-// chunkSuffix closes a delta chunk built from the template.
-const chunkSuffix = `,"logprobs":null,"finish_reason":null}]}` + "\n\n"
-
-// emitString appends a delta chunk whose delta is before + s as a JSON
-// string + after, from the response's template: the same bytes emit would
-// produce, without encoding/json.
-func (c *Converter) emitString(dst []byte, before, s, after string) ([]byte, error) {
-	if !c.stream {
-		return dst, nil
-	}
-	if c.prefix == nil {
-		p, err := json.Marshal(chunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model})
-		if err != nil {
-			return dst, fmt.Errorf("encode chunk: %w", err)
-		}
-		// {…,"choices":null} → data: {…,"choices":[{"index":0,"delta":
-		p = p[:len(p)-len(`null}`)]
-		c.prefix = append(append([]byte("data: "), p...), `[{"index":0,"delta":`...)
-	}
-	dst = append(dst, c.prefix...)
-	dst = append(dst, before...)
-	dst = appendJSONString(dst, s)
-	dst = append(dst, after...)
-	return append(dst, chunkSuffix...), nil
-}
-
-// emitArgs appends an argument fragment of a tool call.
-func (c *Converter) emitArgs(dst []byte, cl *call, args string) ([]byte, error) {
-	before := append(append([]byte(`{"tool_calls":[{"index":`), strconv.Itoa(cl.index)...), `,"function":{"arguments":`...)
-	return c.emitString(dst, string(before), args, `}}]}`)
-}
-
-// emit appends one delta chunk when streaming.
-func (c *Converter) emit(dst []byte, d delta) ([]byte, error) {
-	if !c.stream {
-		return dst, nil
-	}
-	return c.appendChunk(dst, []chunkChoice{{Delta: d}}, nil)
-}
-
-// appendChunk appends "data: <chunk>\n\n"; the usage chunk has no choices.
-func (c *Converter) appendChunk(dst []byte, choices []chunkChoice, u *Usage) ([]byte, error) {
-	ch := chunk{ID: c.id, Object: "chat.completion.chunk", Created: c.created, Model: c.model, Choices: choices, Usage: u}
-	b, err := json.Marshal(ch)
-	if err != nil {
-		return dst, fmt.Errorf("encode chunk: %w", err)
-	}
-	dst = append(dst, "data: "...)
-	dst = append(dst, b...)
-	return append(dst, "\n\n"...), nil
+	return dst
 }
 
 // Completion returns the chat.completion object of a non-streaming request

@@ -90,41 +90,7 @@ func chatUsage(u *upUsage) *Usage {
 	return out
 }
 
-// The Chat Completions output documents.
-type chunk struct {
-	ID      string        `json:"id"`
-	Object  string        `json:"object"`
-	Created int64         `json:"created"`
-	Model   string        `json:"model"`
-	Choices []chunkChoice `json:"choices"`
-	Usage   *Usage        `json:"usage,omitempty"`
-}
-
-type chunkChoice struct {
-	Index        int             `json:"index"`
-	Delta        delta           `json:"delta"`
-	Logprobs     json.RawMessage `json:"logprobs"` // always null
-	FinishReason *string         `json:"finish_reason"`
-}
-
-// delta is the delta of chunks built with encoding/json (tool call headers,
-// the finish chunk); text deltas are written from a template (emitString).
-type delta struct {
-	ToolCalls []toolCallDelta `json:"tool_calls,omitempty"`
-}
-
-type toolCallDelta struct {
-	Index    int           `json:"index"`
-	ID       string        `json:"id,omitempty"`
-	Type     string        `json:"type,omitempty"`
-	Function functionDelta `json:"function"`
-}
-
-type functionDelta struct {
-	Name      string `json:"name,omitempty"`
-	Arguments string `json:"arguments"`
-}
-
+// The Chat Completions output documents (streamed chunks: chunks.go).
 type completion struct {
 	ID      string             `json:"id"`
 	Object  string             `json:"object"`
