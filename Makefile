@@ -3,7 +3,8 @@
 GO        ?= go
 GOOS      ?= linux
 GOARCH    ?= arm64
-FUNCTIONS := proxy quota-cron refresh
+# One Lambda function per directory under functions/ (template.yaml names the same).
+FUNCTIONS := $(notdir $(wildcard functions/*))
 PKGS      ?= ./...
 STACK     := bash scripts/with-stack.sh
 
@@ -23,13 +24,9 @@ test: tools
 build:
 	@mkdir -p build && [ -f build/.gitignore ] || echo '*' > build/.gitignore
 	@set -e; for fn in $(FUNCTIONS); do \
-		if [ -f functions/$$fn/main.go ]; then \
-			echo "build/$$fn/bootstrap"; \
-			CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc \
-				-trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn; \
-		else \
-			echo "skip $$fn: functions/$$fn/main.go does not exist yet"; \
-		fi; \
+		echo "build/$$fn/bootstrap"; \
+		CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc \
+			-trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn; \
 	done
 
 ## dev: the main job, run locally against the moto stack (scripts/dev.sh):
@@ -37,7 +34,7 @@ build:
 dev: tools
 	exec $(STACK) bash scripts/dev.sh
 
-## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (DESIGN §8) → docs/BENCHMARKS.md.
+## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
 bench: tools
 	exec $(STACK) bash scripts/bench.sh
 

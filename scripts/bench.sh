@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — `make bench`: measure codexgate against DESIGN §8 and write
+# bench.sh — `make bench`: measure codexgate against docs/DESIGN.md §9 and write
 # docs/BENCHMARKS.md. Runs under scripts/with-stack.sh (moto on loopback).
 # Builds the binaries into a temporary directory, re-measures the Refresher
 # benchmarks of shared/codex, then runs cmd/codexgate-bench, which starts
@@ -18,7 +18,8 @@ flags=(-trimpath -ldflags='-s -w')
 $go build "${flags[@]}" -o "$bin/codexgate" ./cmd/codexgate
 $go build "${flags[@]}" -o "$bin/openaisim" ./cmd/openaisim
 $go build -o "$bin/codexgate-bench" ./cmd/codexgate-bench
-for fn in proxy quota-cron refresh; do
+for dir in functions/*/; do
+	fn=$(basename "$dir")
 	CGO_ENABLED=0 GOOS=linux $go build -tags lambda.norpc "${flags[@]}" -o "$bin/$fn/bootstrap" ./functions/$fn
 done
 

@@ -14,15 +14,18 @@ import (
 	"syscall"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/codexgate/codexgate/internal/bench"
+	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) > 1 && os.Args[1] == "reverse-proxy" {
-		// The bare reverse proxy the benchmark measures as DESIGN §8's floor.
+		// The bare reverse proxy the benchmark measures as docs/DESIGN.md §9's floor.
 		fs := flag.NewFlagSet("reverse-proxy", flag.ExitOnError)
 		upstream := fs.String("upstream", "", "upstream base URL")
 		addr := fs.String("addr", "127.0.0.1:0", "listen address")
@@ -61,7 +64,11 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("-bin is required")
 	}
 	o.Codexgate, o.OpenAISim = filepath.Join(*bin, "codexgate"), filepath.Join(*bin, "openaisim")
-	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+	fns, err := testsupport.Functions(".")
+	if err != nil {
+		return err
+	}
+	for _, fn := range fns {
 		o.HostBootstraps[fn] = filepath.Join(*bin, fn, "bootstrap")
 	}
 	o.ArmDir = *arm
@@ -74,6 +81,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("AWS config: %w", err)
 	}
+	cfg.Logger = logging.Nop{} // the SDK's default logger writes raw lines to stderr
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	o.AWS = cfg
 	var rb []byte
 	if *refBench != "" {

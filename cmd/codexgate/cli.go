@@ -8,6 +8,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/codexgate/codexgate/shared/app"
 )
 
 // Exit codes.
@@ -23,6 +27,9 @@ type Main struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	mu   sync.Mutex
+	apps []*app.App // wired by the command: their refreshes finish before exit
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -64,7 +71,12 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return m.exit(name, c.new(m).Run(ctx, args[1:]))
+			err := c.new(m).Run(ctx, args[1:])
+			m.finishRefreshes()
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				err = errors.New("interrupted")
+			}
+			return m.exit(name, err)
 		}
 	}
 	fmt.Fprintf(m.Stderr, "codexgate: unknown command %q (run 'codexgate help')\n", name)
@@ -79,6 +91,41 @@ func (m *Main) usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'codexgate <command> --help' for a command's flags.")
 	fmt.Fprintln(w, "Settings come from the environment: AWS_REGION, AWS_ENDPOINT_URL, CODEXGATE_* (see README.md).")
+}
+
+// finishWait bounds how long an interrupted command waits for a refresh in
+// flight: longer than the refresh routine's own bound without a deadline.
+const finishWait = 150 * time.Second
+
+// finishRefreshes waits, saying so, for refreshes still running in this
+// process (the command returned, typically on Ctrl-C): until a rotated
+// token is stored, this process holds its only copy.
+func (m *Main) finishRefreshes() {
+	m.mu.Lock()
+	apps := m.apps
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), finishWait)
+	defer cancel()
+	for _, a := range apps {
+		if a.Refresher.InFlight() == 0 {
+			continue
+		}
+		fmt.Fprintf(m.Stderr, "codexgate: finishing a token refresh so its rotated token is stored (up to %s); press Ctrl-C again to quit at once\n", finishWait)
+		if err := a.Refresher.Wait(ctx); err != nil {
+			fmt.Fprintln(m.Stderr, "codexgate: WARNING: a token refresh did not finish; its account may need `codexgate login`")
+		}
+	}
+}
+
+// RefreshesInFlight reports how many refreshes this process is running.
+func (m *Main) RefreshesInFlight() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, a := range m.apps {
+		n += a.Refresher.InFlight()
+	}
+	return n
 }
 
 // exit prints err as one line and maps it to an exit code.

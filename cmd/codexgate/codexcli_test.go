@@ -36,7 +36,7 @@ func codexBinary(t *testing.T) string {
 	return ""
 }
 
-// codexConfig is DESIGN.md §3's provider block, as README and `make dev` print it.
+// codexConfig is docs/DESIGN.md §6.7's provider block, as README and `make dev` print it.
 func codexConfig(baseURL string) string {
 	return `model_provider = "codexgate"
 model = "gpt-5.1-codex"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"regexp"
 
@@ -19,7 +18,8 @@ const quiet = slog.Level(100)
 // loadApp wires codexgate from the environment: config.FromEnv, then the
 // AWS SDK's default chain (which honours AWS_ENDPOINT_URL). It makes no AWS
 // call. Logs go to stderr as text from level up; tokens are never logged.
-func loadApp(ctx context.Context, stderr io.Writer, level slog.Level) (*app.App, error) {
+func (m *Main) loadApp(ctx context.Context, level slog.Level) (*app.App, error) {
+	stderr := m.Stderr
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -37,6 +37,9 @@ func loadApp(ctx context.Context, stderr io.Writer, level slog.Level) (*app.App,
 	if a.AWS.Region == "" {
 		return nil, errors.New("no AWS region configured: set AWS_REGION (or a region in your AWS profile)")
 	}
+	m.mu.Lock()
+	m.apps = append(m.apps, a)
+	m.mu.Unlock()
 	return a, nil
 }
 

@@ -40,7 +40,7 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
-	a, err := loadApp(ctx, c.m.Stderr, quiet)
+	a, err := c.m.loadApp(ctx, quiet)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (c *KeysCommand) parseName(ctx context.Context, fs *flagSet, args []string,
 	if !keyName.MatchString(*name) {
 		return nil, usagef(fs.cmd, "key name %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", *name)
 	}
-	return loadApp(ctx, c.m.Stderr, quiet)
+	return c.m.loadApp(ctx, quiet)
 }
 
 // keyRow is one key as `codexgate keys list --json` prints it.
@@ -106,7 +106,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	a, err := loadApp(ctx, c.m.Stderr, quiet)
+	a, err := c.m.loadApp(ctx, quiet)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (c *LoginCommand) Run(ctx context.Context, args []string) error {
 	if *port <= 0 || *port > 65535 {
 		return usagef("login", "--callback-port %d out of range", *port)
 	}
-	a, err := loadApp(ctx, c.m.Stderr, quiet)
+	a, err := c.m.loadApp(ctx, quiet)
 	if err != nil {
 		return err
 	}

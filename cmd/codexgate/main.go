@@ -6,16 +6,28 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
+// The first SIGINT/SIGTERM cancels the command, which then finishes any
+// refresh in flight (its rotated token exists only in this process until
+// stored); a second one exits at once, saying what that may cost.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	m := NewMain()
-	code := m.Run(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		if n := m.RefreshesInFlight(); n > 0 {
+			fmt.Fprintf(os.Stderr, "codexgate: WARNING: forced exit with %d token refresh(es) unfinished: a rotated refresh token may be lost and its account need `codexgate login`\n", n)
+		}
+		os.Exit(130)
+	}()
+	os.Exit(m.Run(ctx, os.Args[1:]))
 }

@@ -30,7 +30,7 @@ func (c *RefreshCommand) Run(ctx context.Context, args []string) error {
 	if err := checkAccountName("refresh", *account); err != nil {
 		return err
 	}
-	a, err := loadApp(ctx, c.m.Stderr, quiet)
+	a, err := c.m.loadApp(ctx, quiet)
 	if err != nil {
 		return err
 	}
@@ -62,8 +62,8 @@ func accountError(account string, err error) error {
 	switch {
 	case errors.Is(err, codex.ErrAccountNotFound):
 		return fmt.Errorf("account %q not found (see `codexgate accounts`)", account)
-	case errors.As(err, &re):
-		return err // names the reason and the commands to run
+	case errors.As(err, &re), errors.Is(err, codex.ErrRefreshRateLimited):
+		return err // names the reason and what to do
 	case errors.Is(err, codex.ErrReauthRequired):
 		return fmt.Errorf("account %q needs a new login: run `codexgate login --account %s` or `codexgate import`: %w", account, account, err)
 	case errors.Is(err, codex.ErrInvalidAuthFile):

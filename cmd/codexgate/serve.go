@@ -26,7 +26,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	a, err := loadApp(ctx, c.m.Stderr, slog.LevelInfo)
+	a, err := c.m.loadApp(ctx, slog.LevelInfo)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type config struct {
 	addr, authDir, readyFile, answer string
 	accounts                         int
 	accessTTL, refreshTTL, latency   time.Duration
-	revokeOnReuse, strictOldAccess   bool
+	keepOnReuse, strictOldAccess     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -40,7 +40,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.readyFile, "ready-file", "", "file to write the base URL to once listening")
 	fs.DurationVar(&c.accessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 0, "refresh token lifetime (0 = never expires)")
-	fs.BoolVar(&c.revokeOnReuse, "revoke-family-on-reuse", false, "revoke the whole token family when a spent refresh token is reused")
+	fs.BoolVar(&c.keepOnReuse, "keep-family-on-reuse", false, "do not revoke the whole login when a spent refresh token is reused (OpenAI does)")
 	fs.BoolVar(&c.strictOldAccess, "strict-old-access", false, "reject access tokens superseded by a refresh")
 	fs.DurationVar(&c.latency, "latency", 0, "extra latency per request")
 	fs.StringVar(&c.answer, "answer", openaisim.DefaultAnswer, "assistant text streamed by /responses")
@@ -63,12 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sim := openaisim.New(openaisim.Options{
-		AccessTTL:           c.accessTTL,
-		RefreshTTL:          c.refreshTTL,
-		RevokeFamilyOnReuse: c.revokeOnReuse,
-		StrictOldAccess:     c.strictOldAccess,
-		Latency:             c.latency,
-		Answer:              c.answer,
+		AccessTTL:         c.accessTTL,
+		RefreshTTL:        c.refreshTTL,
+		KeepFamilyOnReuse: c.keepOnReuse,
+		StrictOldAccess:   c.strictOldAccess,
+		Latency:           c.latency,
+		Answer:            c.answer,
 	})
 	if err := createAccounts(sim, c, stderr); err != nil {
 		return err

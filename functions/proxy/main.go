@@ -26,5 +26,7 @@ func main() {
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second) // init phase: load the pool before the first request
 	p.Warm(wctx)                                            //nolint:errcheck // logged by the pool; retried on demand
 	cancel()
-	lambda.Start(lambdaproxy.Handler(p))
+	// A refresh left running when a client goes away finishes before the
+	// invocation ends: Lambda freezes the container then.
+	lambda.Start(lambdaproxy.Handler(lambdaproxy.WaitAfter(p, a.Refresher.Wait)))
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 // Action is what a Fault does to a call after its Delay and Hook.
@@ -89,7 +91,7 @@ func New(base http.RoundTripper) *Transport {
 // Wrap returns a copy of cfg whose clients send through t. Build clients from
 // it with dynamodb.NewFromConfig, secretsmanager.NewFromConfig and so on.
 func (t *Transport) Wrap(cfg aws.Config) aws.Config {
-	cfg.HTTPClient = &http.Client{Transport: t}
+	cfg.HTTPClient = sdkhttp.Wrap(&http.Client{Transport: t})
 	return cfg
 }
 

@@ -1,17 +1,24 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/http/httptest"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/app"
+	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/proxy/awsstores"
@@ -26,33 +33,112 @@ type AWSCalls struct {
 	Refreshes    int // forced by an upstream 401 (sim ExpireAccessTokens)
 	RefreshCalls int // for all Refreshes together, the replayed request included
 	RefreshByOp  map[string]int
-	SimRefreshes int
-	SimReuse     int
+	// RefreshReadsByVersion and RefreshReadsByStage split the refreshes'
+	// GetSecretValue calls: by VersionId (the version the lease item names
+	// as current) or by AWSCURRENT (when the lease names none yet: the
+	// first refresh after the account was stored outside the lease).
+	RefreshReadsByVersion, RefreshReadsByStage int
+	SimRefreshes                               int
+	SimReuse                                   int
+	// Long are refreshes whose token endpoint answered late, with a
+	// shortened lease (CountLongRefreshCalls); LongErr why they are
+	// missing or incomplete.
+	Long    []LongRefresh
+	LongErr error
 }
 
-// CountAWSCalls wires the proxy in process exactly as functions/proxy does
-// (app.New + proxy.New + awsstores), with every AWS call going through a
-// counting transport, and counts calls per warm request and per refresh.
-func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refreshes int) (*AWSCalls, error) {
-	sim := openaisim.New(openaisim.Options{})
-	simSrv := httptest.NewServer(sim)
-	defer simSrv.Close()
+// LongRefresh is one refresh whose OAuth answer took longer than a third of
+// the lease, the heartbeat's period.
+type LongRefresh struct {
+	Thirds            int // whole lease thirds the OAuth answer took
+	Lease, OAuthDelay time.Duration
+	Calls             int
+	ByOp              map[string]int
+	Renewals          int // UpdateItem calls beyond a normal refresh's 3
+	SimRefreshes      int
+	SimReuse          int
+}
 
-	tr := awsfault.New(nil)
-	counted := tr.Wrap(cfg)
-	ten, err := NewTenant(ctx, cfg, table, "calls", []string{"main"}, func(id string) ([]byte, error) {
-		return sim.AuthJSON(sim.AddAccount(openaisim.Account{ID: id})), nil
+// secretReads tells GetSecretValue by VersionId from by stage; it reads the
+// request body and sends an identical copy on.
+type secretReads struct {
+	base http.RoundTripper
+
+	mu                 sync.Mutex
+	byVersion, byStage int
+}
+
+func (s *secretReads) RoundTrip(req *http.Request) (*http.Response, error) {
+	if awsfault.Operation(req) != "GetSecretValue" || req.Body == nil {
+		return s.base.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read GetSecretValue body: %w", err)
+	}
+	var in struct{ VersionId string }
+	_ = json.Unmarshal(body, &in) // an unreadable body counts as by stage; the server judges it
+	s.mu.Lock()
+	if in.VersionId != "" {
+		s.byVersion++
+	} else {
+		s.byStage++
+	}
+	s.mu.Unlock()
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return s.base.RoundTrip(out)
+}
+
+func (s *secretReads) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byVersion, s.byStage = 0, 0
+}
+
+// countedProxy is the proxy wired exactly as functions/proxy does (app.New
+// + proxy.New + awsstores), with every AWS call going through a counting
+// transport, on one account of its own simulator.
+type countedProxy struct {
+	sim   *openaisim.Sim
+	tr    *awsfault.Transport
+	reads *secretReads
+	id    string
+	do    func(context.Context) error
+	close func()
+}
+
+func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, opts ...codex.Option) (*countedProxy, error) {
+	cp := &countedProxy{sim: openaisim.New(openaisim.Options{})}
+	simSrv := httptest.NewServer(cp.sim)
+	var cleanups []func()
+	cp.close = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	cleanups = append(cleanups, simSrv.Close)
+	cp.reads = &secretReads{base: http.DefaultTransport.(*http.Transport).Clone()}
+	cp.tr = awsfault.New(cp.reads)
+	counted := cp.tr.Wrap(cfg)
+	ten, err := NewTenant(ctx, cfg, table, label, []string{"main"}, func(id string) ([]byte, error) {
+		return cp.sim.AuthJSON(cp.sim.AddAccount(openaisim.Account{ID: id})), nil
 	})
 	if err != nil {
+		cp.close()
 		return nil, err
 	}
-	defer ten.Cleanup(ctx, cfg)
+	cleanups = append(cleanups, func() { ten.Cleanup(context.WithoutCancel(ctx), cfg) })
+	cp.id = ten.IDs["main"]
 	log := slog.New(slog.DiscardHandler)
 	a, err := app.New(ctx, config.Config{
 		Table: table, SecretPrefix: ten.Prefix,
 		UpstreamURL: simSrv.URL + "/backend-api/codex", TokenURL: simSrv.URL + "/oauth/token", UsageURL: simSrv.URL + "/backend-api/wham/usage",
-	}, app.Options{AWS: &counted, Logger: log})
+	}, app.Options{AWS: &counted, Logger: log, RefresherOptions: opts})
 	if err != nil {
+		cp.close()
 		return nil, err
 	}
 	p, err := proxy.New(proxy.Config{
@@ -61,36 +147,108 @@ func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refr
 		Transport: a.HTTP.Transport, Logger: log,
 	})
 	if err != nil {
+		cp.close()
 		return nil, err
 	}
 	srv := httptest.NewServer(p)
-	defer srv.Close()
-	c := client()
-	do := ServeTarget(c, srv.URL, ten.Key).Do
+	cleanups = append(cleanups, srv.Close)
+	cp.do = ServeTarget(client(), srv.URL, ten.Key).Do
 	for range 5 { // cold: list accounts, load states, verify the key, read the secret
-		if err := do(ctx); err != nil {
+		if err := cp.do(ctx); err != nil {
+			cp.close()
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
+	return cp, nil
+}
+
+// reset zeroes the AWS and simulator counters.
+func (cp *countedProxy) reset() {
+	cp.sim.ResetStats()
+	cp.tr.Reset()
+	cp.reads.reset()
+}
+
+// refresh makes the next request meet a 401 (the simulator invalidates the
+// access token), so the proxy force-refreshes through the lease and replays.
+func (cp *countedProxy) refresh(ctx context.Context) error {
+	if err := cp.sim.ExpireAccessTokens(cp.id); err != nil {
+		return err
+	}
+	if err := cp.do(ctx); err != nil {
+		return fmt.Errorf("request after expiry: %w", err)
+	}
+	return nil
+}
+
+// CountAWSCalls counts the proxy's AWS calls per warm request and per
+// refresh (a 401, a forced refresh, the replay).
+func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refreshes int) (*AWSCalls, error) {
+	cp, err := newCountedProxy(ctx, cfg, table, "calls")
+	if err != nil {
+		return nil, err
+	}
+	defer cp.close()
 	out := &AWSCalls{WarmRequests: warm, Refreshes: refreshes}
-	tr.Reset()
-	if s := Run(ctx, 1, warm, do); s.Errors > 0 {
+	cp.reset()
+	if s := Run(ctx, 1, warm, cp.do); s.Errors > 0 {
 		return nil, fmt.Errorf("warm requests: %d failed: %w", s.Errors, s.FirstErr)
 	}
-	out.WarmCalls, out.WarmByOp = tr.Total(), tr.Counts()
+	out.WarmCalls, out.WarmByOp = cp.tr.Total(), cp.tr.Counts()
 
-	sim.ResetStats()
-	tr.Reset()
+	cp.reset()
 	for range refreshes {
-		if err := sim.ExpireAccessTokens(ten.IDs["main"]); err != nil {
+		if err := cp.refresh(ctx); err != nil {
 			return nil, err
 		}
-		if err := do(ctx); err != nil {
-			return nil, fmt.Errorf("request after expiry: %w", err)
-		}
 	}
-	out.RefreshCalls, out.RefreshByOp = tr.Total(), maps.Clone(tr.Counts())
-	st := sim.Stats()
+	out.RefreshCalls, out.RefreshByOp = cp.tr.Total(), maps.Clone(cp.tr.Counts())
+	out.RefreshReadsByVersion, out.RefreshReadsByStage = cp.reads.byVersion, cp.reads.byStage
+	st := cp.sim.Stats()
 	out.SimRefreshes, out.SimReuse = st.Refreshes, st.ReuseRejections
+	return out, nil
+}
+
+// Long refreshes run with a shortened lease so that the figures take seconds:
+// OAuth budget 20 s, persist 1 s, so the lease is 24 s (the least the
+// refresher allows: OAuth + persist + 3 s) and a holder renews it every 8 s
+// while its refresh is in flight.
+const (
+	longOAuth   = 20 * time.Second
+	longPersist = time.Second
+	longLease   = 24 * time.Second
+)
+
+// LongThirds are the extra lease thirds make bench lets OAuth run: 0 (a
+// normal refresh under the shortened lease), 1 and 2.
+var LongThirds = []int{0, 1, 2}
+
+// CountLongRefreshCalls counts the proxy's AWS calls for refreshes whose
+// token endpoint answers after (k+¼) thirds of the lease, one for each k in
+// thirds: a holder renews its lease (one conditional UpdateItem) every
+// third of the lease while a refresh is in flight, so each refresh costs k
+// renewals beyond a normal one.
+func CountLongRefreshCalls(ctx context.Context, cfg aws.Config, table string, thirds []int) ([]LongRefresh, error) {
+	cp, err := newCountedProxy(ctx, cfg, table, "long", codex.WithTimeouts(longOAuth, longPersist, longLease))
+	if err != nil {
+		return nil, err
+	}
+	defer cp.close()
+	var out []LongRefresh
+	for _, k := range thirds {
+		delay := time.Duration(k)*longLease/3 + longLease/12
+		if delay >= longOAuth {
+			return out, fmt.Errorf("a %d-third OAuth delay (%s) does not fit the %s OAuth budget", k, delay, longOAuth)
+		}
+		cp.reset()
+		cp.sim.InjectFault(openaisim.Fault{Path: "/oauth/token", Delay: delay, Count: 1})
+		if err := cp.refresh(ctx); err != nil {
+			return out, fmt.Errorf("refresh with OAuth delayed %s: %w", delay, err)
+		}
+		byOp := maps.Clone(cp.tr.Counts())
+		st := cp.sim.Stats()
+		out = append(out, LongRefresh{Thirds: k, Lease: longLease, OAuthDelay: delay, Calls: cp.tr.Total(), ByOp: byOp,
+			Renewals: byOp["UpdateItem"] - 3, SimRefreshes: st.Refreshes, SimReuse: st.ReuseRejections})
+	}
 	return out, nil
 }

@@ -14,15 +14,15 @@ import (
 	"regexp"
 )
 
-// BareProxyName names the floor of DESIGN.md §8 in reports.
+// BareProxyName names the floor of docs/DESIGN.md §9 in reports.
 const BareProxyName = "bare httputil.ReverseProxy"
 
 var bareReady = regexp.MustCompile(`bare reverse proxy listening on (http://\S+)`)
 
-// ServeBareProxy runs DESIGN.md §8's floor until ctx ends: a plain
+// ServeBareProxy runs docs/DESIGN.md §9's floor until ctx ends: a plain
 // httputil.ReverseProxy in front of upstream that streams (FlushInterval -1)
 // and does nothing else — no keys, no validation, no refresh. It reads the
-// request body before forwarding, as DESIGN §8 found necessary: streamed
+// request body before forwarding, as docs/DESIGN.md §9.2 explains: streamed
 // straight through, a few answers in a hundred come back truncated
 // (golang/go#40747). codexgate serve's CPU and latency are read against it.
 func ServeBareProxy(ctx context.Context, addr, upstream string, out io.Writer) error {

@@ -1,12 +1,14 @@
-// Package bench measures codexgate against the targets of DESIGN §8 and
+// Package bench measures codexgate against the targets of docs/DESIGN.md §9 and
 // writes docs/BENCHMARKS.md: the proxy's added latency, CPU and memory
 // (direct to the simulator, through `codexgate serve`, through the proxy
-// bootstrap under the Lambda RIE), AWS calls per warm request and per
-// refresh (counted at the SDK), a refresh storm across processes, cold
+// bootstrap under the Lambda RIE), AWS calls per warm request, per refresh
+// and per refresh that runs long enough to renew its lease (counted at the
+// SDK), a refresh storm across processes, cold
 // starts, and a cost model from the counted calls.
 //
 // Everything runs on 127.0.0.1 against the moto stack of
 // scripts/with-stack.sh; `make bench` is the entry point (scripts/bench.sh →
-// cmd/codexgate-bench). Nothing here runs under plain `go test` except quick
-// checks of the helpers.
+// cmd/codexgate-bench). Under plain `go test` only quick checks of the helpers
+// run, and, on the local stack, the AWS-call counts of section 2
+// (TestCountAWSCalls_Refresh).
 package bench

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Public prices used by the cost model (DESIGN §5, us-east-1 list prices).
+// Public prices used by the cost model (docs/DESIGN.md §7.6, us-east-1 list prices).
 const (
 	priceSecretsCall = 0.05 / 10000 // Secrets Manager, per API call
 	priceDDBWrite    = 0.625 / 1e6  // DynamoDB on-demand, per write request unit
@@ -81,7 +81,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("")
 	p("**Read the latency and CPU figures with the load average in mind**: when it is above the core count, other work (on shared machines: other builds and test runs) was competing for the CPUs during the run, and p99 and CPU/request in particular are inflated. The call counts, the storm outcome and the sizes do not depend on load.")
 	p("")
-	p("Targets are DESIGN.md §8. The load generator, the simulator, moto and the process under test share the same %d cores, so absolute figures include that contention; the peer figures of §8 were taken the same way.", m.CPUs)
+	p("Targets are docs/DESIGN.md §9. The load generator, the simulator, moto and the process under test share the same %d cores, so absolute figures include that contention; the peer figures there were taken the same way.", m.CPUs)
 	p("")
 
 	p("## 1. Proxy overhead")
@@ -126,7 +126,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("`codexgate serve` process (pid %d): %s CPU (utime+stime, /proc/<pid>/stat, 10 ms ticks) over %d requests = **%s ms CPU/request**; VmRSS **%.1f MB** after the run, VmHWM (peak) %.1f MB. Proxy bootstrap under the RIE: VmRSS %.1f MB, peak %.1f MB.",
 		r.ServePid, r.ServeCPU, r.ServeRequests, ms(cpuPer), rssMB, float64(r.ServeMem.PeakKB)/1024, float64(r.RIEBootstrapMem.RSSKB)/1024, float64(r.RIEBootstrapMem.PeakKB)/1024)
 	p("")
-	p("| target (DESIGN §8) | measured | verdict |")
+	p("| target (docs/DESIGN.md §9) | measured | verdict |")
 	p("|---|---|---|")
 	if added1 >= 0 || added8 >= 0 {
 		p("| serve adds ≤ 0.5 ms p50 at c=1 | %s ms | %s |", ms(added1), verdict(added1 <= 500*time.Microsecond))
@@ -143,27 +143,10 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	}
 	p("| ≤ 30 MB resident | %.1f MB (peak %.1f MB) | %s |", rssMB, float64(r.ServeMem.PeakKB)/1024, verdict(r.ServeMem.RSSKB > 0 && r.ServeMem.RSSKB <= 30*1024))
 	p("")
-	p("The RIE row is the proxy bootstrap as Lambda runs it, behind the emulator's own HTTP hop (invoke API → runtime API → bootstrap → streamed back through the RIE); its added latency includes the emulator, which API Gateway and the real Lambda service replace with their own (unmeasured here). The serve process logs one line per request to a file (its default level), as it would in use. The %s row is DESIGN §8's floor: a plain reverse proxy in its own process (`codexgate-bench reverse-proxy`) that streams and does nothing else; codexgate's own work (key check, body read and validation, routing, token cache, SSE scan) is what serve costs above it.", BareProxyName)
+	p("The RIE row is the proxy bootstrap as Lambda runs it, behind the emulator's own HTTP hop (invoke API → runtime API → bootstrap → streamed back through the RIE); its added latency includes the emulator, which API Gateway and the real Lambda service replace with their own (unmeasured here). The serve process logs one line per request to a file (its default level), as it would in use. The %s row is docs/DESIGN.md §9's floor: a plain reverse proxy in its own process (`codexgate-bench reverse-proxy`) that streams and does nothing else; codexgate's own work (key check, body read and validation, routing, token cache, SSE scan) is what serve costs above it.", BareProxyName)
 	p("")
 
-	p("## 2. AWS calls per request, counted at the SDK")
-	p("")
-	if r.CallsErr != nil {
-		p("**Not measured: %v**", r.CallsErr)
-	} else if c := r.Calls; c != nil {
-		warm := float64(c.WarmCalls) / float64(c.WarmRequests)
-		per := float64(c.RefreshCalls) / float64(max(c.Refreshes, 1))
-		p("In-process proxy wired exactly as functions/proxy (`app.New` + `proxy.New` + `awsstores`), every AWS client sending through an `internal/awsfault` counting transport (retries count again). Warm: %d requests after 5 warm-up requests. Refresh: %d times, the simulator invalidates the access token (`ExpireAccessTokens`), the next request gets a 401, the proxy force-refreshes through the lease and replays; calls of that whole request are counted.", c.WarmRequests, c.Refreshes)
-		p("")
-		p("| figure | measured | target | verdict |")
-		p("|---|---|---|---|")
-		p("| AWS calls per warm proxy request | %.4f (%d calls / %d requests: %s) | 0 | %s |", warm, c.WarmCalls, c.WarmRequests, ops(c.WarmByOp, 1), verdict(c.WarmCalls == 0))
-		p("| AWS calls per refresh (401 → refresh → replay) | %.2f (%s per refresh) | ≤ 6 | %s |", per, ops(c.RefreshByOp, c.Refreshes), verdict(per <= 6))
-		p("| OAuth refreshes / reuse rejections | %d / %d for %d expiries | %d / 0 | %s |", c.SimRefreshes, c.SimReuse, c.Refreshes, c.Refreshes, verdict(c.SimRefreshes == c.Refreshes && c.SimReuse == 0))
-		p("")
-		p("Not in these counts: the pool's background reload (every 60 s: one `ListSecrets` + one table read) and the key-cache re-check (every 30 s per key): per container, not per request. This run lasted less than those periods after warm-up.")
-	}
-	p("")
+	r.writeCalls(p)
 	if refresherBench != "" {
 		p("Refresher alone (`scripts/with-stack.sh go test -run '^$' -bench Refresher -benchtime=… ./shared/codex/`, re-measured in this run):")
 		p("")
@@ -193,7 +176,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		}
 	}
 	p("")
-	p("Peer, same shape (DESIGN §8): two CLIProxyAPI instances served 0 of 104 requests after one expiry (both refreshed; the second was a reuse; the login was revoked).")
+	p("Peer, same shape (docs/DESIGN.md §9.1): two CLIProxyAPI instances served 0 of 104 requests after one expiry (both refreshed; the second was a reuse; the login was revoked).")
 	p("")
 
 	p("## 4. Cold start")
@@ -225,7 +208,7 @@ func mb(n int64) string {
 func (r *Results) writeCost(p func(string, ...any)) {
 	p("## 5. Cost model")
 	p("")
-	p("AWS storage-call prices from DESIGN §5 (public list prices): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic.")
+	p("AWS storage-call prices from docs/DESIGN.md §7.6 (public list prices): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic.")
 	p("")
 	c := r.Calls
 	if c == nil {
@@ -241,4 +224,62 @@ func (r *Results) writeCost(p func(string, ...any)) {
 	p("| one account refreshed every ~8 days (keep-alive) for a month | ~4 refreshes | $%.6f |", 4*per)
 	p("")
 	p("Out of this model, with public list prices quoted from memory of aws.amazon.com/lambda/pricing and aws.amazon.com/api-gateway/pricing (us-east-1, not re-checked in this run; check before relying on them): API Gateway REST API $3.50 per million requests (first 333 M/month); Lambda $0.20 per million requests plus $0.0000133334 per GB-second on arm64 — a streamed Codex turn keeps the proxy Lambda running for the whole turn, so compute cost is ≈ memory (GB) × turn duration (s) × $0.0000133334 per request (e.g. 0.25 GB × 30 s ≈ $0.0001 per turn, $100 per million turns), dwarfing the storage calls above. Response-streaming bandwidth beyond the first 6 MB per response is billed extra; Codex answers stay far below that.")
+}
+
+// writeLong reports the refreshes that ran long: renewal calls appear only
+// then, one per lease third the refresh outlasts.
+func (r *Results) writeLong(p func(string, ...any), c *AWSCalls) {
+	p("### A refresh that runs long: lease renewals")
+	p("")
+	p("While a refresh is in flight its holder renews the lease (one conditional `UpdateItem` on owner and fence) every third of the lease, so that no other container takes it over while OpenAI may have rotated the token and it is not stored yet. A normal refresh ends before the first third and makes no renewal (above). Measured with the same in-process proxy (the call in %s), with the lease shortened to %s (OAuth budget %s, persist %s; production: a 45 s lease, so a refresh renews once when it outlasts 15 s) and the simulator's token endpoint answering late once per row. Focused run of this section alone (normal and one-third-long refresh, rendered to the test log): `scripts/with-stack.sh go test -run TestCountAWSCalls -v ./internal/bench/`.", "`CountLongRefreshCalls`", longLease, longOAuth, longPersist)
+	p("")
+	if c.LongErr != nil {
+		p("**Not (fully) measured: %v**", c.LongErr)
+		p("")
+	}
+	if len(c.Long) == 0 {
+		return
+	}
+	p("| OAuth answer after | AWS calls for the refresh | by operation | renewals (UpdateItem beyond 3) | expected | OAuth refreshes / reuse | verdict |")
+	p("|---|---|---|---|---|---|---|")
+	for _, l := range c.Long {
+		k := l.Thirds
+		third := l.Lease / 3
+		p("| %s (%.2f lease thirds) | %d | %s | %d | %d | %d / %d | %s |", l.OAuthDelay, float64(l.OAuthDelay)/float64(third), l.Calls, ops(l.ByOp, 1), l.Renewals, k, l.SimRefreshes, l.SimReuse,
+			verdict(l.Renewals == k && l.Calls == 6+k && l.SimRefreshes == 1 && l.SimReuse == 0))
+	}
+	p("")
+	if first, last := c.Long[0], c.Long[len(c.Long)-1]; last.Thirds > first.Thirds {
+		per := float64(last.Renewals-first.Renewals) / float64(last.Thirds-first.Thirds)
+		extra := float64(last.Calls-first.Calls) / float64(last.Thirds-first.Thirds)
+		p("Renewals per extra lease third the refresh lasts: %.2f `UpdateItem`; AWS calls per extra lease third: %.2f (a refresh inside the first third costs %d calls, as a normal one).", per, extra, first.Calls)
+	}
+}
+
+// writeCalls is section 2's measured part: AWS calls per warm request, per
+// refresh and per refresh that runs long.
+func (r *Results) writeCalls(p func(string, ...any)) {
+	p("## 2. AWS calls per request, counted at the SDK")
+	p("")
+	if r.CallsErr != nil {
+		p("**Not measured: %v**", r.CallsErr)
+	} else if c := r.Calls; c != nil {
+		warm := float64(c.WarmCalls) / float64(c.WarmRequests)
+		per := float64(c.RefreshCalls) / float64(max(c.Refreshes, 1))
+		p("In-process proxy wired exactly as functions/proxy (`app.New` + `proxy.New` + `awsstores`), every AWS client sending through an `internal/awsfault` counting transport (retries count again). Warm: %d requests after 5 warm-up requests. Refresh: %d times, the simulator invalidates the access token (`ExpireAccessTokens`), the next request gets a 401, the proxy force-refreshes through the lease and replays; calls of that whole request are counted.", c.WarmRequests, c.Refreshes)
+		p("")
+		p("| figure | measured | target | verdict |")
+		p("|---|---|---|---|")
+		p("| AWS calls per warm proxy request | %.4f (%d calls / %d requests: %s) | 0 | %s |", warm, c.WarmCalls, c.WarmRequests, ops(c.WarmByOp, 1), verdict(c.WarmCalls == 0))
+		p("| AWS calls per refresh (401 → refresh → replay) | %.2f (%s per refresh) | ≤ 6 | %s |", per, ops(c.RefreshByOp, c.Refreshes), verdict(per <= 6))
+		p("| of which GetSecretValue by VersionId / by AWSCURRENT | %d / %d in %d refreshes | the version the lease item names, once it names one | %s |", c.RefreshReadsByVersion, c.RefreshReadsByStage, c.Refreshes, verdict(c.RefreshReadsByVersion+c.RefreshReadsByStage == c.Refreshes && c.RefreshReadsByVersion >= c.Refreshes-1))
+		p("| OAuth refreshes / reuse rejections | %d / %d for %d expiries | %d / 0 | %s |", c.SimRefreshes, c.SimReuse, c.Refreshes, c.Refreshes, verdict(c.SimRefreshes == c.Refreshes && c.SimReuse == 0))
+		p("")
+		p("Under the lease the holder reads the version the lease item names as current (`GetSecretValue` by `VersionId`), not `AWSCURRENT`, which Secrets Manager may serve stale for a while after a promote; only the first refresh after the account was stored outside the lease (this run's accounts are created directly in Secrets Manager) finds no name on the lease item and reads `AWSCURRENT`.")
+		p("")
+		p("Not in these counts: the pool's background reload (every 60 s: one `ListSecrets` + one table read) and the key-cache re-check (every 30 s per key): per container, not per request. This run lasted less than those periods after warm-up.")
+		p("")
+		r.writeLong(p, c)
+	}
+	p("")
 }

@@ -61,7 +61,7 @@ func NewTenant(ctx context.Context, cfg aws.Config, table, label string, names [
 		if err != nil {
 			return nil, fmt.Errorf("parse auth %s: %w", n, err)
 		}
-		if _, err := secrets.Put(ctx, n, a); err != nil {
+		if err := secrets.Create(ctx, n, codex.NewVersionID(), a); err != nil {
 			return nil, fmt.Errorf("store account %s: %w", n, err)
 		}
 		t.Accounts[n], t.IDs[n] = a, id

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +72,10 @@ func RunAll(ctx context.Context, o Options) *Results {
 	res := &Results{Machine: DetectMachine(), Opts: o}
 	o.logf("AWS calls per request and per refresh (in process)")
 	res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 1000, 5)
+	if res.Calls != nil {
+		o.logf("AWS calls per refresh that runs long (in process, ~30 s)")
+		res.Calls.Long, res.Calls.LongErr = CountLongRefreshCalls(ctx, o.AWS, o.Table, LongThirds)
+	}
 	o.logf("proxy overhead and refresh storm (processes)")
 	res.OverheadErr = runProcesses(ctx, o, res)
 	o.logf("cold starts under the RIE")
@@ -247,7 +253,7 @@ func runColdStarts(ctx context.Context, o Options) []ColdStart {
 		"quota-cron": []byte(`{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}`),
 		"refresh":    []byte(`{}`),
 	}
-	for _, fn := range []string{"proxy", "quota-cron", "refresh"} {
+	for _, fn := range slices.Sorted(maps.Keys(o.HostBootstraps)) {
 		out = append(out, MeasureColdStart(ctx, bin, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
 	}
 	return out

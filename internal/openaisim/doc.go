@@ -21,9 +21,9 @@
 //
 // Strictness, on purpose:
 //   - A refresh token is single use. A second use is rejected with 401
-//     refresh_token_reused and counted (Stats.ReuseRejections); with
-//     Options.RevokeFamilyOnReuse the whole token family is revoked, as OpenAI
-//     does after reuse. Rotation happens under one mutex, so N concurrent
+//     refresh_token_reused and counted (Stats.ReuseRejections), and the whole
+//     token family is revoked, as OpenAI does after reuse (Stats.LoginsRevoked;
+//     Options.KeepFamilyOnReuse turns that off for the one test that needs it). Rotation happens under one mutex, so N concurrent
 //     refreshes of one token yield exactly one success.
 //   - Access tokens are checked against what the simulator issued: JWT exp
 //     against the simulator clock, server-side invalidation

@@ -128,15 +128,17 @@ func (s *Sim) refreshGrant(w http.ResponseWriter, p map[string]string) {
 	switch {
 	case rec == nil:
 		fail(codeInvalidGrant, msgRefreshUnknown)
-	case rec.fam.revoked:
-		fail(codeRefreshInvalidated, msgRefreshInvalidated)
 	case rec.spent:
 		s.stats.ReuseRejections++
 		s.acct(rec.fam.accountID).ReuseRejections++
-		if s.opts.RevokeFamilyOnReuse {
+		if !s.opts.KeepFamilyOnReuse && !rec.fam.revoked {
 			rec.fam.revoked = true
+			s.stats.LoginsRevoked++
+			s.acct(rec.fam.accountID).LoginsRevoked++
 		}
 		fail(codeRefreshReused, msgRefreshReused)
+	case rec.fam.revoked:
+		fail(codeRefreshInvalidated, msgRefreshInvalidated)
 	case s.opts.RefreshTTL > 0 && !s.nowLocked().Before(rec.issued.Add(s.opts.RefreshTTL)):
 		fail(codeRefreshExpired, msgRefreshExpired)
 	default:

@@ -13,7 +13,7 @@ func TestSim_Refresh_RotatesAndRejectsReuse(t *testing.T) {
 		form bool
 	}{{"json", false}, {"form", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, Options{AccessTTL: 2 * time.Hour})
+			f := newFixture(t, Options{AccessTTL: 2 * time.Hour, KeepFamilyOnReuse: true})
 			first := f.sim.AddAccount(Account{Name: "a"})
 
 			r := f.refresh(t, first.RefreshToken, tc.form)
@@ -49,7 +49,7 @@ func TestSim_Refresh_RotatesAndRejectsReuse(t *testing.T) {
 }
 
 func TestSim_Refresh_RevokeFamilyOnReuse(t *testing.T) {
-	f := newFixture(t, Options{RevokeFamilyOnReuse: true})
+	f := newFixture(t, Options{})
 	first := f.sim.AddAccount(Account{})
 	other := f.sim.AddAccount(Account{ID: first.AccountID}) // a second login of the same account
 	second := tokensFrom(t, f.refresh(t, first.RefreshToken, false), first.AccountID)
@@ -68,6 +68,22 @@ func TestSim_Refresh_RevokeFamilyOnReuse(t *testing.T) {
 		t.Fatalf("other family: %d %s", r.status, r.raw)
 	}
 	tokensFrom(t, f.refresh(t, other.RefreshToken, true), other.AccountID)
+	if st := f.sim.Stats(); st.LoginsRevoked != 1 || st.Accounts[first.AccountID].LoginsRevoked != 1 {
+		t.Fatalf("logins revoked = %d (account %d), want 1", st.LoginsRevoked, st.Accounts[first.AccountID].LoginsRevoked)
+	}
+}
+
+func TestSim_Refresh_KeepFamilyOnReuse(t *testing.T) {
+	f := newFixture(t, Options{KeepFamilyOnReuse: true})
+	first := f.sim.AddAccount(Account{})
+	second := tokensFrom(t, f.refresh(t, first.RefreshToken, false), first.AccountID)
+	if r := f.refresh(t, first.RefreshToken, false); r.errCode() != "refresh_token_reused" {
+		t.Fatalf("reuse: %d %s", r.status, r.raw)
+	}
+	tokensFrom(t, f.refresh(t, second.RefreshToken, true), first.AccountID)
+	if st := f.sim.Stats(); st.LoginsRevoked != 0 {
+		t.Fatalf("logins revoked = %d, want 0", st.LoginsRevoked)
+	}
 }
 
 func TestSim_Refresh_ConcurrentUseOfOneToken(t *testing.T) {

@@ -25,10 +25,12 @@ type Options struct {
 	RefreshTTL time.Duration
 	// CodeTTL is the lifetime of authorization codes. Default 10 min.
 	CodeTTL time.Duration
-	// RevokeFamilyOnReuse revokes the whole token family when a spent refresh
-	// token is presented again (its current refresh token then gets
-	// refresh_token_invalidated, its access tokens token_invalidated).
-	RevokeFamilyOnReuse bool
+	// KeepFamilyOnReuse turns off what OpenAI does when a spent refresh
+	// token is presented again: revoke the whole login (its current refresh
+	// token then gets refresh_token_invalidated, its access tokens
+	// token_invalidated). Only a test that must see the family survive a
+	// reuse sets it; every other world is as strict as OpenAI.
+	KeepFamilyOnReuse bool
 	// StrictOldAccess rejects an access token once a refresh superseded it
 	// (401 token_invalidated). Default false: like the real service, old
 	// access tokens stay valid until exp.

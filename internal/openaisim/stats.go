@@ -9,6 +9,7 @@ type Stats struct {
 	RefreshRequests int `json:"refresh_requests"` // every refresh_token grant request, valid or not
 	Refreshes       int `json:"refreshes"`        // successful rotations
 	ReuseRejections int `json:"reuse_rejections"` // spent refresh token presented again
+	LoginsRevoked   int `json:"logins_revoked"`   // token families revoked after a reuse: logins lost
 	RefreshFailures int `json:"refresh_failures"` // every non-200 refresh answer, reuse included
 	// Token endpoint, other.
 	CodeExchanges        int `json:"code_exchanges"`         // authorization_code grant requests
@@ -50,6 +51,7 @@ type AccountStats struct {
 	Families        int `json:"families"` // logins: AddAccount calls and code exchanges
 	Refreshes       int `json:"refreshes"`
 	ReuseRejections int `json:"reuse_rejections"`
+	LoginsRevoked   int `json:"logins_revoked"`
 	ResponsesOK     int `json:"responses_ok"`
 	Unauthorized    int `json:"unauthorized"`
 	UsageLimited    int `json:"usage_limited"`

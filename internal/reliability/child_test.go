@@ -35,10 +35,11 @@ type childResult struct {
 func runChild(mode string) int {
 	ctx := context.Background()
 	env := os.Getenv
-	r, err := simworld.Container{
-		KillAt:  env("CODEXGATE_KILL_AT"),
-		Options: []codex.Option{codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL)},
-	}.Refresher(ctx)
+	opts := []codex.Option{codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL)}
+	if mode == "proxy" || mode == "cron" {
+		opts = append(opts, codex.WithRefreshRate(soakRate))
+	}
+	r, err := simworld.Container{KillAt: env("CODEXGATE_KILL_AT"), Options: opts}.Refresher(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -35,7 +35,9 @@ func TestReliability_Matrix(t *testing.T) {
 		soakFor = d
 	}
 	m := &Matrix{Command: "make reliability", Date: start.UTC(), Soak: soakFor,
-		Machine: fmt.Sprintf("%d CPUs, %s, %s/%s", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)}
+		Machine:    fmt.Sprintf("%d CPUs, %s, %s/%s", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH),
+		Budget:     rateString(codex.DefaultRefreshRate),
+		SoakBudget: rateString(soakRate)}
 	add := func(r Row) {
 		m.Rows = append(m.Rows, r)
 		t.Logf("%s | %s: served %d/%d refreshes %d reuse %d lost %d reauth %d ok=%v %s %s",
@@ -58,6 +60,7 @@ func TestReliability_Matrix(t *testing.T) {
 	t.Run("TokenEndpointFaults", func(t *testing.T) { simFaultRows(t, add) })
 	t.Run("Deadline", func(t *testing.T) { deadlineRows(t, add) })
 	t.Run("Kills", func(t *testing.T) { killRows(t, add) })
+	t.Run("Promise", func(t *testing.T) { promiseRows(t, add) })
 	t.Run("Soak", func(t *testing.T) { soakRow(t, add, soakFor) })
 }
 
@@ -84,13 +87,7 @@ func runRow(t *testing.T, w world, faulty *codex.Refresher, r Row) Row {
 	call(faulty)
 	call(faulty)
 	call(w.refresher(nil))
-	st := w.Sim.Stats()
-	r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
-	lost, err := w.probe("main")
-	r.TokensLost = lost
-	if err != nil {
-		r.Err = "probe: " + err.Error()
-	}
+	w.settle(&r, "main")
 	if len(errs) > 0 {
 		r.Why = strings.TrimSpace(r.Why + " errors seen: " + errs[0])
 	}
@@ -197,14 +194,8 @@ func deadlineRows(t *testing.T, add func(Row)) {
 			if err2 == nil {
 				r.Served++
 			}
-			st = w.Sim.Stats()
-			r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
-			lost, perr := w.probe("main")
-			r.TokensLost = lost
-			if perr != nil {
-				r.Err = perr.Error()
-			}
-			r.Expected = noTime && r.Served == 1 && r.Refreshes == 1 && r.Reuse == 0 && lost == 0 && r.Err == ""
+			w.settle(&r, "main")
+			r.Expected = noTime && r.Served == 1 && r.Refreshes == 1 && r.Reuse == 0 && r.TokensLost == 0 && r.Err == ""
 			add(r)
 		})
 	}
@@ -248,17 +239,11 @@ func killRows(t *testing.T, add func(Row)) {
 			default:
 				r.Why = strings.TrimSpace(r.Why + " next caller: " + err.Error())
 			}
-			st := w.Sim.Stats()
-			r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
-			lost, perr := w.probe("main")
-			r.TokensLost = lost
-			if perr != nil {
-				r.Err = strings.TrimSpace(r.Err + " probe: " + perr.Error())
-			}
+			w.settle(&r, "main")
 			if tc.reauth {
 				r.Expected = r.Reauth == 1 && r.Err == ""
 			} else {
-				r.Expected = r.Served == 1 && r.Reauth == 0 && r.Reuse == 0 && lost == 0 && r.Refreshes <= 1 && r.Err == ""
+				r.Expected = r.Served == 1 && r.Reauth == 0 && r.Reuse == 0 && r.TokensLost == 0 && r.Refreshes <= 1 && r.Err == ""
 			}
 			add(r)
 		})
@@ -273,7 +258,7 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 		ids[a] = fmt.Sprintf("acct-soak-%d", i)
 		w.ImportExpiring(t, a, ids[a])
 	}
-	r := Row{Section: "Soak", Name: fmt.Sprintf("%s: 2 accounts, 3 proxy-style processes × 3 callers (401 → forced refresh → replay), 1 cron-style process (forced refresh of both every 2–4 s), random access-token expiries every 0.5–3 s", d)}
+	r := Row{Section: "Soak", Name: fmt.Sprintf("%s (refresh budget raised for the soak): 2 accounts, 3 proxy-style processes × 3 callers (401 → forced refresh → replay), 1 cron-style process (forced refresh of both every 2–4 s), random access-token expiries every 0.5–3 s", d)}
 	type proc struct {
 		cmd *exec.Cmd
 		out bytes.Buffer
@@ -320,14 +305,7 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 	close(stop)
 	wg.Wait()
 	st := w.Sim.Stats()
-	r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
-	for _, a := range accounts {
-		lost, err := w.probe(a)
-		r.TokensLost += lost
-		if err != nil {
-			r.Err = strings.TrimSpace(r.Err + " probe " + a + ": " + err.Error())
-		}
-	}
+	w.settle(&r, accounts...)
 	r.Why = fmt.Sprintf("%d expiries injected; %d OAuth refresh requests.", expiries, st.RefreshRequests)
 	if len(errs) > 0 {
 		r.Why += fmt.Sprintf(" %d error(s), first: %s", len(errs), errs[0])
@@ -339,4 +317,8 @@ func soakRow(t *testing.T, add func(Row), d time.Duration) {
 	r.Why += " Unserved calls are second 401s when an injected expiry hit the freshly refreshed token before the one replay (the proxy fails over then); they are not token failures."
 	r.Expected = r.Reuse == 0 && r.TokensLost == 0 && r.Reauth == 0 && r.Err == ""
 	add(r)
+}
+
+func rateString(r codex.RefreshRate) string {
+	return fmt.Sprintf("%d refreshes, one more every %s", r.Burst, r.Every)
 }

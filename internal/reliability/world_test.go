@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,16 @@ const (
 	leaseTTL       = 7 * time.Second
 )
 
+// soakRate is the soak's refresh budget: the soak forces a refresh of each
+// account every few seconds (far beyond production's forced refreshes), which
+// the default budget (codex.DefaultRefreshRate) would rightly refuse after 20.
+// The budget's own row shows the default refusing.
+var soakRate = codex.RefreshRate{Burst: 10000, Every: 100 * time.Millisecond}
+
+// probeRate lets the tokens-lost probe refresh even an account whose budget
+// a row spent: an operator's refresh an hour later would be allowed too.
+var probeRate = codex.RefreshRate{Burst: 10000, Every: time.Millisecond}
+
 // world is a simworld.World whose containers are child processes of this
 // test binary.
 type world struct{ *simworld.World }
@@ -35,13 +46,13 @@ func (w world) refresher(cfg *aws.Config) *codex.Refresher {
 	return w.Refresher(cfg, codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL))
 }
 
-// probe is the tokens-lost check: a fresh container forces a refresh from
-// what is stored. It returns 1 when that ends in reauth_required (the login
-// is gone), and the probe's own error otherwise.
+// probe is the tokens-lost check on what is stored: a fresh container forces
+// a refresh from it. It returns 1 when that ends in reauth_required (the
+// login is gone), and the probe's own error otherwise.
 func (w world) probe(account string) (lost int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	r := w.refresher(nil)
+	r := w.Refresher(nil, codex.WithTimeouts(oauthTimeout, persistTimeout, leaseTTL), codex.WithRefreshRate(probeRate))
 	c, err := r.AccessToken(ctx, account, codex.AccessOptions{})
 	if errors.Is(err, codex.ErrReauthRequired) {
 		return 1, nil
@@ -67,4 +78,23 @@ func (w world) child(mode string, env ...string) *exec.Cmd {
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	return cmd
+}
+
+// settle fills r's counters from the simulator once the row's callers are
+// done (before the probe's own refresh), and counts tokens lost: logins the
+// simulator revoked (a reuse revokes the whole login, as OpenAI does),
+// counted after the probe, or, when larger, accounts whose probe ended in
+// reauth_required.
+func (w world) settle(r *Row, accounts ...string) {
+	st := w.Sim.Stats()
+	r.Refreshes, r.Reuse = st.Refreshes, st.ReuseRejections
+	probed := 0
+	for _, a := range accounts {
+		lost, err := w.probe(a)
+		probed += lost
+		if err != nil {
+			r.Err = strings.TrimSpace(r.Err + " probe " + a + ": " + err.Error())
+		}
+	}
+	r.TokensLost = max(probed, w.Sim.Stats().LoginsRevoked)
 }

@@ -1,5 +1,5 @@
 // Package rie runs a Lambda bootstrap under the Runtime Interface Emulator
-// (aws-lambda-rie, DESIGN.md §6), as one Lambda container: one emulator, one
+// (aws-lambda-rie, docs/DESIGN.md §10.4), as one Lambda container: one emulator, one
 // bootstrap, one invocation at a time (the emulator crashes on concurrent
 // ones), so K containers are K emulators.
 //

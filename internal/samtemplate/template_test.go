@@ -76,7 +76,7 @@ var functions = []function{
 	},
 }
 
-// sharedEnv is the configuration of DESIGN.md §2 every function gets.
+// sharedEnv is the configuration of docs/DESIGN.md §8.1 every function gets.
 var sharedEnv = map[string]string{
 	"CODEXGATE_TABLE":         "Ref:Table",
 	"CODEXGATE_SECRET_PREFIX": "Ref:SecretPrefix",

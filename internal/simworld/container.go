@@ -4,16 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
+	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/dynamolease"
-	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/config"
 )
 
 // ContainerEnv is the environment a container process (a test binary re-run
@@ -39,7 +36,8 @@ type Container struct {
 }
 
 // Refresher builds, inside a container process, the Refresher the parent's
-// World described in ContainerEnv: its own AWS clients and cache.
+// World described in ContainerEnv, wired as every main wires it: its own
+// AWS clients and cache.
 func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -50,14 +48,18 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 			return nil, err
 		}
 	}
-	var lease codex.Leaser = dynamolease.New(dynamodb.NewFromConfig(cfg), os.Getenv("CODEXGATE_TABLE"))
-	if c.Lease != nil {
-		lease = c.Lease(lease)
+	conf, err := config.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("container: %w", err)
 	}
-	return codex.NewRefresher(
-		secretstore.New(secretsmanager.NewFromConfig(cfg), os.Getenv("CODEXGATE_SECRET_PREFIX")),
-		lease,
-		&codex.OAuthClient{TokenURL: os.Getenv("CODEXGATE_TOKEN_URL")},
-		append([]codex.Option{codex.WithLogger(slog.New(slog.DiscardHandler))}, c.Options...)...,
-	), nil
+	a, err := app.New(ctx, conf, app.Options{
+		AWS:              &cfg,
+		Logger:           slog.New(slog.DiscardHandler),
+		RefresherOptions: c.Options,
+		WrapLease:        c.Lease,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("container: %w", err)
+	}
+	return a.Refresher, nil
 }

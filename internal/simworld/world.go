@@ -7,20 +7,21 @@ package simworld
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/codex"
-	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
+	"github.com/codexgate/codexgate/shared/config"
 )
 
 // World is one isolated setup. Its fields are read-only after New.
@@ -59,10 +60,20 @@ func (w *World) Import(t testing.TB, account string, tok openaisim.Tokens) *code
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Secrets.Put(context.Background(), account, a); err != nil {
+	if _, err := w.Refresher(nil).Replace(context.Background(), account, a, codex.ReplaceOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// WithStaleReads moves the world's secrets under a name the local stack
+// serves stale AWSCURRENT reads for (a few seconds after each change of
+// AWSCURRENT, see scripts/moto-serial.py), as AWS may. Call it before any
+// import.
+func (w *World) WithStaleReads() *World {
+	w.Prefix += "stale-reads/"
+	w.Secrets = secretstore.New(secretsmanager.NewFromConfig(w.AWS), w.Prefix)
+	return w
 }
 
 // Login starts a new login for ChatGPT account id whose tokens were issued
@@ -84,18 +95,40 @@ func (w *World) ImportExpiring(t testing.TB, account, id string) openaisim.Token
 	return w.Login(t, account, id, 58*time.Minute)
 }
 
-// Refresher is one container's refresh routine: its own cache and clients,
-// built from cfg (nil: the world's plain AWS config). Logs are discarded
-// unless opts set a logger.
-func (w *World) Refresher(cfg *aws.Config, opts ...codex.Option) *codex.Refresher {
+// Config is the world as codexgate's configuration (what the environment
+// of a process in it says).
+func (w *World) Config() config.Config {
+	return config.Config{
+		Table:        w.Table,
+		SecretPrefix: w.Prefix,
+		UpstreamURL:  w.URL + "/backend-api/codex",
+		TokenURL:     w.TokenURL(),
+		UsageURL:     w.UsageURL(),
+		AuthorizeURL: w.URL + "/oauth/authorize",
+	}
+}
+
+// App wires one container's parts the way every main does (app.New) over
+// cfg (nil: the world's plain AWS config); lease, when set, wraps its
+// lease. Logs are discarded unless opts set a logger.
+func (w *World) App(cfg *aws.Config, lease func(codex.Leaser) codex.Leaser, opts ...codex.Option) *app.App {
 	c := w.AWS
 	if cfg != nil {
 		c = *cfg
 	}
-	return codex.NewRefresher(
-		secretstore.New(secretsmanager.NewFromConfig(c), w.Prefix),
-		dynamolease.New(dynamodb.NewFromConfig(c), w.Table),
-		&codex.OAuthClient{TokenURL: w.TokenURL()},
-		append([]codex.Option{codex.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...,
-	)
+	a, err := app.New(context.Background(), w.Config(), app.Options{
+		AWS:              &c,
+		Logger:           slog.New(slog.DiscardHandler),
+		RefresherOptions: opts,
+		WrapLease:        lease,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("simworld: wire app: %v", err)) // app.New fails only on AWS config loading, which cfg skips
+	}
+	return a
+}
+
+// Refresher is one container's refresh routine: its own cache and clients.
+func (w *World) Refresher(cfg *aws.Config, opts ...codex.Option) *codex.Refresher {
+	return w.App(cfg, nil, opts...).Refresher
 }

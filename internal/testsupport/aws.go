@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 )
 
 // DefaultRegion is the region used when AWS_REGION is unset.
@@ -40,7 +42,8 @@ func RequireStack(t testing.TB) string {
 // AWS_ENDPOINT_URL itself; AWSConfig adds the defaults an emulator needs
 // (region, dummy credentials when none are configured) and a retryer that
 // retries a few times quickly without a client-side retry quota, which
-// would otherwise throttle heavily concurrent tests.
+// would otherwise throttle heavily concurrent tests. Its HTTP client is
+// wrapped by sdkhttp, as in every binary.
 func AWSConfig(t testing.TB) aws.Config {
 	t.Helper()
 	RequireStack(t)
@@ -65,6 +68,7 @@ func AWSConfig(t testing.TB) aws.Config {
 	if err != nil {
 		t.Fatalf("load AWS config: %v", err)
 	}
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	return cfg
 }
 

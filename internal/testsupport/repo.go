@@ -1,6 +1,7 @@
 package testsupport
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,4 +26,20 @@ func RepoRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// Functions lists the Lambda functions: one directory each under
+// root/functions (as the Makefile builds them), sorted.
+func Functions(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, fmt.Errorf("list functions: %w", err)
+	}
+	var fns []string
+	for _, e := range entries {
+		if e.IsDir() {
+			fns = append(fns, e.Name())
+		}
+	}
+	return fns, nil
 }

@@ -22,13 +22,16 @@ import (
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
+// ctxFor bounds one step against a hang, not its speed: each aws CLI call of
+// the init script starts a Python interpreter, which takes many seconds on a
+// loaded 2-core machine.
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-// The lease (DESIGN §4) rests on these: a conditional write succeeds once
+// The lease (docs/DESIGN.md §3.3 step 3, §7.2) rests on these: a conditional write succeeds once
 // and then fails with ConditionalCheckFailedException, and the failure can
 // carry the current item (ReturnValuesOnConditionCheckFailure=ALL_OLD).
 func TestDynamoDB_ConditionalWrite(t *testing.T) {
@@ -108,7 +111,7 @@ func newToken(t *testing.T) string {
 	return hex.EncodeToString(buf)
 }
 
-// The token store (DESIGN §4 step 7) rests on these: a version written with
+// The token store (docs/DESIGN.md §3.3 step 9, §7.1) rests on these: a version written with
 // a custom stage leaves AWSCURRENT alone, is readable by that stage, and the
 // promotion is a compare-and-swap on RemoveFromVersionId.
 func TestSecretsManager_VersionStages(t *testing.T) {

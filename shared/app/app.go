@@ -21,6 +21,8 @@ import (
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
 	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/sdkhttp"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -42,6 +44,9 @@ type Options struct {
 	AWS              *aws.Config // default: the SDK's default chain (honours AWS_ENDPOINT_URL)
 	Logger           *slog.Logger
 	RefresherOptions []codex.Option
+	// WrapLease, when set, wraps the lease the Refresher uses: a negative
+	// control replaces it with one that excludes nothing.
+	WrapLease func(codex.Leaser) codex.Leaser
 }
 
 // New wires an App. It makes no AWS call.
@@ -55,10 +60,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("load AWS config: %w", err)
 		}
 	}
+	// Every AWS client of every binary sends through sdkhttp (see there).
+	awsCfg.HTTPClient = sdkhttp.Wrap(awsCfg.HTTPClient)
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	awsCfg.Logger = SDKLogger(log)
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	a := &App{
@@ -67,22 +75,30 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Secrets: secretstore.New(sm, cfg.SecretPrefix),
 		Leases:  dynamolease.New(ddb, cfg.Table),
 		States:  statestore.New(ddb, cfg.Table),
-		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}},
+		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL}, // timeouts: codex.DefaultOAuth*
 		HTTP:    &http.Client{Transport: upstreamTransport()},
 		Logger:  log,
 	}
 	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
-	a.Refresher = codex.NewRefresher(a.Secrets, a.Leases, a.OAuth, opts...)
+	var lease codex.Leaser = a.Leases
+	if o.WrapLease != nil {
+		lease = o.WrapLease(lease)
+	}
+	a.Refresher = codex.NewRefresher(a.Secrets, lease, a.OAuth, opts...)
 	return a, nil
 }
 
-// FromEnv wires an App from the environment, as every main does.
+// FromEnv wires an App from the environment, as every Lambda function's
+// main does (the refresh routine's alarms become EMF metrics on stdout).
 func FromEnv(ctx context.Context) (*App, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return New(ctx, cfg, Options{})
+	// The functions' stdout goes to CloudWatch Logs, which turns EMF lines
+	// into the metrics template.yaml's alarms watch.
+	events := codex.WithEvents(metrics.RefreshEvents{W: metrics.New(nil)})
+	return New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}})
 }
 
 // upstreamTransport keeps connections to the Codex backend warm between

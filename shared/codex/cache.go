@@ -44,6 +44,8 @@ func (c *tokenCache) put(account string, v Version) *cached {
 	return e
 }
 
+func (c *tokenCache) forget(account string) { c.m.Delete(account) }
+
 // reauthMemo remembers briefly, per container, that an account needs a new
 // login, so a burst of requests fails fast without touching AWS. It expires
 // so that a fresh import is noticed without a restart.

@@ -88,11 +88,14 @@ func testTimeouts() (oauth, persist, lease time.Duration) {
 // processes, as an in-process mutex does across Lambda containers.
 type alwaysGrant struct{ codex.Leaser }
 
-func (a alwaysGrant) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (*codex.Lease, error) {
-	return &codex.Lease{Key: key, Owner: owner, Fence: 1, ExpiresAt: time.Now().Add(ttl)}, nil
+func (a alwaysGrant) Acquire(ctx context.Context, key, owner string, ttl time.Duration, _ *codex.LeaseHeldError) (*codex.Lease, error) {
+	return &codex.Lease{Key: key, Owner: owner, Fence: 1, TTL: ttl, ExpiresAt: time.Now().Add(ttl)}, nil
 }
-func (alwaysGrant) SetPending(context.Context, *codex.Lease, codex.Pending) error { return nil }
-func (alwaysGrant) Release(context.Context, *codex.Lease, codex.Release) error    { return nil }
+func (alwaysGrant) Renew(context.Context, *codex.Lease, time.Duration) error { return nil }
+func (alwaysGrant) SetPending(context.Context, *codex.Lease, codex.Pending, codex.RefreshBudget) error {
+	return nil
+}
+func (alwaysGrant) Release(context.Context, *codex.Lease, codex.Release) error { return nil }
 
 // world is a simworld.World whose containers are this test binary re-run
 // as separate processes.

@@ -21,12 +21,32 @@ var (
 	// ErrStaleVersion means a compare-and-swap promote failed because the
 	// current secret version is no longer the one we read.
 	ErrStaleVersion = errors.New("secret version is stale")
+	// ErrAccountExists means a secret to be created exists already.
+	ErrAccountExists = errors.New("account exists")
 	// ErrVersionNotFound means a secret version id does not exist.
 	ErrVersionNotFound = errors.New("secret version not found")
 	// ErrNoTime means the caller's deadline leaves too little time to refresh
 	// and store a token safely, so the refresh was not started.
 	ErrNoTime = errors.New("not enough time left to refresh safely")
+	// ErrRefreshRateLimited means the account refreshed so often that one
+	// more refresh would risk Secrets Manager's version quota.
+	ErrRefreshRateLimited = errors.New("account refreshed too often")
 )
+
+// RateLimitedError reports a refresh refused by the account's refresh
+// budget, and when one will be allowed again.
+type RateLimitedError struct {
+	Account string
+	RetryAt time.Time
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("account %q refreshed too often (a guard against Secrets Manager's version quota): next refresh allowed at %s",
+		e.Account, e.RetryAt.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrRefreshRateLimited) true.
+func (e *RateLimitedError) Is(target error) bool { return target == ErrRefreshRateLimited }
 
 // ReauthError reports an account that needs a new login, and why.
 type ReauthError struct {
@@ -42,14 +62,24 @@ func (e *ReauthError) Error() string {
 // Is makes errors.Is(err, ErrReauthRequired) true.
 func (e *ReauthError) Is(target error) bool { return target == ErrReauthRequired }
 
-// LeaseHeldError reports who holds a lease and until when.
+// LeaseHeldError reports who holds a lease: the record a waiter watches.
+// Owner, Fence and Beat change whenever the holder acquires or renews; TTL
+// is how long the holder may go without renewing.
 type LeaseHeldError struct {
 	Owner     string
-	ExpiresAt time.Time
+	Fence     int64
+	Beat      int64
+	TTL       time.Duration
+	ExpiresAt time.Time // by the holder's clock: informational only
 }
 
 func (e *LeaseHeldError) Error() string {
-	return fmt.Sprintf("refresh lease held by %s until %s", e.Owner, e.ExpiresAt.Format(time.RFC3339Nano))
+	return fmt.Sprintf("refresh lease held by %s (fence %d, beat %d, lease %s)", e.Owner, e.Fence, e.Beat, e.TTL)
+}
+
+// sameRecord reports whether e and o describe the same lease record.
+func (e *LeaseHeldError) sameRecord(o *LeaseHeldError) bool {
+	return o != nil && e.Owner == o.Owner && e.Fence == o.Fence && e.Beat == o.Beat
 }
 
 // Is makes errors.Is(err, ErrLeaseHeld) true.
@@ -93,7 +123,7 @@ func (e *OAuthError) Transient() bool {
 	return e.Status == 0 || e.Status == 408 || e.Status == 429 || e.Status >= 500
 }
 
-// terminalCodes are token-endpoint error codes that end a login (DESIGN.md §3).
+// terminalCodes are token-endpoint error codes that end a login (docs/DESIGN.md §6.2).
 var terminalCodes = map[string]bool{
 	"refresh_token_reused":      true,
 	"refresh_token_expired":     true,

@@ -31,7 +31,7 @@ func (s *memStore) put(account string, a *AuthFile) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, _ := a.MarshalJSON()
-	id := randomHex(16)
+	id := NewVersionID()
 	if s.versions[account] == nil {
 		s.versions[account] = map[string][]byte{}
 	}
@@ -102,6 +102,22 @@ func (s *memStore) Promote(_ context.Context, account, from, to string) error {
 	return nil
 }
 
+func (s *memStore) Create(_ context.Context, account, id string, a *AuthFile) error {
+	s.calls.Add(1)
+	b, err := a.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.current[account]; ok {
+		return ErrAccountExists
+	}
+	s.versions[account] = map[string][]byte{id: b}
+	s.current[account] = id
+	return nil
+}
+
 func (s *memStore) currentToken(account string) Token {
 	v, _ := s.LoadCurrent(context.Background(), account)
 	return v.Auth.Token
@@ -111,15 +127,16 @@ type memLeaser struct {
 	mu     sync.Mutex
 	now    func() time.Time
 	items  map[string]*Lease
+	beats  map[string]int64
 	calls  atomic.Int64
 	always bool // negative control: grant every acquire, as an in-process mutex would across containers
 }
 
 func newMemLeaser(now func() time.Time) *memLeaser {
-	return &memLeaser{now: now, items: map[string]*Lease{}}
+	return &memLeaser{now: now, items: map[string]*Lease{}, beats: map[string]int64{}}
 }
 
-func (m *memLeaser) Acquire(_ context.Context, key, owner string, ttl time.Duration) (*Lease, error) {
+func (m *memLeaser) Acquire(_ context.Context, key, owner string, ttl time.Duration, stale *LeaseHeldError) (*Lease, error) {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -128,14 +145,31 @@ func (m *memLeaser) Acquire(_ context.Context, key, owner string, ttl time.Durat
 		it = &Lease{Key: key}
 		m.items[key] = it
 	}
-	if !m.always && it.Owner != owner && !it.ExpiresAt.Before(m.now()) {
-		return nil, &LeaseHeldError{Owner: it.Owner, ExpiresAt: it.ExpiresAt}
+	rec := &LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt}
+	free := it.Owner == "" || it.ExpiresAt.IsZero() || it.Owner == owner || rec.sameRecord(stale)
+	if !m.always && !free {
+		return nil, rec
 	}
-	it.Owner, it.ExpiresAt = owner, m.now().Add(ttl)
+	it.Owner, it.ExpiresAt, it.TTL = owner, m.now().Add(ttl), ttl
 	it.Fence++
+	m.beats[key] = 0
 	cp := *it
 	cp.Reauth = maps.Clone(it.Reauth)
+	cp.Current = maps.Clone(it.Current)
 	return &cp, nil
+}
+
+func (m *memLeaser) Renew(_ context.Context, l *Lease, ttl time.Duration) error {
+	m.calls.Add(1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, err := m.held(l)
+	if err != nil {
+		return err
+	}
+	it.ExpiresAt, it.TTL = m.now().Add(ttl), ttl
+	m.beats[l.Key]++
+	return nil
 }
 
 func (m *memLeaser) held(l *Lease) (*Lease, error) {
@@ -146,7 +180,7 @@ func (m *memLeaser) held(l *Lease) (*Lease, error) {
 	return it, nil
 }
 
-func (m *memLeaser) SetPending(_ context.Context, l *Lease, p Pending) error {
+func (m *memLeaser) SetPending(_ context.Context, l *Lease, p Pending, b RefreshBudget) error {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -154,7 +188,7 @@ func (m *memLeaser) SetPending(_ context.Context, l *Lease, p Pending) error {
 	if err != nil {
 		return err
 	}
-	it.Pending = p
+	it.Pending, it.Budget = p, b
 	return nil
 }
 
@@ -168,7 +202,10 @@ func (m *memLeaser) Release(_ context.Context, l *Lease, r Release) error {
 	}
 	it.ExpiresAt = time.Time{}
 	if r.CurrentVersion != "" {
-		it.CurrentVersion = r.CurrentVersion
+		if it.Current == nil {
+			it.Current = map[string]string{}
+		}
+		it.Current[r.Account] = r.CurrentVersion
 	}
 	if r.ClearPending {
 		it.Pending = Pending{}
@@ -199,7 +236,7 @@ func newFakeOAuth(now func() time.Time) *fakeOAuth {
 func (f *fakeOAuth) login(accountID string, expiresIn time.Duration) *AuthFile {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rt := "rt_" + randomHex(16)
+	rt := "rt_" + NewVersionID()
 	f.valid[rt] = accountID
 	return &AuthFile{Token: Token{
 		ID: fakeJWT(accountID, f.now().Add(time.Hour)), Access: fakeJWT(accountID, f.now().Add(expiresIn)),
@@ -224,7 +261,7 @@ func (f *fakeOAuth) Refresh(ctx context.Context, rt string) (*TokenResponse, err
 	}
 	delete(f.valid, rt)
 	f.spent[rt] = true
-	next := "rt_" + randomHex(16)
+	next := "rt_" + NewVersionID()
 	f.valid[next] = acct
 	f.refreshes.Add(1)
 	return &TokenResponse{

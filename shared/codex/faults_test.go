@@ -70,6 +70,8 @@ func TestRefresher_KillAtEachStep(t *testing.T) {
 
 // blockingStore pauses the first Promote until released: a holder stalled
 // (GC pause, frozen container) between its durable write and its promote.
+// A frozen container renews nothing either: frozenLeaser stops its
+// heartbeats for as long.
 type blockingStore struct {
 	codex.TokenStore
 	once    sync.Once
@@ -91,11 +93,26 @@ func (b *blockingStore) Promote(ctx context.Context, account, from, to string) e
 	return b.TokenStore.Promote(ctx, account, from, to)
 }
 
+// frozenLeaser holds every renewal while its store is paused.
+type frozenLeaser struct {
+	codex.Leaser
+	store *blockingStore
+}
+
+func (f frozenLeaser) Renew(ctx context.Context, l *codex.Lease, ttl time.Duration) error {
+	select {
+	case <-f.store.paused:
+		<-f.store.release
+	default:
+	}
+	return f.Leaser.Renew(ctx, l, ttl)
+}
+
 func TestRefresher_Fencing_PausedHolderCannotOverwrite(t *testing.T) {
 	w := newWorld(t, openaisim.Options{})
 	w.ImportExpiring(t, "main", "acct-fence")
 	bs := &blockingStore{TokenStore: w.Secrets, paused: make(chan struct{}), release: make(chan struct{})}
-	stalled := codex.NewRefresher(bs, dynamolease.New(dynamodb.NewFromConfig(w.AWS), w.Table),
+	stalled := codex.NewRefresher(bs, frozenLeaser{dynamolease.New(dynamodb.NewFromConfig(w.AWS), w.Table), bs},
 		&codex.OAuthClient{TokenURL: w.TokenURL()}, codex.WithTimeouts(testTimeouts()), codex.WithLogger(discard()))
 
 	type result struct {

@@ -16,16 +16,13 @@ import (
 // ClientID is the Codex CLI's public OAuth client id.
 const ClientID = "app_EMoamEEZ73f0CkXaXp7hrann"
 
-// DefaultTokenURL is OpenAI's token endpoint (CODEXGATE_TOKEN_URL overrides it).
-const DefaultTokenURL = "https://auth.openai.com/oauth/token"
-
 // OAuthClient is the only code that calls the token endpoint. Terminal errors
 // return at once; transient ones are retried a bounded number of times.
 type OAuthClient struct {
-	TokenURL       string
-	HTTPClient     *http.Client
+	TokenURL       string        // required: config.Config.TokenURL
+	HTTPClient     *http.Client  // default http.DefaultClient; AttemptTimeout bounds each request
 	MaxAttempts    int           // default 3
-	AttemptTimeout time.Duration // per attempt; default 20s
+	AttemptTimeout time.Duration // per attempt; default DefaultOAuthAttempt
 	BaseBackoff    time.Duration // first retry delay before jitter; default 500ms
 }
 
@@ -82,56 +79,44 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 		detached, cancel = context.WithDeadline(detached, dl)
 		defer cancel()
 	}
-	attempts := max(c.MaxAttempts, 1)
+	policy := backoff{first: c.BaseBackoff, most: time.Minute, attempts: max(c.MaxAttempts, 1)}
 	if c.MaxAttempts == 0 {
-		attempts = 3
+		policy.attempts = 3
 	}
-	var last error
-	made := 0
-	for i := range attempts {
-		if i > 0 {
-			wait := c.backoff(i)
-			if dl, ok := detached.Deadline(); ok && time.Until(dl) < wait {
-				break
-			}
-			time.Sleep(wait)
-		}
-		made++
-		resp, err := c.attempt(detached, contentType, body)
-		if err == nil {
-			return resp, nil
-		}
-		last = err
+	if policy.first == 0 {
+		policy.first = 500 * time.Millisecond
+	}
+	var resp *TokenResponse
+	final := false // the last error is not worth a retry
+	made, err := policy.retry(detached, func() error {
+		var err error
+		resp, err = c.attempt(detached, contentType, body)
 		var oe *OAuthError
-		if !errors.As(err, &oe) || !oe.Transient() {
-			return nil, err
+		if final = err != nil && (!errors.As(err, &oe) || !oe.Transient()); final {
+			return permanent{err}
 		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return resp, nil
+	case final:
+		return nil, err
 	}
-	return nil, fmt.Errorf("after %d attempts: %w", made, last)
-}
-
-// backoff is exponential with jitter, so that many containers retrying
-// after one outage do not arrive in lockstep.
-func (c *OAuthClient) backoff(retry int) time.Duration {
-	base := c.BaseBackoff
-	if base == 0 {
-		base = 500 * time.Millisecond
-	}
-	return jitter(base << (retry - 1))
+	return nil, fmt.Errorf("after %d attempts: %w", made, err)
 }
 
 func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []byte) (*TokenResponse, error) {
 	timeout := c.AttemptTimeout
 	if timeout == 0 {
-		timeout = 20 * time.Second
+		timeout = DefaultOAuthAttempt
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tokenURL := c.TokenURL
-	if tokenURL == "" {
-		tokenURL = DefaultTokenURL
+	if c.TokenURL == "" {
+		return nil, errors.New("token request: no token URL configured")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build token request: %w", err)
 	}
@@ -207,30 +192,4 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-// Merge applies a token response to t, keeping any value the response
-// leaves out, and derives the new expiry from expires_in or the JWT exp.
-func (t Token) Merge(r *TokenResponse, now time.Time) Token {
-	n := t
-	if r.AccessToken != "" {
-		n.Access = r.AccessToken
-	}
-	if r.RefreshToken != "" {
-		n.Refresh = r.RefreshToken
-	}
-	if r.IDToken != "" {
-		n.ID = r.IDToken
-	}
-	n.ExpiresAt = time.Time{}
-	if c, err := ParseClaims(n.Access); err == nil {
-		n.ExpiresAt = c.ExpiresAt
-		if c.AccountID != "" {
-			n.AccountID = c.AccountID
-		}
-	}
-	if n.ExpiresAt.IsZero() && r.ExpiresIn > 0 {
-		n.ExpiresAt = now.Add(time.Duration(r.ExpiresIn) * time.Second)
-	}
-	return n
 }

@@ -34,11 +34,15 @@ type Refresher struct {
 	persistTimeout time.Duration // durable write + promote
 	maxWait        time.Duration // flight bound when the caller has no deadline
 	reauthMemoTTL  time.Duration
+	rate           RefreshRate
+	events         Events
 	instance       string
 
-	cache   tokenCache
-	reauth  reauthMemo
-	flights singleflight.Group
+	cache    tokenCache
+	reauth   reauthMemo
+	watches  leaseWatches
+	flights  singleflight.Group
+	inFlight flightCount
 }
 
 var _ TokenSource = (*Refresher)(nil)
@@ -55,18 +59,34 @@ func WithLogger(l *slog.Logger) Option { return func(r *Refresher) { r.log = l }
 // WithAccountStates records reauth_required accounts for the pool and CLI.
 func WithAccountStates(s AccountStates) Option { return func(r *Refresher) { r.states = s } }
 
-// WithSkew sets how long before expiry a token counts as expired (default 5m,
-// as Codex CLI does).
-func WithSkew(d time.Duration) Option { return func(r *Refresher) { r.skew = d } }
-
 // WithTimeouts sets the OAuth and persist budgets and the lease TTL. The lease
 // must cover both budgets; a caller deadline shorter than they need gets ErrNoTime.
 func WithTimeouts(oauth, persist, leaseTTL time.Duration) Option {
 	return func(r *Refresher) { r.oauthTimeout, r.persistTimeout, r.leaseTTL = oauth, persist, leaseTTL }
 }
 
-// WithInstance names this container in lease owners (default: random).
-func WithInstance(id string) Option { return func(r *Refresher) { r.instance = id } }
+// WithRefreshRate sets the per-account refresh budget (DefaultRefreshRate).
+func WithRefreshRate(rate RefreshRate) Option { return func(r *Refresher) { r.rate = rate } }
+
+// WithEvents sends the routine's alarms to e (metrics); default: none.
+func WithEvents(e Events) Option { return func(r *Refresher) { r.events = e } }
+
+// Events receives what an operator must hear about, beside the logs.
+type Events interface {
+	// RotatedTokenNotStored: OpenAI rotated the account's refresh token and
+	// the new one could not be stored; the login is likely lost.
+	RotatedTokenNotStored(account string)
+	// LeaseOutlived: a holder found another holder on its lease item.
+	LeaseOutlived(account string)
+	// ReauthRequired: the account's login is dead and needs a person.
+	ReauthRequired(account, reason string)
+}
+
+type noEvents struct{}
+
+func (noEvents) RotatedTokenNotStored(string)  {}
+func (noEvents) LeaseOutlived(string)          {}
+func (noEvents) ReauthRequired(string, string) {}
 
 // NewRefresher returns the refresh routine over a token store, a leaser and
 // the OAuth client.
@@ -76,11 +96,13 @@ func NewRefresher(store TokenStore, leaser Leaser, oauth TokenRefresher, opts ..
 		now:            time.Now,
 		log:            slog.Default(),
 		skew:           5 * time.Minute,
-		oauthTimeout:   20 * time.Second,
-		persistTimeout: 15 * time.Second,
-		leaseTTL:       45 * time.Second,
+		oauthTimeout:   DefaultOAuthBudget,
+		persistTimeout: DefaultPersistBudget,
+		leaseTTL:       DefaultLeaseTTL,
 		maxWait:        2 * time.Minute,
 		reauthMemoTTL:  30 * time.Second,
+		rate:           DefaultRefreshRate,
+		events:         noEvents{},
 		instance:       randomHex(4),
 	}
 	for _, o := range opts {
@@ -89,9 +111,6 @@ func NewRefresher(store TokenStore, leaser Leaser, oauth TokenRefresher, opts ..
 	r.leaseTTL = max(r.leaseTTL, r.need())
 	return r
 }
-
-// margin keeps the last steps (release, response) inside every budget.
-const margin = 3 * time.Second
 
 // need is the least lease time one refresh may take: OAuth, then persist.
 func (r *Refresher) need() time.Duration { return r.oauthTimeout + r.persistTimeout + margin }
@@ -109,8 +128,10 @@ func (r *Refresher) AccessToken(ctx context.Context, account string, opts Access
 		if err := r.reauth.get(account, r.now()); err != nil {
 			return Credentials{}, err
 		}
-		flightCtx, cancel := r.flightContext(ctx)
+		// Only the caller that starts the flight runs this, so only its
+		// context shapes the flight (and only its timer is made).
 		ch := r.flights.DoChan(account, func() (any, error) {
+			flightCtx, cancel := r.flightContext(ctx)
 			defer cancel()
 			return r.refresh(flightCtx, account, opts)
 		})
@@ -158,6 +179,8 @@ func (r *Refresher) servable(t Token, opts AccessOptions, unrefreshed bool) bool
 
 // refresh runs once per account per container at a time (single-flight).
 func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOptions) (*cached, error) {
+	r.inFlight.add(1)
+	defer r.inFlight.add(-1)
 	seen := r.cache.get(account)
 	if seen == nil {
 		// Cold container: read the secret to learn the token and lease key.
@@ -171,7 +194,14 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		lease, adopted, err := r.acquire(ctx, account, seen, opts)
+		lease, adopted, err := r.acquire(ctx, account, seen, &opts, nil)
+		if errors.Is(err, ErrNoTime) {
+			// Too little time to refresh, but maybe not to read: another
+			// holder may have stored a newer token since this cache filled.
+			if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false) {
+				return r.cache.put(account, v), nil
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -179,58 +209,102 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 			return r.cache.put(account, *adopted), nil
 		}
 		v, err := r.underLease(ctx, account, lease, seen.version.ID, opts)
-		// Losing the lease before recording intent spent nothing: another
-		// holder took over, so wait for it like any other waiter.
-		if errors.Is(err, ErrLeaseLost) && attempt < 3 {
+		var wrong *wrongLeaseError
+		switch {
+		case errors.As(err, &wrong) && attempt < 3:
+			// The secret's content now belongs under another lease key (a
+			// new login, or a first refresh that learned the account id).
+			seen = r.cache.put(account, wrong.current)
 			continue
-		}
-		if err != nil {
+		case errors.As(err, new(lostBeforeSpend)) && attempt < 3:
+			// Losing the lease before recording intent spent nothing: another
+			// holder took over, so wait for it like any other waiter.
+			continue
+		case err != nil:
 			return nil, err
 		}
 		return r.cache.put(account, v), nil
 	}
 }
 
-// acquire takes the account's lease, or adopts a token another holder
-// publishes while we wait. Waiters poll the secret with jitter instead of
-// sitting out the holder's whole lease.
-func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, opts AccessOptions) (*Lease, *Version, error) {
+// wrongLeaseError: the lease taken is not the one the secret's current
+// content names; the holder released it without writing anything.
+type wrongLeaseError struct {
+	held    string
+	current Version
+}
+
+func (e *wrongLeaseError) Error() string {
+	return fmt.Sprintf("lease %s no longer matches the secret's login", maskKey(e.held))
+}
+
+// acquire takes the account's lease, or, when opts is non-nil, adopts a
+// token another holder publishes while we wait (waiting, if set, is called
+// once when the lease is found held). Waiters poll the secret with
+// jitter instead of sitting out the holder's lease, and take a lease over
+// only after watching its record stand still for the holder's full lease
+// duration on this process's clock (see leaseWatches): no other machine's
+// clock is trusted. It returns the lease with the time its request was sent.
+func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, opts *AccessOptions, waiting func()) (*heldLease, *Version, error) {
 	owner := r.instance + "/" + randomHex(8)
 	log := r.log.With("account", account, "lease", maskKey(seen.leaseKey))
 	start := r.now()
 	delay := firstWait
+	var stale *LeaseHeldError
 	for {
 		ttl, err := r.leaseTTLFor(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("refresh account %q: %w", account, err)
 		}
-		l, err := r.leaser.Acquire(ctx, seen.leaseKey, owner, ttl)
+		sent := r.now()
+		l, err := r.leaser.Acquire(ctx, seen.leaseKey, owner, ttl, stale)
 		if err == nil {
+			if stale != nil {
+				log.Warn("took over a lease whose holder stopped renewing", "holder", stale.Owner, "fence", stale.Fence)
+			}
 			log.Info("lease acquired", "fence", l.Fence, "waited_ms", r.now().Sub(start).Milliseconds())
-			return l, nil, nil
+			r.watches.forget(seen.leaseKey)
+			return &heldLease{Lease: l, sent: sent}, nil, nil
 		}
 		var held *LeaseHeldError
 		if !errors.As(err, &held) {
 			return nil, nil, fmt.Errorf("refresh account %q: acquire lease: %w", account, err)
 		}
 		if delay == firstWait {
-			log.Info("lease held; waiting", "holder", held.Owner, "expires_in_ms", held.ExpiresAt.Sub(r.now()).Milliseconds())
+			log.Info("lease held; waiting", "holder", held.Owner, "fence", held.Fence)
+			if waiting != nil {
+				waiting()
+			}
 		}
-		wait := min(delay, max(held.ExpiresAt.Sub(r.now()), 10*time.Millisecond))
+		stale = r.watches.observe(seen.leaseKey, held, r.now(), r.leaseTTL)
+		wait := delay
+		if stale == nil {
+			wait = min(delay, max(r.watches.due(seen.leaseKey, r.now()), 10*time.Millisecond))
+		}
 		delay = min(2*delay, time.Second)
 		if err := sleep(ctx, jitter(wait)); err != nil {
 			return nil, nil, fmt.Errorf("refresh account %q: waiting for %s: %w", account, held.Owner, err)
+		}
+		if opts == nil {
+			continue
 		}
 		v, err := r.store.LoadCurrent(ctx, account)
 		if err != nil {
 			log.Warn("poll secret while waiting", "err", err)
 			continue
 		}
-		if v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false) {
+		if v.ID != seen.version.ID && r.servable(v.Auth.Token, *opts, false) {
 			log.Info("adopted token refreshed by another holder", "version", v.ID, "waited_ms", r.now().Sub(start).Milliseconds())
 			return nil, &v, nil
 		}
 	}
+}
+
+// heldLease is a lease with the time its acquire request was sent: the
+// holder's own lease time counts from then.
+type heldLease struct {
+	*Lease
+	sent time.Time
 }
 
 // firstWait is a waiter's first poll interval; it doubles up to a second.
@@ -250,16 +324,10 @@ func (r *Refresher) leaseTTLFor(ctx context.Context) (time.Duration, error) {
 	return ttl, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// NewVersionID returns a fresh secret version id: 32 random hex characters
+// (Secrets Manager accepts 32–64), chosen before the write so that a retried
+// write is recognised as the same one.
+func NewVersionID() string { return randomHex(16) }
 
 // randomHex returns n random bytes as hex: lease owners and version ids.
 func randomHex(n int) string {

@@ -261,3 +261,30 @@ func TestRefresher_AccessToken_UnknownAccount(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// failingRenewal is a lease whose renewals never land.
+type failingRenewal struct{ *memLeaser }
+
+func (failingRenewal) Renew(context.Context, *Lease, time.Duration) error {
+	return errors.New("renewal not confirmed")
+}
+
+// Once the refresh token is spent, no failure after it (here: the promote
+// failing until the lease may have passed) leads to a second refresh.
+func TestRefresher_AccessToken_NeverRefreshesTwiceAfterSpending(t *testing.T) {
+	g := newRig()
+	g.account("a", "acct-a", time.Minute)
+	g.store.mu.Lock()
+	g.store.failPromote = errors.New("throttled")
+	g.store.mu.Unlock()
+	r := NewRefresher(g.store, failingRenewal{g.leases}, g.oauth,
+		WithLogger(slog.New(slog.DiscardHandler)), WithTimeouts(200*time.Millisecond, 200*time.Millisecond, 3500*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.AccessToken(ctx, "a", AccessOptions{}); !errors.Is(err, errLeasePassed) {
+		t.Fatalf("err = %v, want the holder to stop writing once its lease may have passed", err)
+	}
+	if n, reused := g.oauth.refreshes.Load(), g.oauth.reuses.Load(); n != 1 || reused != 0 {
+		t.Fatalf("OAuth refreshes %d, reuses %d; want 1, 0", n, reused)
+	}
+}

@@ -23,6 +23,9 @@ type TokenStore interface {
 	// Promote moves AWSCURRENT from version from to version to, and fails
 	// with ErrStaleVersion when from no longer holds it.
 	Promote(ctx context.Context, account, from, to string) error
+	// Create makes account's secret with a as its first, current version;
+	// ErrAccountExists when the secret exists already.
+	Create(ctx context.Context, account, versionID string, a *AuthFile) error
 }
 
 // AccountStates records account health outside the token store, for the

@@ -182,3 +182,29 @@ func LeaseKey(account string, a *AuthFile) string {
 	}
 	return "secret:" + account
 }
+
+// Merge applies a token response to t, keeping any value the response
+// leaves out, and derives the new expiry from expires_in or the JWT exp.
+func (t Token) Merge(r *TokenResponse, now time.Time) Token {
+	n := t
+	if r.AccessToken != "" {
+		n.Access = r.AccessToken
+	}
+	if r.RefreshToken != "" {
+		n.Refresh = r.RefreshToken
+	}
+	if r.IDToken != "" {
+		n.ID = r.IDToken
+	}
+	n.ExpiresAt = time.Time{}
+	if c, err := ParseClaims(n.Access); err == nil {
+		n.ExpiresAt = c.ExpiresAt
+		if c.AccountID != "" {
+			n.AccountID = c.AccountID
+		}
+	}
+	if n.ExpiresAt.IsZero() && r.ExpiresIn > 0 {
+		n.ExpiresAt = now.Add(time.Duration(r.ExpiresIn) * time.Second)
+	}
+	return n
+}

@@ -5,38 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"time"
 )
 
-// underLease runs steps 4–8 of the protocol while holding l.
-func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, seenID string, opts AccessOptions) (Version, error) {
+// underLease runs the protocol's steps after acquire while holding l.
+func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLease, seenID string, opts AccessOptions) (Version, error) {
+	l := hl.Lease
 	log := r.log.With("account", account, "lease", maskKey(l.Key), "fence", l.Fence)
-	rel := Release{}
+	hb := r.keepAlive(ctx, l, hl.sent)
+	defer hb.end()
 
-	// 4. Re-read under the lease, never from a cache.
-	cur, err := r.store.LoadCurrent(ctx, account)
+	// Read the base under the lease (finishing a crashed holder's write).
+	cur, rel, err := r.readBase(ctx, account, l)
 	if err != nil {
-		r.release(ctx, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: re-read under lease: %w", account, err)
+		r.release(ctx, account, l, rel)
+		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
 	}
-
-	// 9. Recovery: finish what a crashed holder recorded.
-	if p := l.Pending; p.Version != "" {
-		recovered, err := r.recoverPending(ctx, p)
-		if err != nil {
-			r.release(ctx, l, rel)
-			return Version{}, fmt.Errorf("refresh account %q: recover pending version: %w", account, err)
-		}
-		rel.ClearPending = true
-		if recovered != nil && p.Account == account {
-			cur = *recovered
-		}
+	if key := LeaseKey(account, cur.Auth); key != l.Key {
+		r.release(ctx, account, l, rel)
+		return Version{}, &wrongLeaseError{held: l.Key, current: cur}
 	}
 
 	if m, ok := l.Reauth[account]; ok {
 		if m.Version == cur.ID {
-			r.release(ctx, l, rel)
+			r.release(ctx, account, l, rel)
 			return Version{}, r.rememberReauth(account, m)
 		}
 		// The secret changed since the mark (a new login): lift it.
@@ -47,22 +39,36 @@ func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, se
 	// Adopt what someone else produced, or what is still good.
 	if r.servable(cur.Auth.Token, opts, cur.ID == seenID) {
 		rel.CurrentVersion = cur.ID
-		r.release(ctx, l, rel)
+		r.release(ctx, account, l, rel)
 		return cur, nil
 	}
 
-	// 5. Record intent before spending the refresh token.
-	next := randomHex(16)
-	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}); err != nil {
+	// Spend from the account's refresh budget, in the same write that
+	// records intent: a loop of callers can never reach the version quota.
+	budget, retryAt, ok := r.rate.take(l.Budget, r.now())
+	if !ok {
+		r.release(ctx, account, l, rel)
+		log.Warn("refresh refused by the account's refresh budget", "retry_at", retryAt)
+		return Version{}, &RateLimitedError{Account: account, RetryAt: retryAt}
+	}
+
+	// Record intent before spending the refresh token.
+	next := NewVersionID()
+	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); errors.Is(err, ErrLeaseLost) {
+		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, lostBeforeSpend{err})
+	} else if err != nil {
+		// Nothing spent; an intent that landed unseen names a version that
+		// will never exist, which the next holder clears.
+		r.release(ctx, account, l, rel)
 		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
 	}
 	rel.ClearPending = true
-	if left := l.ExpiresAt.Sub(r.now()); left < r.oauthTimeout+r.persistTimeout {
-		r.release(ctx, l, rel)
+	if left := hb.left(); left < r.oauthTimeout+r.persistTimeout {
+		r.release(ctx, account, l, rel)
 		return Version{}, fmt.Errorf("refresh account %q: %w: lease has %s left", account, ErrNoTime, left)
 	}
 
-	// 6. Refresh, detached from the caller, bounded by our own budget.
+	// Refresh, detached from the caller, bounded by our own budget.
 	start := r.now()
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.oauthTimeout)
 	resp, err := r.oauth.Refresh(octx, cur.Auth.Token.Refresh)
@@ -74,29 +80,112 @@ func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, se
 	log.Info("token refreshed", "oauth_ms", now.Sub(start).Milliseconds())
 	fresh := Version{ID: next, Auth: cur.Auth.WithToken(cur.Auth.Token.Merge(resp, now), now)}
 
-	// 7. Durable write first, then compare-and-swap promote. Until both
-	// succeed the rotated token exists only here: keep trying, keep the lease.
-	if err := r.persist(ctx, account, cur.ID, fresh); errors.Is(err, ErrStaleVersion) {
-		// Stored, but a newer login or holder moved AWSCURRENT: theirs wins.
+	// Durable write first, then compare-and-swap promote. Until both
+	// succeed the rotated token exists only here: keep trying while the
+	// lease is surely ours (the heartbeat renews it).
+	if err := r.persist(ctx, account, cur.ID, fresh, hb); errors.Is(err, ErrStaleVersion) {
+		// Stored, but AWSCURRENT moved outside the protocol: theirs wins.
 		log.Warn("rotated token stored but not promoted: current version moved", "version", next)
 		if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && r.servable(v.Auth.Token, opts, false) {
 			rel.CurrentVersion = v.ID
-			r.release(ctx, l, rel)
+			r.release(ctx, account, l, rel)
 			return v, nil
 		}
-		r.release(ctx, l, rel)
+		r.release(ctx, account, l, rel)
 		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
 	} else if err != nil {
-		log.Error("ALERT rotated token not stored; lease kept for recovery", "version", next, "err", err)
+		log.Error("ALERT rotated token not stored", "version", next, "err", err)
+		r.events.RotatedTokenNotStored(account)
 		return Version{}, fmt.Errorf("refresh account %q: store rotated token: %w", account, err)
 	}
 	log.Info("token stored and promoted", "version", next, "persist_ms", r.now().Sub(now).Milliseconds())
 
-	// 8. Release, keeping the fence.
+	// Release, keeping the fence.
 	rel.CurrentVersion, rel.LastRefresh = next, now
-	r.release(ctx, l, rel)
+	r.release(ctx, account, l, rel)
 	return fresh, nil
 }
+
+// lostBeforeSpend wraps ErrLeaseLost found before the refresh token was
+// spent: taking the protocol again from the start costs nothing then. After
+// the spend, no error may lead to a second refresh.
+type lostBeforeSpend struct{ error }
+
+func (e lostBeforeSpend) Unwrap() error { return e.error }
+
+var (
+	// errLeasePassed: a holder's lease may have passed to another holder, by
+	// its own clock; it must not start another write.
+	errLeasePassed = errors.New("lease may have passed to another holder; stopped writing")
+	// errRenewalDue: too little lease is left for one more write until the
+	// heartbeat's next renewal lands.
+	errRenewalDue = errors.New("waiting for a lease renewal before writing")
+)
+
+// readBase returns the version every write under l derives from, with what
+// the release must record. A crashed holder's intent is resolved first:
+// its version is promoted when it exists and its base is still current. The
+// base is then the version the lease item names as current, read by id: a
+// read of AWSCURRENT right after a promote may still return the previous
+// version, whose refresh token is spent. Without a name (a lease item older
+// than this rule, or a secret new to it) the base is AWSCURRENT.
+func (r *Refresher) readBase(ctx context.Context, account string, l *Lease) (Version, Release, error) {
+	rel := Release{Account: account}
+	if p := l.Pending; p.Version != "" {
+		recovered, err := r.recoverPending(ctx, p)
+		if err != nil {
+			return Version{}, rel, fmt.Errorf("recover pending version: %w", err)
+		}
+		rel.ClearPending = true
+		if recovered != nil && p.Account == account {
+			rel.CurrentVersion = recovered.ID
+			return *recovered, rel, nil
+		}
+	}
+	if id := l.Current[account]; id != "" {
+		v, err := r.loadNamed(ctx, account, id)
+		switch {
+		case err == nil && LeaseKey(account, v.Auth) == l.Key:
+			return v, rel, nil
+		case err == nil:
+			// The account moved to another lease (a login of another ChatGPT
+			// account) after this name was written: the name is history.
+		case errors.Is(err, ErrVersionNotFound):
+			// The named version is gone (the secret was deleted and created
+			// again): AWSCURRENT is all there is.
+			r.log.Warn("version named by the lease not found; reading AWSCURRENT", "account", account, "version", id)
+		default:
+			return Version{}, rel, fmt.Errorf("read version %s named by the lease: %w", id, err)
+		}
+	}
+	v, err := r.store.LoadCurrent(ctx, account)
+	if err != nil {
+		return Version{}, rel, fmt.Errorf("re-read under lease: %w", err)
+	}
+	return v, rel, nil
+}
+
+// loadNamed reads a version by id, giving a version just written a moment
+// to become readable before it counts as gone.
+func (r *Refresher) loadNamed(ctx context.Context, account, id string) (Version, error) {
+	var v Version
+	_, err := namedRetry.retry(ctx, func() error {
+		var err error
+		if v, err = r.store.LoadVersion(ctx, account, id); err != nil && !errors.Is(err, ErrVersionNotFound) {
+			return permanent{err}
+		}
+		return err
+	})
+	return v, err
+}
+
+var (
+	// persistRetry: the durable write and the promote, for as long as the
+	// lease is surely held.
+	persistRetry = backoff{first: 100 * time.Millisecond, most: 2 * time.Second}
+	// namedRetry: a version just written gets a moment to become readable.
+	namedRetry = backoff{first: 200 * time.Millisecond, most: 800 * time.Millisecond, attempts: 3}
+)
 
 // refreshFailed handles an OAuth error under the lease. A terminal error
 // marks the account reauth_required, unless another writer already holds a
@@ -104,13 +193,13 @@ func (r *Refresher) underLease(ctx context.Context, account string, l *Lease, se
 func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease, rel Release, cur Version, opts AccessOptions, err error) (Version, error) {
 	var oe *OAuthError
 	if !errors.As(err, &oe) || !oe.Terminal() {
-		r.release(ctx, l, rel)
+		r.release(ctx, account, l, rel)
 		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
 	}
 	if oe.Code == "refresh_token_reused" {
 		if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && v.ID != cur.ID && r.servable(v.Auth.Token, opts, false) {
 			rel.CurrentVersion = v.ID
-			r.release(ctx, l, rel)
+			r.release(ctx, account, l, rel)
 			return v, nil
 		}
 	}
@@ -124,7 +213,8 @@ func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease,
 		rel.Reauth = map[string]ReauthMark{}
 	}
 	rel.Reauth[account] = mark
-	r.release(ctx, l, rel)
+	r.release(ctx, account, l, rel)
+	r.events.ReauthRequired(account, reason)
 	if r.states != nil {
 		if serr := r.states.MarkReauthRequired(ctx, account, reason); serr != nil {
 			r.log.Error("record reauth_required", "account", account, "err", serr)
@@ -141,28 +231,47 @@ func (r *Refresher) rememberReauth(account string, m ReauthMark) *ReauthError {
 }
 
 // persist writes the pending version and promotes it over base, retrying
-// transient failures until the caller's deadline, past our own persist
-// budget if need be: until the write lands the rotated token exists only in
-// memory. Both writes stay safe after the lease ends (the version is only
-// pending; the promote is a compare-and-swap). A stale base means a newer
-// login was imported meanwhile or another holder took over: theirs wins.
-func (r *Refresher) persist(ctx context.Context, account, base string, v Version) error {
+// transient failures for as long as the lease is surely ours: the heartbeat
+// renews it while this runs, so a slow Secrets Manager delays every other
+// holder instead of letting one take over and spend the refresh token this
+// holder already spent. It gives up when the lease may have passed to
+// another holder (never starting a write after that) or the flight's
+// deadline comes. A stale base means AWSCURRENT moved outside the protocol.
+func (r *Refresher) persist(ctx context.Context, account, base string, v Version, hb *heartbeat) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = r.now().Add(r.maxWait)
 	}
 	pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 	defer cancel()
-	if err := retry(pctx, func() error { return r.store.WritePending(pctx, account, v.ID, v.Auth) }); err != nil {
+	// attempt runs op only while the lease surely outlasts it; while a
+	// renewal is due it waits, and once the lease may have passed it stops.
+	attempt := func(op func(context.Context) error) func() error {
+		return func() error {
+			left := hb.left()
+			switch {
+			case left <= 0:
+				r.events.LeaseOutlived(account)
+				return permanent{errLeasePassed}
+			case left <= margin:
+				return errRenewalDue
+			}
+			actx, cancel := context.WithTimeout(pctx, min(left-margin, r.persistTimeout))
+			defer cancel()
+			return op(actx)
+		}
+	}
+	_, err := persistRetry.retry(pctx, attempt(func(ctx context.Context) error { return r.store.WritePending(ctx, account, v.ID, v.Auth) }))
+	if err != nil {
 		return fmt.Errorf("write pending version: %w", err)
 	}
-	err := retry(pctx, func() error {
-		err := r.store.Promote(pctx, account, base, v.ID)
+	_, err = persistRetry.retry(pctx, attempt(func(ctx context.Context) error {
+		err := r.store.Promote(ctx, account, base, v.ID)
 		if errors.Is(err, ErrStaleVersion) {
 			return permanent{err}
 		}
 		return err
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("promote version: %w", err)
 	}
@@ -171,7 +280,10 @@ func (r *Refresher) persist(ctx context.Context, account, base string, v Version
 
 // recoverPending promotes a version a crashed holder wrote but did not
 // promote, while the version it was derived from is still current, and
-// returns it; nil when there was nothing to finish.
+// returns it; nil when there was nothing to finish. Existence is judged by
+// reading the version by id (a version that lost its last label is still
+// readable, though DescribeSecret no longer lists it), staleness by where
+// AWSCURRENT is.
 func (r *Refresher) recoverPending(ctx context.Context, p Pending) (*Version, error) {
 	v, err := r.store.LoadVersion(ctx, p.Account, p.Version)
 	if errors.Is(err, ErrVersionNotFound) {
@@ -180,8 +292,8 @@ func (r *Refresher) recoverPending(ctx context.Context, p Pending) (*Version, er
 		return nil, err
 	}
 	switch err := r.store.Promote(ctx, p.Account, p.Base, p.Version); {
-	case errors.Is(err, ErrStaleVersion):
-		return nil, nil // the base moved on: a newer login won
+	case errors.Is(err, ErrStaleVersion), errors.Is(err, ErrVersionNotFound):
+		return nil, nil // the base moved on (a newer login won), or the version is gone
 	case err != nil:
 		return nil, err
 	}
@@ -191,49 +303,18 @@ func (r *Refresher) recoverPending(ctx context.Context, p Pending) (*Version, er
 
 // release ends the lease. Failing to release is logged, not returned: the
 // token is already stored, and the lease expires on its own.
-func (r *Refresher) release(ctx context.Context, l *Lease, rel Release) {
+func (r *Refresher) release(ctx context.Context, account string, l *Lease, rel Release) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	rel.Account = account
 	err := r.leaser.Release(rctx, l, rel)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		r.log.Error("ALERT lease outlived: another holder took over", "lease", maskKey(l.Key), "fence", l.Fence)
+		r.events.LeaseOutlived(account)
 	case err != nil:
 		r.log.Warn("release lease", "lease", maskKey(l.Key), "fence", l.Fence, "err", err)
 	default:
 		r.log.Info("lease released", "lease", maskKey(l.Key), "fence", l.Fence)
 	}
-}
-
-// permanent marks an error retry must not repeat.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
-
-// retry runs op with jittered backoff until it succeeds, fails permanently
-// or ctx ends.
-func retry(ctx context.Context, op func() error) error {
-	delay := 100 * time.Millisecond
-	for {
-		err := op()
-		if err == nil {
-			return nil
-		}
-		var p permanent
-		if errors.As(err, &p) {
-			return p.error
-		}
-		if serr := sleep(ctx, jitter(delay)); serr != nil {
-			return err
-		}
-		delay = min(2*delay, 2*time.Second)
-	}
-}
-
-// jitter spreads d over [d/2, d] so that many containers don't retry in lockstep.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
 }

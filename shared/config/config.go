@@ -1,5 +1,5 @@
 // Package config reads codexgate's settings from the environment. The names
-// and defaults are an interface the project commits to (README, DESIGN.md §2).
+// and defaults are an interface the project commits to (README, docs/DESIGN.md §8.1).
 package config
 
 import (

@@ -1,6 +1,6 @@
 // Package login runs the OAuth 2.0 authorization-code flow with PKCE that
 // `codexgate login` uses to create a new ChatGPT login for an account
-// (DESIGN.md §3), the same flow Codex CLI's `codex login` runs:
+// (docs/DESIGN.md §6.6), the same flow Codex CLI's `codex login` runs:
 //
 //  1. New makes a random code verifier, its S256 challenge and a random
 //     state, and builds the authorize URL with the Codex CLI's client id and

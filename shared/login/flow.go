@@ -80,7 +80,7 @@ func New(authorizeEndpoint string, port int) (*Flow, error) {
 	return f, nil
 }
 
-// params are the authorize request's parameters (DESIGN.md §3).
+// params are the authorize request's parameters (docs/DESIGN.md §6.6).
 func (f *Flow) params() map[string]string {
 	return map[string]string{
 		"response_type":              "code",

@@ -14,7 +14,13 @@
 //	RefreshFailures  Count    dims []                 accounts whose refresh failed this run for a
 //	                                                  reason other than a dead login; refresh
 //	ReauthRequired   Count    dims []                 accounts this run found needing a new login
-//	                                                  (`codexgate login`/`import`); quota-cron and refresh
+//	                                                  (`codexgate login`/`import`); quota-cron and refresh;
+//	                                                  also 1 from any function the moment a refresh finds
+//	                                                  a login dead
+//	RotatedTokenNotStored Count dims []              1 when OpenAI rotated a refresh token that could not
+//	                                                  be stored (the login is likely lost); any function
+//	LeaseOutlived    Count    dims []                 1 when a refresh holder found another holder on its
+//	                                                  lease (it stopped writing); any function
 //
 // The dimensionless metrics are emitted on every run, zeros included, so an
 // alarm on ReauthRequired (Maximum > 0) or RefreshFailures (Sum > 0) sees

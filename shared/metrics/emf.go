@@ -20,6 +20,9 @@ const (
 	Refreshes       = "Refreshes"
 	RefreshFailures = "RefreshFailures"
 	ReauthRequired  = "ReauthRequired"
+	// Alarms of the refresh routine itself, emitted when they happen.
+	RotatedTokenNotStored = "RotatedTokenNotStored"
+	LeaseOutlived         = "LeaseOutlived"
 )
 
 // Dimension names.

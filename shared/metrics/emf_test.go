@@ -73,3 +73,21 @@ func TestWriter_Emit_Concurrent(t *testing.T) {
 		t.Errorf("lines = %d, want 400", n)
 	}
 }
+
+func TestRefreshEvents_OneLineEach(t *testing.T) {
+	var buf bytes.Buffer
+	e := RefreshEvents{W: New(&buf)}
+	e.RotatedTokenNotStored("a")
+	e.LeaseOutlived("a")
+	e.ReauthRequired("a", "refresh_token_reused")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("lines = %q", lines)
+	}
+	for i, name := range []string{RotatedTokenNotStored, LeaseOutlived, ReauthRequired} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil || m[name] != float64(1) {
+			t.Errorf("line %d = %s, want %s = 1", i, lines[i], name)
+		}
+	}
+}

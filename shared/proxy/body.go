@@ -32,7 +32,7 @@ type inbound struct {
 
 // readRequest reads the whole body (up to max bytes, gzip decoded),
 // validates it and rewrites /responses bodies to stream. The body is never
-// streamed straight through: see golang/go#40747 and DESIGN.md §8.
+// streamed straight through: see golang/go#40747 and docs/DESIGN.md §9.2.
 func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 	in := &inbound{rt: rt, header: r.Header, stream: true}
 	if rt.query {

@@ -171,19 +171,21 @@ func TestProxy_ServeHTTP_SingleUnauthorizedRefreshesOnce(t *testing.T) {
 }
 
 func TestProxy_ServeHTTP_TokenSourceFailures(t *testing.T) {
-	h := newHarness(t, []string{"a", "b", "c", "d"})
+	h := newHarness(t, []string{"a", "b", "c", "d", "e"})
 	h.tokens.errs["a"] = &codex.ReauthError{Account: "a", Reason: "refresh_token_reused"}
 	h.tokens.errs["b"] = codex.ErrNoTime
 	h.tokens.errs["c"] = fmt.Errorf("load secret: %w", codex.ErrAccountNotFound)
+	h.tokens.errs["d"] = &codex.RateLimitedError{Account: "d", RetryAt: h.clock.Now().Add(15 * time.Minute)}
 	status, body := read(t, h.do("POST", "/v1/responses", streamBody, nil))
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	if got := h.up.accounts(); !slices.Equal(got, []string{"d"}) {
+	if got := h.up.accounts(); !slices.Equal(got, []string{"e"}) {
 		t.Fatalf("upstream accounts = %v", got)
 	}
-	// a (dead login) and c (deleted) stay out without asking the token
-	// source again; b is tried again (a transient failure).
+	// a (dead login), c (deleted) and d (refresh budget spent) stay out
+	// without asking the token source again; b is tried again (a transient
+	// failure).
 	h.tokens.mu.Lock()
 	h.tokens.calls = nil
 	h.tokens.mu.Unlock()
@@ -194,8 +196,8 @@ func TestProxy_ServeHTTP_TokenSourceFailures(t *testing.T) {
 	for _, c := range h.tokens.calls {
 		asked[c.Account] = true
 	}
-	if asked["a"] || asked["c"] || !asked["b"] {
-		t.Errorf("token source asked for %v; want b, not a or c", asked)
+	if asked["a"] || asked["c"] || asked["d"] || !asked["b"] {
+		t.Errorf("token source asked for %v; want b, not a, c or d", asked)
 	}
 }
 

@@ -194,7 +194,11 @@ func (p *Proxy) limited(ctx context.Context, acct string, ue upstreamError, retr
 // tokenFailure handles an error from the token source: a dead login takes
 // the account out of the pool; anything else fails over for this request.
 func (p *Proxy) tokenFailure(acct string, err error) error {
+	var limited *codex.RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		// The account's refresh budget is spent: skip it until it refills.
+		p.pool.backoff(acct, limited.RetryAt)
 	case errors.Is(err, codex.ErrReauthRequired):
 		p.pool.reauth(acct)
 	case errors.Is(err, codex.ErrAccountNotFound):

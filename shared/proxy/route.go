@@ -28,7 +28,7 @@ type route struct {
 	rewrite func([]byte) ([]byte, error)
 }
 
-// routes are the endpoints codexgate serves (DESIGN.md §2).
+// routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).
 var routes = []*route{
 	{path: "/v1/responses", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true},
 	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true},

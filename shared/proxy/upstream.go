@@ -39,7 +39,7 @@ func (e upstreamError) resetAt(now time.Time) time.Time {
 	return time.Time{}
 }
 
-// Upstream error codes the proxy acts on (DESIGN.md §3).
+// Upstream error codes the proxy acts on (docs/DESIGN.md §6.4).
 const (
 	codeUsageLimit = "usage_limit_reached" // cool down until resets_at, fail over
 	codeRateLimit  = "rate_limit_exceeded" // short backoff, fail over

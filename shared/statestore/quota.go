@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Window kinds, classified by the window's length (DESIGN.md §3: 18000 s ≈
+// Window kinds, classified by the window's length (docs/DESIGN.md §6.5: 18000 s ≈
 // 5 h, 604800 s = a week), never by its position in the usage answer. The
 // same values as package usage's Kind5h, KindWeekly and KindOther.
 const (

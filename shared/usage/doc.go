@@ -1,5 +1,5 @@
 // Package usage reads an account's Codex quota from the ChatGPT usage
-// endpoint (GET {CODEXGATE_USAGE_URL}, DESIGN.md §3) and classifies its
+// endpoint (GET {CODEXGATE_USAGE_URL}, docs/DESIGN.md §6.5) and classifies its
 // windows.
 //
 // The endpoint answers

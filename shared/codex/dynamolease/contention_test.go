@@ -22,7 +22,7 @@ import (
 
 // lockish is the part of a leaser the contention workload uses.
 type lockish interface {
-	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (*codex.Lease, error)
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration, stale *codex.LeaseHeldError) (*codex.Lease, error)
 	Release(ctx context.Context, l *codex.Lease, r codex.Release) error
 }
 
@@ -40,7 +40,7 @@ func (a alwaysGrant) key(k string) map[string]types.AttributeValue {
 	}
 }
 
-func (a alwaysGrant) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (*codex.Lease, error) {
+func (a alwaysGrant) Acquire(ctx context.Context, key, owner string, ttl time.Duration, _ *codex.LeaseHeldError) (*codex.Lease, error) {
 	upd := expression.Set(expression.Name("owner"), expression.Value(owner)).
 		Set(expression.Name("expires_at"), expression.Value(time.Now().Add(ttl).UnixMilli())).
 		Add(expression.Name("fence"), expression.Value(1))
@@ -99,7 +99,7 @@ func contend(t *testing.T, l lockish, workers, cycles int, hold time.Duration) r
 				var lease *codex.Lease
 				for {
 					var err error
-					lease, err = l.Acquire(ctx, "shared", owner, time.Minute)
+					lease, err = l.Acquire(ctx, "shared", owner, time.Minute, nil)
 					if err == nil {
 						break
 					}

@@ -17,10 +17,14 @@ const (
 	attrOwner          = "owner"
 	attrFence          = "fence"
 	attrExpiresAt      = "expires_at"
+	attrBeat           = "beat"
+	attrTTL            = "ttl_ms"
+	attrBudgetTokens   = "budget_tokens"
+	attrBudgetAt       = "budget_at"
 	attrPendingAccount = "pending_account"
 	attrPendingVersion = "pending_version"
 	attrPendingBase    = "pending_base"
-	attrCurrentVersion = "current_version"
+	attrCurrent        = "current"
 	attrLastRefresh    = "last_refresh"
 	attrReauth         = "reauth"
 
@@ -33,10 +37,14 @@ type leaseItem struct {
 	Owner          string                `dynamodbav:"owner"`
 	Fence          int64                 `dynamodbav:"fence"`
 	ExpiresAt      int64                 `dynamodbav:"expires_at"`
+	Beat           int64                 `dynamodbav:"beat"`
+	TTL            int64                 `dynamodbav:"ttl_ms"`
+	BudgetTokens   float64               `dynamodbav:"budget_tokens"`
+	BudgetAt       int64                 `dynamodbav:"budget_at"`
 	PendingAccount string                `dynamodbav:"pending_account"`
 	PendingVersion string                `dynamodbav:"pending_version"`
 	PendingBase    string                `dynamodbav:"pending_base"`
-	CurrentVersion string                `dynamodbav:"current_version"`
+	Current        map[string]string     `dynamodbav:"current"`
 	LastRefresh    string                `dynamodbav:"last_refresh"`
 	Reauth         map[string]reauthItem `dynamodbav:"reauth"`
 }
@@ -62,13 +70,17 @@ func decodeLease(key string, item map[string]types.AttributeValue) (*codex.Lease
 		return nil, fmt.Errorf("decode lease item %s: %w", key, err)
 	}
 	l := &codex.Lease{
-		Key:            key,
-		Owner:          it.Owner,
-		Fence:          it.Fence,
-		ExpiresAt:      time.UnixMilli(it.ExpiresAt),
-		Pending:        codex.Pending{Account: it.PendingAccount, Version: it.PendingVersion, Base: it.PendingBase},
-		CurrentVersion: it.CurrentVersion,
-		LastRefresh:    parseTime(it.LastRefresh),
+		Key:         key,
+		Owner:       it.Owner,
+		Fence:       it.Fence,
+		TTL:         time.Duration(it.TTL) * time.Millisecond,
+		ExpiresAt:   time.UnixMilli(it.ExpiresAt),
+		Pending:     codex.Pending{Account: it.PendingAccount, Version: it.PendingVersion, Base: it.PendingBase},
+		Current:     it.Current,
+		LastRefresh: parseTime(it.LastRefresh),
+	}
+	if it.BudgetAt != 0 {
+		l.Budget = codex.RefreshBudget{Tokens: it.BudgetTokens, At: time.UnixMilli(it.BudgetAt)}
 	}
 	if len(it.Reauth) > 0 {
 		l.Reauth = make(map[string]codex.ReauthMark, len(it.Reauth))
@@ -77,6 +89,21 @@ func decodeLease(key string, item map[string]types.AttributeValue) (*codex.Lease
 		}
 	}
 	return l, nil
+}
+
+// decodeHeld maps a lease item to the record a waiter watches.
+func decodeHeld(key string, item map[string]types.AttributeValue) (*codex.LeaseHeldError, error) {
+	var it leaseItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, fmt.Errorf("decode lease item %s: %w", key, err)
+	}
+	return &codex.LeaseHeldError{
+		Owner:     it.Owner,
+		Fence:     it.Fence,
+		Beat:      it.Beat,
+		TTL:       time.Duration(it.TTL) * time.Millisecond,
+		ExpiresAt: time.UnixMilli(it.ExpiresAt),
+	}, nil
 }
 
 // encodeReauth maps reauth marks to the stored shape.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,20 +48,33 @@ func New(client DynamoDBAPI, table string, opts ...Option) *Leaser {
 	return l
 }
 
-// Acquire takes the lease on key for owner when it is free, expired or
-// already owner's, adding one to the fence. When another owner holds it the
-// error is a *codex.LeaseHeldError. A write whose outcome is unknown is
-// resolved by a consistent read: owner == ours means acquired.
-func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (*codex.Lease, error) {
+// Acquire takes the lease on key for owner when it is free (no item, or
+// released), already owner's, or still exactly the stale record the caller
+// watched stand still for a full lease duration; it adds one to the fence and
+// starts a new beat. No stored time is compared with this machine's clock.
+// When another owner holds it the error is a *codex.LeaseHeldError. A write
+// whose outcome is unknown is resolved by a consistent read: owner == ours
+// means acquired.
+func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Duration, stale *codex.LeaseHeldError) (*codex.Lease, error) {
 	if owner == "" || ttl <= 0 {
 		return nil, fmt.Errorf("acquire lease %s: owner must be set and ttl positive", key)
 	}
 	now := l.now()
 	cond := expression.AttributeNotExists(expression.Name(attrPK)).
-		Or(expression.Name(attrExpiresAt).LessThan(expression.Value(now.UnixMilli())),
+		Or(expression.Name(attrExpiresAt).Equal(expression.Value(0)),
 			expression.Name(attrOwner).Equal(expression.Value(owner)))
+	if stale != nil {
+		beat := expression.Name(attrBeat).Equal(expression.Value(stale.Beat))
+		if stale.Beat == 0 { // items written before beats existed
+			beat = beat.Or(expression.AttributeNotExists(expression.Name(attrBeat)))
+		}
+		cond = cond.Or(expression.Name(attrOwner).Equal(expression.Value(stale.Owner)).
+			And(expression.Name(attrFence).Equal(expression.Value(stale.Fence)), beat))
+	}
 	upd := expression.Set(expression.Name(attrOwner), expression.Value(owner)).
 		Set(expression.Name(attrExpiresAt), expression.Value(now.Add(ttl).UnixMilli())).
+		Set(expression.Name(attrTTL), expression.Value(ttl.Milliseconds())).
+		Set(expression.Name(attrBeat), expression.Value(0)).
 		Add(expression.Name(attrFence), expression.Value(1))
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
@@ -90,11 +104,11 @@ func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Durati
 			}
 			item = it
 		}
-		held, derr := decodeLease(key, item)
+		held, derr := decodeHeld(key, item)
 		if derr != nil {
 			return nil, fmt.Errorf("acquire lease %s: %w", key, derr)
 		}
-		return nil, &codex.LeaseHeldError{Owner: held.Owner, ExpiresAt: held.ExpiresAt}
+		return nil, held
 	}
 
 	// Unknown outcome: the write may have happened. Owners are unique per
@@ -108,14 +122,32 @@ func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Durati
 	return nil, fmt.Errorf("acquire lease %s: %w", key, err)
 }
 
+// Renew advances the lease's beat and expiry, on condition that owner and
+// fence are still the lease's (codex.ErrLeaseLost otherwise). Waiters reset
+// their watch on every new beat. An unknown outcome is reported as an error:
+// the holder retries on its next heartbeat and never counts an unconfirmed
+// renewal as time gained.
+func (l *Leaser) Renew(ctx context.Context, lease *codex.Lease, ttl time.Duration) error {
+	upd := expression.Set(expression.Name(attrExpiresAt), expression.Value(l.now().Add(ttl).UnixMilli())).
+		Set(expression.Name(attrTTL), expression.Value(ttl.Milliseconds())).
+		Add(expression.Name(attrBeat), expression.Value(1))
+	if err := l.update(ctx, lease, upd); err != nil {
+		return fmt.Errorf("renew lease %s: %w", lease.Key, err)
+	}
+	return nil
+}
+
 // SetPending records, on the lease item, the holder's intent: the account
 // and version id it is about to write and the version it derives from
-// (pending_account, pending_version, pending_base). It fails with
-// codex.ErrLeaseLost when the owner or fence changed.
-func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pending) error {
+// (pending_account, pending_version, pending_base), with the refresh budget
+// this refresh leaves. It fails with codex.ErrLeaseLost when the owner or
+// fence changed.
+func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pending, b codex.RefreshBudget) error {
 	upd := expression.Set(expression.Name(attrPendingAccount), expression.Value(p.Account)).
 		Set(expression.Name(attrPendingVersion), expression.Value(p.Version)).
-		Set(expression.Name(attrPendingBase), expression.Value(p.Base))
+		Set(expression.Name(attrPendingBase), expression.Value(p.Base)).
+		Set(expression.Name(attrBudgetTokens), expression.Value(b.Tokens)).
+		Set(expression.Name(attrBudgetAt), expression.Value(b.At.UnixMilli()))
 	err := l.update(ctx, lease, upd)
 	if err == nil {
 		return nil
@@ -143,8 +175,15 @@ func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pen
 // holder outlived its lease.
 func (l *Leaser) Release(ctx context.Context, lease *codex.Lease, r codex.Release) error {
 	upd := expression.Set(expression.Name(attrExpiresAt), expression.Value(0))
-	if r.CurrentVersion != "" {
-		upd = upd.Set(expression.Name(attrCurrentVersion), expression.Value(r.CurrentVersion))
+	if r.CurrentVersion != "" && r.Account != "" {
+		// The holder read the map at acquire; every write to it is under
+		// the lease, so replacing it whole loses no other account's entry.
+		current := maps.Clone(lease.Current)
+		if current == nil {
+			current = map[string]string{}
+		}
+		current[r.Account] = r.CurrentVersion
+		upd = upd.Set(expression.Name(attrCurrent), expression.Value(current))
 	}
 	if !r.LastRefresh.IsZero() {
 		upd = upd.Set(expression.Name(attrLastRefresh), expression.Value(r.LastRefresh.UTC().Format(time.RFC3339Nano)))

@@ -77,7 +77,7 @@ func str(item map[string]types.AttributeValue, name string) string {
 
 func mustAcquire(t *testing.T, e *env, key, owner string) *codex.Lease {
 	t.Helper()
-	l, err := e.leaser.Acquire(context.Background(), key, owner, ttl)
+	l, err := e.leaser.Acquire(context.Background(), key, owner, ttl, nil)
 	if err != nil {
 		t.Fatalf("Acquire(%s, %s): %v", key, owner, err)
 	}
@@ -88,36 +88,59 @@ func TestLeaser_Acquire(t *testing.T) {
 	e := setup(t)
 	tests := []struct {
 		name      string
-		prepare   func(t *testing.T, key string) // runs before the acquire by "b"
+		prepare   func(t *testing.T, key string) *codex.LeaseHeldError // runs before the acquire by "b"; returns the stale record it passes
 		wantFence int64
 		wantHeld  bool
 	}{
-		{name: "NewKey", prepare: func(*testing.T, string) {}, wantFence: 1},
+		{name: "NewKey", prepare: func(*testing.T, string) *codex.LeaseHeldError { return nil }, wantFence: 1},
 		{
 			name:     "HeldByOther",
-			prepare:  func(t *testing.T, key string) { mustAcquire(t, e, key, "a") },
+			prepare:  func(t *testing.T, key string) *codex.LeaseHeldError { mustAcquire(t, e, key, "a"); return nil },
 			wantHeld: true,
 		},
 		{
-			name: "AfterExpiry",
-			prepare: func(t *testing.T, key string) {
+			// Stored times are never compared with this machine's clock:
+			// a clock minutes ahead does not free another holder's lease.
+			name: "PastExpiryByOurClock",
+			prepare: func(t *testing.T, key string) *codex.LeaseHeldError {
 				mustAcquire(t, e, key, "a")
-				e.clock.Add(ttl + time.Millisecond)
+				e.clock.Add(ttl + 5*time.Minute)
+				return nil
+			},
+			wantHeld: true,
+		},
+		{
+			name: "StaleRecord",
+			prepare: func(t *testing.T, key string) *codex.LeaseHeldError {
+				l := mustAcquire(t, e, key, "a")
+				return &codex.LeaseHeldError{Owner: "a", Fence: l.Fence, Beat: 0, TTL: ttl}
 			},
 			wantFence: 2,
 		},
 		{
+			name: "StaleRecordRenewedSince",
+			prepare: func(t *testing.T, key string) *codex.LeaseHeldError {
+				l := mustAcquire(t, e, key, "a")
+				if err := e.leaser.Renew(context.Background(), l, ttl); err != nil {
+					t.Fatalf("Renew: %v", err)
+				}
+				return &codex.LeaseHeldError{Owner: "a", Fence: l.Fence, Beat: 0, TTL: ttl}
+			},
+			wantHeld: true,
+		},
+		{
 			name:      "SameOwner",
-			prepare:   func(t *testing.T, key string) { mustAcquire(t, e, key, "b") },
+			prepare:   func(t *testing.T, key string) *codex.LeaseHeldError { mustAcquire(t, e, key, "b"); return nil },
 			wantFence: 2,
 		},
 		{
 			name: "AfterRelease",
-			prepare: func(t *testing.T, key string) {
+			prepare: func(t *testing.T, key string) *codex.LeaseHeldError {
 				l := mustAcquire(t, e, key, "a")
 				if err := e.leaser.Release(context.Background(), l, codex.Release{}); err != nil {
 					t.Fatalf("Release: %v", err)
 				}
+				return nil
 			},
 			wantFence: 2,
 		},
@@ -125,23 +148,23 @@ func TestLeaser_Acquire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "acct-" + tt.name
-			tt.prepare(t, key)
-			l, err := e.leaser.Acquire(context.Background(), key, "b", ttl)
+			stale := tt.prepare(t, key)
+			l, err := e.leaser.Acquire(context.Background(), key, "b", ttl, stale)
 			if tt.wantHeld {
 				var held *codex.LeaseHeldError
 				if !errors.As(err, &held) || !errors.Is(err, codex.ErrLeaseHeld) {
 					t.Fatalf("Acquire err = %v, want *LeaseHeldError", err)
 				}
-				if held.Owner != "a" || !held.ExpiresAt.Equal(e.clock.Now().Add(ttl)) {
-					t.Errorf("held by %s until %v, want a until %v", held.Owner, held.ExpiresAt, e.clock.Now().Add(ttl))
+				if held.Owner != "a" || held.Fence != 1 || held.TTL != ttl {
+					t.Errorf("held = %+v, want owner a, fence 1, ttl %s", held, ttl)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("Acquire: %v", err)
 			}
-			want := codex.Lease{Key: key, Owner: "b", Fence: tt.wantFence, ExpiresAt: e.clock.Now().Add(ttl)}
-			if l.Key != want.Key || l.Owner != want.Owner || l.Fence != want.Fence || !l.ExpiresAt.Equal(want.ExpiresAt) {
+			want := codex.Lease{Key: key, Owner: "b", Fence: tt.wantFence, TTL: ttl, ExpiresAt: e.clock.Now().Add(ttl)}
+			if l.Key != want.Key || l.Owner != want.Owner || l.Fence != want.Fence || l.TTL != want.TTL || !l.ExpiresAt.Equal(want.ExpiresAt) {
 				t.Errorf("lease = %+v, want %+v", *l, want)
 			}
 		})
@@ -151,7 +174,7 @@ func TestLeaser_Acquire(t *testing.T) {
 func TestLeaser_Acquire_UnknownOutcomeResolvedAsAcquired(t *testing.T) {
 	e := setup(t)
 	e.faults.Inject("UpdateItem", awsfault.Fault{Action: awsfault.Drop, Times: 1})
-	l, err := e.leaser.Acquire(context.Background(), "k", "me", ttl)
+	l, err := e.leaser.Acquire(context.Background(), "k", "me", ttl, nil)
 	if err != nil {
 		t.Fatalf("Acquire after a dropped answer: %v", err)
 	}
@@ -169,7 +192,7 @@ func TestLeaser_Acquire_UnknownOutcomeResolvedAsAcquired(t *testing.T) {
 func TestLeaser_Acquire_UnknownOutcomeNotApplied(t *testing.T) {
 	e := setup(t)
 	e.faults.Inject("UpdateItem", awsfault.Fault{Action: awsfault.Refuse, Times: 1})
-	_, err := e.leaser.Acquire(context.Background(), "k", "me", ttl)
+	_, err := e.leaser.Acquire(context.Background(), "k", "me", ttl, nil)
 	if !errors.Is(err, awsfault.ErrInjected) {
 		t.Fatalf("Acquire err = %v, want the transport error", err)
 	}
@@ -183,10 +206,10 @@ func TestLeaser_Acquire_ConditionFailedWithoutItem(t *testing.T) {
 	mustAcquire(t, e, "k", "a")
 	e.faults.Inject("UpdateItem", awsfault.Fault{Action: awsfault.Respond, Times: 1, Status: 400,
 		Body: awsfault.ErrorBody("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "The conditional request failed")})
-	_, err := e.leaser.Acquire(context.Background(), "k", "b", ttl)
+	_, err := e.leaser.Acquire(context.Background(), "k", "b", ttl, nil)
 	var held *codex.LeaseHeldError
-	if !errors.As(err, &held) || held.Owner != "a" || !held.ExpiresAt.Equal(e.clock.Now().Add(ttl)) {
-		t.Fatalf("Acquire err = %v, want *LeaseHeldError{a, %v} read back by GetItem", err, e.clock.Now().Add(ttl))
+	if !errors.As(err, &held) || held.Owner != "a" || held.Fence != 1 {
+		t.Fatalf("Acquire err = %v, want *LeaseHeldError{a, fence 1} read back by GetItem", err)
 	}
 	if n := e.faults.Count("GetItem"); n != 1 {
 		t.Errorf("GetItem calls = %d, want 1", n)
@@ -200,25 +223,27 @@ func TestLeaser_StaleHolder(t *testing.T) {
 		write func(l *dynamolease.Leaser, stale *codex.Lease) error
 	}{
 		{"SetPending", func(l *dynamolease.Leaser, stale *codex.Lease) error {
-			return l.SetPending(context.Background(), stale, codex.Pending{Account: "x", Version: "stale-version", Base: "v0"})
+			return l.SetPending(context.Background(), stale, codex.Pending{Account: "x", Version: "stale-version", Base: "v0"}, codex.RefreshBudget{})
 		}},
 		{"Release", func(l *dynamolease.Leaser, stale *codex.Lease) error {
-			return l.Release(context.Background(), stale, codex.Release{CurrentVersion: "stale-version", ClearPending: true, Reauth: map[string]codex.ReauthMark{}})
+			return l.Release(context.Background(), stale, codex.Release{Account: "x", CurrentVersion: "stale-version", ClearPending: true, Reauth: map[string]codex.ReauthMark{}})
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t)
 			stale := mustAcquire(t, e, "k", "a")
-			e.clock.Add(ttl + time.Millisecond)
-			newer := mustAcquire(t, e, "k", "b")
+			newer, err := e.leaser.Acquire(context.Background(), "k", "b", ttl, &codex.LeaseHeldError{Owner: "a", Fence: stale.Fence, TTL: ttl})
+			if err != nil {
+				t.Fatalf("takeover: %v", err)
+			}
 			pending := codex.Pending{Account: "acct", Version: "new-version", Base: "v1"}
-			if err := e.leaser.SetPending(context.Background(), newer, pending); err != nil {
+			if err := e.leaser.SetPending(context.Background(), newer, pending, codex.RefreshBudget{}); err != nil {
 				t.Fatalf("SetPending by the holder: %v", err)
 			}
 			before := e.rawItem(t, "k")
 
-			err := tt.write(e.leaser, stale)
+			err = tt.write(e.leaser, stale)
 			if !errors.Is(err, codex.ErrLeaseLost) {
 				t.Fatalf("%s by the stale holder: err = %v, want ErrLeaseLost", tt.name, err)
 			}
@@ -233,8 +258,8 @@ func TestLeaser_StaleHolder(t *testing.T) {
 					t.Errorf("%s changed: %s → %s", a, num(before, a), num(after, a))
 				}
 			}
-			if _, ok := after["current_version"]; ok {
-				t.Errorf("current_version written by the stale holder")
+			if _, ok := after["current"]; ok {
+				t.Errorf("current written by the stale holder")
 			}
 		})
 	}
@@ -247,7 +272,7 @@ func TestLeaser_Release_KeepsItemAndFence(t *testing.T) {
 	mark := codex.ReauthMark{Version: "v1", Reason: "refresh_token_reused", At: refreshed}
 
 	l := mustAcquire(t, e, "k", "a")
-	if err := e.leaser.SetPending(ctx, l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"}); err != nil {
+	if err := e.leaser.SetPending(ctx, l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"}, codex.RefreshBudget{}); err != nil {
 		t.Fatalf("SetPending: %v", err)
 	}
 	// First release leaves the pending intent (an unfinished attempt) and a mark.
@@ -268,11 +293,11 @@ func TestLeaser_Release_KeepsItemAndFence(t *testing.T) {
 		t.Fatalf("next lease = %+v, want fence 2, pending %+v, reauth %+v", *l2, want, mark)
 	}
 	// Second release resolves everything; nil Reauth leaves the marks.
-	if err := e.leaser.Release(ctx, l2, codex.Release{CurrentVersion: "v2", LastRefresh: refreshed, ClearPending: true}); err != nil {
+	if err := e.leaser.Release(ctx, l2, codex.Release{Account: "acct", CurrentVersion: "v2", LastRefresh: refreshed, ClearPending: true}); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
 	l3 := mustAcquire(t, e, "k", "c")
-	if l3.Fence != 3 || l3.Pending != (codex.Pending{}) || l3.CurrentVersion != "v2" ||
+	if l3.Fence != 3 || l3.Pending != (codex.Pending{}) || l3.Current["acct"] != "v2" ||
 		!l3.LastRefresh.Equal(refreshed) || l3.Reauth["acct"] != mark {
 		t.Fatalf("third lease = %+v", *l3)
 	}
@@ -280,7 +305,7 @@ func TestLeaser_Release_KeepsItemAndFence(t *testing.T) {
 	if err := e.leaser.Release(ctx, l3, codex.Release{Reauth: map[string]codex.ReauthMark{}}); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	if l4 := mustAcquire(t, e, "k", "d"); l4.Reauth != nil || l4.CurrentVersion != "v2" {
+	if l4 := mustAcquire(t, e, "k", "d"); l4.Reauth != nil || l4.Current["acct"] != "v2" {
 		t.Fatalf("fourth lease = %+v, want no reauth marks, current v2", *l4)
 	}
 }
@@ -294,7 +319,7 @@ func TestLeaser_Write_UnknownOutcome(t *testing.T) {
 		{
 			name: "SetPending",
 			write: func(e *env, l *codex.Lease) error {
-				return e.leaser.SetPending(context.Background(), l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"})
+				return e.leaser.SetPending(context.Background(), l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"}, codex.RefreshBudget{})
 			},
 			check: func(t *testing.T, item map[string]types.AttributeValue) {
 				if str(item, "pending_version") != "v2" {
@@ -305,11 +330,12 @@ func TestLeaser_Write_UnknownOutcome(t *testing.T) {
 		{
 			name: "Release",
 			write: func(e *env, l *codex.Lease) error {
-				return e.leaser.Release(context.Background(), l, codex.Release{CurrentVersion: "v2"})
+				return e.leaser.Release(context.Background(), l, codex.Release{Account: "acct", CurrentVersion: "v2"})
 			},
 			check: func(t *testing.T, item map[string]types.AttributeValue) {
-				if num(item, "expires_at") != "0" || str(item, "current_version") != "v2" {
-					t.Errorf("expires_at %s, current_version %s; want 0, v2", num(item, "expires_at"), str(item, "current_version"))
+				cur, _ := item["current"].(*types.AttributeValueMemberM)
+				if num(item, "expires_at") != "0" || cur == nil || str(cur.Value, "acct") != "v2" {
+					t.Errorf("expires_at %s, current %v; want 0, acct: v2", num(item, "expires_at"), item["current"])
 				}
 			},
 		},
@@ -331,7 +357,7 @@ func TestLeaser_SetPending_NotSentFails(t *testing.T) {
 	e := setup(t)
 	l := mustAcquire(t, e, "k", "a")
 	e.faults.Inject("UpdateItem", awsfault.Fault{Action: awsfault.Refuse, Times: 1})
-	err := e.leaser.SetPending(context.Background(), l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"})
+	err := e.leaser.SetPending(context.Background(), l, codex.Pending{Account: "acct", Version: "v2", Base: "v1"}, codex.RefreshBudget{})
 	if !errors.Is(err, awsfault.ErrInjected) || errors.Is(err, codex.ErrLeaseLost) {
 		t.Fatalf("SetPending never sent: err = %v, want the transport error", err)
 	}

@@ -3,8 +3,6 @@ package secretstore
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -141,56 +139,34 @@ func (s *Store) Promote(ctx context.Context, account, from, to string) error {
 	if derr != nil {
 		return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
 	}
-	current := currentVersion(desc.VersionIdsToStages)
-	_, toExists := desc.VersionIdsToStages[to]
-	switch {
+	// Where AWSCURRENT is decides staleness. Whether to exists is asked of
+	// the version itself: DescribeSecret leaves out versions without a
+	// label, which GetSecretValue still reads.
+	switch current := currentVersion(desc.VersionIdsToStages); {
 	case current == to:
 		return nil
-	case !toExists:
-		return fmt.Errorf("promote account %q to %s: %w", account, to, codex.ErrVersionNotFound)
 	case current != from:
 		return fmt.Errorf("promote account %q from %s to %s: current is %s: %w", account, from, to, current, codex.ErrStaleVersion)
-	default:
-		return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
 	}
+	if _, lerr := s.LoadVersion(ctx, account, to); errors.Is(lerr, codex.ErrVersionNotFound) {
+		return fmt.Errorf("promote account %q to %s: %w", account, to, codex.ErrVersionNotFound)
+	}
+	return fmt.Errorf("promote account %q from %s to %s: %w", account, from, to, err)
 }
 
-// Put stores a as account's current version under a fresh version id,
-// creating the secret when it is missing, and returns the id. Only an import
-// or a login, which replaces the account's credentials, may call it; rotated
-// tokens go through WritePending and Promote. It writes the same way
-// (pending version, then a compare-and-swap promote from the version it saw
-// current), so it never depends on a blind AWSCURRENT move; a refresh that
-// promotes in between is overridden on the next try: the new login wins.
-func (s *Store) Put(ctx context.Context, account string, a *codex.AuthFile) (string, error) {
+// Create makes account's secret with a as its first, current version
+// versionID; codex.ErrAccountExists when the secret exists already.
+func (s *Store) Create(ctx context.Context, account, versionID string, a *codex.AuthFile) error {
 	data, err := a.MarshalJSON()
 	if err != nil {
-		return "", fmt.Errorf("put account %q: %w", account, err)
+		return fmt.Errorf("create account %q: %w", account, err)
 	}
-	id := NewVersionID()
-	for range 5 {
-		desc, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
-		if isNotFound(err) {
-			if err := s.create(ctx, account, id, data); !errors.Is(err, errCreatedConcurrently) {
-				return id, err
-			}
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("put account %q: %w", account, err)
-		}
-		if err := s.WritePending(ctx, account, id, a); err != nil {
-			return "", fmt.Errorf("put account %q: %w", account, err)
-		}
-		err = s.Promote(ctx, account, currentVersion(desc.VersionIdsToStages), id)
-		if !errors.Is(err, codex.ErrStaleVersion) {
-			if err != nil {
-				return "", fmt.Errorf("put account %q: %w", account, err)
-			}
-			return id, nil
-		}
+	if err := s.create(ctx, account, versionID, data); errors.Is(err, errCreatedConcurrently) {
+		return fmt.Errorf("create account %q: %w", account, codex.ErrAccountExists)
+	} else if err != nil {
+		return err
 	}
-	return "", fmt.Errorf("put account %q: the current version kept moving: %w", account, codex.ErrStaleVersion)
+	return nil
 }
 
 // errCreatedConcurrently means another writer created the secret first.
@@ -212,18 +188,6 @@ func (s *Store) create(ctx context.Context, account, id string, data []byte) err
 		return fmt.Errorf("create account %q: %w", account, err)
 	}
 	return nil
-}
-
-// Exists reports whether account's secret exists.
-func (s *Store) Exists(ctx context.Context, account string) (bool, error) {
-	_, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
-	if isNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("check account %q: %w", account, err)
-	}
-	return true, nil
 }
 
 // List returns the accounts under the prefix, sorted. Secrets scheduled for
@@ -251,14 +215,6 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(accounts)
 	return slices.Compact(accounts), nil
-}
-
-// NewVersionID returns a fresh secret version id: 32 random hex characters
-// (Secrets Manager accepts 32–64).
-func NewVersionID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b)
 }
 
 func decode(account string, out *secretsmanager.GetSecretValueOutput) (codex.Version, error) {

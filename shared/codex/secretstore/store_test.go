@@ -61,9 +61,9 @@ func setup(t *testing.T) *env {
 // seed creates account with refresh token "r0" and returns its version id.
 func (e *env) seed(t *testing.T, account string) string {
 	t.Helper()
-	id, err := e.store.Put(context.Background(), account, auth(t, "r0"))
-	if err != nil {
-		t.Fatalf("Put: %v", err)
+	id := codex.NewVersionID()
+	if err := e.store.Create(context.Background(), account, id, auth(t, "r0")); err != nil {
+		t.Fatalf("Create: %v", err)
 	}
 	return id
 }
@@ -91,7 +91,7 @@ func jsonEqual(t *testing.T, got, want []byte) {
 	}
 }
 
-func TestStore_Put_RoundTripKeepsUnknownFields(t *testing.T) {
+func TestStore_Create_RoundTripKeepsUnknownFields(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	id := e.seed(t, "alice")
@@ -108,16 +108,13 @@ func TestStore_Put_RoundTripKeepsUnknownFields(t *testing.T) {
 	}
 	jsonEqual(t, got, []byte(authJSON("r0")))
 
-	// A second Put is a new login: it moves AWSCURRENT to a new version.
-	id2, err := e.store.Put(ctx, "alice", auth(t, "r9"))
-	if err != nil {
-		t.Fatalf("second Put: %v", err)
+	// A second Create finds the secret: replacing a login is a pending
+	// write and a promote, under the account's lease.
+	if err := e.store.Create(ctx, "alice", codex.NewVersionID(), auth(t, "r9")); !errors.Is(err, codex.ErrAccountExists) {
+		t.Fatalf("second Create: err = %v, want ErrAccountExists", err)
 	}
-	if v := e.current(t, "alice"); id2 == id || v.ID != id2 || v.Auth.Token.Refresh != "r9" {
-		t.Errorf("after second Put: current %s (refresh %s), want %s (r9)", v.ID, v.Auth.Token.Refresh, id2)
-	}
-	if old, err := e.store.LoadVersion(ctx, "alice", id); err != nil || old.Auth.Token.Refresh != "r0" {
-		t.Errorf("LoadVersion(first) = %v, %v; want refresh r0", old, err)
+	if v := e.current(t, "alice"); v.ID != id || v.Auth.Token.Refresh != "r0" {
+		t.Errorf("after second Create: current %s (refresh %s), want %s (r0)", v.ID, v.Auth.Token.Refresh, id)
 	}
 }
 
@@ -136,7 +133,7 @@ func TestStore_WritePending(t *testing.T) {
 			e := setup(t)
 			ctx := context.Background()
 			v0 := e.seed(t, "bob")
-			id := secretstore.NewVersionID()
+			id := codex.NewVersionID()
 			if err := e.store.WritePending(ctx, "bob", id, auth(t, "r1")); err != nil {
 				t.Fatalf("WritePending: %v", err)
 			}
@@ -204,7 +201,7 @@ func TestStore_Promote(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t)
 			ctx := context.Background()
-			ids := map[string]string{"v0": e.seed(t, "carol"), "p1": secretstore.NewVersionID(), "p2": secretstore.NewVersionID()}
+			ids := map[string]string{"v0": e.seed(t, "carol"), "p1": codex.NewVersionID(), "p2": codex.NewVersionID()}
 			for _, p := range []string{"p1", "p2"} {
 				if err := e.store.WritePending(ctx, "carol", ids[p], auth(t, "r-"+p)); err != nil {
 					t.Fatalf("WritePending %s: %v", p, err)
@@ -232,15 +229,15 @@ func TestStore_Missing(t *testing.T) {
 	}{
 		{"LoadCurrentAccount", func() error { _, err := e.store.LoadCurrent(ctx, "nobody"); return err }, codex.ErrAccountNotFound},
 		{"LoadVersionAccount", func() error {
-			_, err := e.store.LoadVersion(ctx, "nobody", secretstore.NewVersionID())
+			_, err := e.store.LoadVersion(ctx, "nobody", codex.NewVersionID())
 			return err
 		}, codex.ErrVersionNotFound},
 		{"LoadVersionVersion", func() error {
-			_, err := e.store.LoadVersion(ctx, "dave", secretstore.NewVersionID())
+			_, err := e.store.LoadVersion(ctx, "dave", codex.NewVersionID())
 			return err
 		}, codex.ErrVersionNotFound},
 		{"WritePendingAccount", func() error {
-			return e.store.WritePending(ctx, "nobody", secretstore.NewVersionID(), auth(t, "r1"))
+			return e.store.WritePending(ctx, "nobody", codex.NewVersionID(), auth(t, "r1"))
 		}, codex.ErrAccountNotFound},
 	}
 	for _, tt := range tests {
@@ -249,11 +246,6 @@ func TestStore_Missing(t *testing.T) {
 				t.Errorf("err = %v, want %v", err, tt.want)
 			}
 		})
-	}
-	for account, want := range map[string]bool{"dave": true, "nobody": false} {
-		if got, err := e.store.Exists(ctx, account); err != nil || got != want {
-			t.Errorf("Exists(%s) = %v, %v; want %v", account, got, err, want)
-		}
 	}
 }
 
@@ -287,19 +279,22 @@ func TestStore_List_OnlyUnderPrefix(t *testing.T) {
 
 // A new login (import) after refreshes have promoted versions: the new login
 // must become current, not the last promoted version.
-func TestStore_Put_AfterPromote(t *testing.T) {
+func TestStore_Promote_AfterPromote(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	v1 := e.seed(t, "acct")
-	v2 := secretstore.NewVersionID()
+	v2 := codex.NewVersionID()
 	if err := e.store.WritePending(ctx, "acct", v2, auth(t, "r1")); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.Promote(ctx, "acct", v1, v2); err != nil {
 		t.Fatal(err)
 	}
-	v3, err := e.store.Put(ctx, "acct", auth(t, "imported"))
-	if err != nil {
+	v3 := codex.NewVersionID()
+	if err := e.store.WritePending(ctx, "acct", v3, auth(t, "imported")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Promote(ctx, "acct", v2, v3); err != nil {
 		t.Fatal(err)
 	}
 	if cur := e.current(t, "acct"); cur.ID != v3 || cur.Auth.Token.Refresh != "imported" {

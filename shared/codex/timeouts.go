@@ -1,0 +1,23 @@
+package codex
+
+import "time"
+
+// The time budgets of one refresh, in one place. They nest: the lease must
+// outlast the OAuth call and the durable write, and the OAuth call must fit
+// a retry of a timed-out attempt, because a request that timed out may not
+// have reached OpenAI at all.
+const (
+	// DefaultOAuthAttempt bounds one token-endpoint request.
+	DefaultOAuthAttempt = 8 * time.Second
+	// DefaultOAuthBudget bounds the whole OAuth call, retries included:
+	// two attempts and a backoff fit in it.
+	DefaultOAuthBudget = 20 * time.Second
+	// DefaultPersistBudget bounds one attempt of the durable write or the
+	// promote; both are retried for as long as the lease is surely held.
+	DefaultPersistBudget = 15 * time.Second
+	// DefaultLeaseTTL is a lease's duration; heartbeats renew it every third
+	// of it while a refresh runs long.
+	DefaultLeaseTTL = 45 * time.Second
+	// margin keeps the last steps (release, response) inside every budget.
+	margin = 3 * time.Second
+)
