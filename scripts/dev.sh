@@ -9,8 +9,8 @@
 #      DEMO mode otherwise (or with CODEXGATE_DEV_DEMO=1): starts the OpenAI
 #      simulator (cmd/openaisim) with two accounts and points codexgate at it;
 #   4. creates a client API key, runs `codexgate serve` on
-#      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080}, and prints the Codex CLI config
-#      and a curl line that work;
+#      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080}, and prints the Codex CLI config,
+#      the OpenAI SDK settings and a curl line that work;
 #   5. on Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops the server and the simulator
 #      and waits for them; with-stack.sh then stops moto. Nothing is left.
 #
@@ -156,6 +156,10 @@ env_key = "CODEXGATE_API_KEY"
 wire_api = "responses"
 
 then: export CODEXGATE_API_KEY=$key && codex exec --skip-git-repo-check "say hi"
+
+OpenAI SDKs and Chat Completions tools (POST /v1/chat/completions, GET /v1/models):
+
+export OPENAI_BASE_URL=$base OPENAI_API_KEY=$key
 
 Press Ctrl-C to stop (server, simulator and local AWS stack).
 MSG
