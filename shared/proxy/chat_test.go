@@ -272,6 +272,11 @@ func TestProxy_Chat_Errors(t *testing.T) {
 			t.Fatalf("got %v after %d chunks", err, len(chunks))
 		}
 	})
+	t.Run("stream cut mid-answer, non-streaming", func(t *testing.T) {
+		h.sim.InjectFault(openaisim.Fault{Path: "/backend-api/codex/responses", StreamCutAfterEvents: 5, Count: 1})
+		_, err := c.Chat.Completions.New(chatCtx(t), user("hi"))
+		apiErr(t, err, http.StatusBadGateway, "upstream_stream_error")
+	})
 	t.Run("every account at its usage limit", func(t *testing.T) {
 		h.sim.SetUsageLimit("acct-a", time.Now().Add(time.Hour))
 		_, err := c.Chat.Completions.New(chatCtx(t), user("hi"))
