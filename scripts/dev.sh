@@ -12,7 +12,8 @@
 #      simulator (cmd/openaisim) with two accounts and points codexgate at it;
 #   4. creates a client API key, runs `codexgate serve` on
 #      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080}, and prints the Codex CLI config,
-#      the Claude Code setup (three lines) and a curl line that work;
+#      the Claude Code setup (three lines), the OpenAI SDK settings and a curl
+#      line that work;
 #   5. on Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops the server and the simulator
 #      and waits for them; with-stack.sh then stops moto. Nothing is left.
 #
@@ -173,6 +174,10 @@ Claude Code (Anthropic Messages API on the same accounts; models map by family, 
 export ANTHROPIC_BASE_URL=${base%/v1} ANTHROPIC_AUTH_TOKEN=$key
 export DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 claude -p "say hi"
+
+OpenAI SDKs and Chat Completions tools (POST /v1/chat/completions, GET /v1/models):
+
+export OPENAI_BASE_URL=$base OPENAI_API_KEY=$key
 
 Press Ctrl-C to stop (server, simulator and local AWS stack).
 MSG

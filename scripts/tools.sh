@@ -6,6 +6,7 @@
 #   codex            npm, into .tools/codex (git-ignored)
 #   claude           npm @anthropic-ai/claude-code, into .tools/claude-code
 #   @anthropic-ai/sdk   npm, into .tools/anthropic-sdk (the TS SDK test client)
+#   openai           the OpenAI Node SDK, npm, into .tools/openai (e2e tests)
 #   moto_server, aws, cfn-lint   checked; pip-installed when missing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +16,8 @@ RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
 CODEX_VERSION=0.169.0
 CLAUDE_CODE_VERSION=2.1.328
 ANTHROPIC_SDK_VERSION=1.14.0
+# The newest OpenAI Node SDK that runs on Node 20 (7.x needs Node >= 22).
+OPENAI_NODE_VERSION=6.49.0
 
 log() { echo "tools: $*" >&2; }
 
@@ -50,6 +53,7 @@ npm_pinned() {
 }
 npm_pinned claude-code @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION"
 npm_pinned anthropic-sdk @anthropic-ai/sdk "$ANTHROPIC_SDK_VERSION"
+npm_pinned openai openai "$OPENAI_NODE_VERSION"
 
 missing=()
 for tool in moto_server aws cfn-lint; do

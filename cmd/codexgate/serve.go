@@ -16,7 +16,8 @@ type ServeCommand struct{ m *Main }
 // Run executes `codexgate serve`.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "serve", "codexgate serve [--addr 127.0.0.1:8080]",
-		"Serves the codexgate proxy (POST /v1/responses, POST /v1/responses/compact, GET /v1/models)\n"+
+		"Serves the codexgate proxy (POST /v1/responses, POST /v1/responses/compact,\n"+
+			"POST /v1/chat/completions, GET /v1/models)\n"+
 			"over plain HTTP, streaming each SSE event as it arrives, with the same accounts, keys and\n"+
 			"refresh routine as the Lambda deployment. Clients authenticate with a key from\n"+
 			"`codexgate keys create`. Stops gracefully on SIGINT or SIGTERM.")

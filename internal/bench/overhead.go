@@ -41,6 +41,32 @@ func ServeTarget(c *http.Client, base, key string) Target {
 	}}
 }
 
+// ChatTargetName names the Chat Completions front in the report.
+const ChatTargetName = "codexgate serve, chat completions"
+
+// ChatTarget posts ChatRequestBody to `codexgate serve`'s Chat Completions
+// front and reads the chunks to data: [DONE].
+func ChatTarget(c *http.Client, base, key string) Target {
+	return Target{Name: ChatTargetName, Do: func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader([]byte(ChatRequestBody)))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) {
+			return fmt.Errorf("status %d, stream did not finish: %.200s", resp.StatusCode, b)
+		}
+		return nil
+	}}
+}
+
 // invokeTimeout bounds one invocation of an RIE container, as the HTTP
 // clients' timeout bounds the other targets' requests.
 const invokeTimeout = 60 * time.Second

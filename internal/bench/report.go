@@ -91,7 +91,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		p("")
 	}
 	o := r.Opts
-	p("Request: `POST /v1/responses`, streamed (SSE), %d-byte body; each answer read to `response.completed`. Warm-up %d requests per target, then %d requests per target at c=1 (RIE: %d), %d at c=8, sent in %d interleaved rounds so machine drift hits every target alike. *Added* = target minus direct at the same percentile.", len(RequestBody), o.Warmup, o.N1, o.NRIE, o.N8, o.Rounds)
+	p("Request: `POST /v1/responses`, streamed (SSE), %d-byte body; each answer read to `response.completed`. The chat target sends the same turn to `POST /v1/chat/completions` (%d-byte body, read to `data: [DONE]`), through the same serve process. Warm-up %d requests per target, then %d requests per target at c=1 (RIE: %d), %d at c=8, sent in %d interleaved rounds so machine drift hits every target alike. *Added* = target minus direct at the same percentile.", len(RequestBody), len(ChatRequestBody), o.Warmup, o.N1, o.NRIE, o.N8, o.Rounds)
 	p("")
 	p("| concurrency | target | requests | errors | p50 ms | p99 ms | added p50 ms | added p99 ms | ratio p50 | ratio p99 |")
 	p("|---|---|---|---|---|---|---|---|---|---|")
@@ -140,6 +140,11 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		msgPer := r.MessagesCPU / time.Duration(r.MessagesRequests)
 		p("| (issue 16) `/v1/messages` translation ≤ 0.1 ms CPU per request over `/v1/responses` | %s ms (%s − %s) | %s |",
 			ms(msgPer-cpuPer), ms(msgPer), ms(cpuPer), verdict(msgPer-cpuPer <= 100*time.Microsecond))
+	}
+	if r.ChatRequests > 0 && r.ServeRequests > 0 {
+		chatPer := r.ChatCPU / time.Duration(r.ChatRequests)
+		p("| Chat Completions front adds ≤ 0.1 ms CPU per request over `/v1/responses` (%s ms/request over %d requests) | %s ms | %s |",
+			ms(chatPer), r.ChatRequests, ms(chatPer-cpuPer), verdict(chatPer-cpuPer <= 100*time.Microsecond))
 	}
 	p("| ≤ 30 MB resident | %.1f MB (peak %.1f MB) | %s |", rssMB, float64(r.ServeMem.PeakKB)/1024, verdict(r.ServeMem.RSSKB > 0 && r.ServeMem.RSSKB <= 30*1024))
 	p("")

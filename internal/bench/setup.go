@@ -22,6 +22,12 @@ import (
 // stream:true).
 const RequestBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Say hello."}]}],"stream":true,"store":false}`
 
+// ChatRequestBody is RequestBody as a Chat Completions request. Effort
+// "minimal" asks for no reasoning summary, so the upstream turn (events and
+// bytes) is the one RequestBody gets and the difference between the two
+// targets is the translation alone.
+const ChatRequestBody = `{"model":"gpt-5-codex","messages":[{"role":"system","content":"You are Codex."},{"role":"user","content":"Say hello."}],"stream":true,"reasoning_effort":"minimal"}`
+
 // Tenant is one isolated set of accounts and a client key in the shared
 // stack: a unique secret prefix (the pool lists only its own accounts) and
 // unique names in the table.

@@ -48,6 +48,8 @@ type Results struct {
 	BareRequests     int
 	MessagesCPU      time.Duration // serve's Messages front, over MessagesRequests
 	MessagesRequests int
+	ChatCPU          time.Duration // serve's Chat Completions front, over ChatRequests
+	ChatRequests     int
 	ServeMem         Memory
 	RIEBootstrapMem  Memory
 	OverheadErr      error
@@ -125,18 +127,19 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	main := ten.Accounts["main"].Token
 	direct := DirectTarget(c, sim.URL, main.Access, main.AccountID)
 	srv := ServeTarget(c, serve.URL, ten.Key)
+	chat := ChatTarget(c, serve.URL, ten.Key)
 	lam := RIETarget(lambda, ten.Key)
 	bare := DirectTarget(c, bareProc.URL, main.Access, main.AccountID)
 	bare.Name = BareProxyName
 	msg := MessagesTarget(c, serve.URL, ten.Key)
-	for _, t := range []Target{direct, bare, srv, msg, lam} {
+	for _, t := range []Target{direct, bare, srv, chat, msg, lam} {
 		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
 			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
 		}
 	}
-	cpu := map[string]int{srv.Name: serve.Pid(), msg.Name: serve.Pid(), bare.Name: bareProc.Pid()}
+	cpu := map[string]int{srv.Name: serve.Pid(), msg.Name: serve.Pid(), chat.Name: serve.Pid(), bare.Name: bareProc.Pid()}
 	o.logf("c=1: %d requests each (RIE %d)", o.N1, o.NRIE)
-	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv, msg}, cpu)
+	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv, chat, msg}, cpu)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,7 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	o1.Order = append(o1.Order, lam.Name)
 	o1.Samples[lam.Name] = r1.Samples[lam.Name]
 	o.logf("c=8: %d requests each", o.N8)
-	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv, msg}, cpu)
+	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv, chat, msg}, cpu)
 	if err != nil {
 		return err
 	}
@@ -161,6 +164,9 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	res.MessagesCPU = o1.CPU[msg.Name] + o8.CPU[msg.Name]
 	res.MessagesRequests = len(o1.Samples[msg.Name].Latencies) + o1.Samples[msg.Name].Errors +
 		len(o8.Samples[msg.Name].Latencies) + o8.Samples[msg.Name].Errors
+	res.ChatCPU = o1.CPU[chat.Name] + o8.CPU[chat.Name]
+	res.ChatRequests = len(o1.Samples[chat.Name].Latencies) + o1.Samples[chat.Name].Errors +
+		len(o8.Samples[chat.Name].Latencies) + o8.Samples[chat.Name].Errors
 	res.ServeMem, _ = ReadMemory(serve.Pid())
 	if kids := Children(lambda.Pid()); len(kids) > 0 {
 		res.RIEBootstrapMem, _ = ReadMemory(kids[0])

@@ -26,6 +26,8 @@ type inbound struct {
 	// session keys conversation affinity: the session_id or conversation_id
 	// header, else the body's prompt_cache_key. Empty: no affinity.
 	session string
+	// conv converts the upstream stream for a front route (front.go).
+	conv converter
 }
 
 // readRequest reads the whole body (up to max bytes, gzip decoded),
@@ -44,6 +46,9 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 		return nil, err
 	}
 	// One validating pass, then a skim for the few fields we need.
+	if rt.front != nil {
+		return readFront(r, rt, raw) // the front's decoding validates
+	}
 	if !json.Valid(raw) {
 		return nil, errBadJSON
 	}

@@ -8,7 +8,11 @@
 //
 // One request goes through these steps, each in its own file:
 //
-//   - route.go: POST /v1/responses, POST /v1/responses/compact, GET /v1/models;
+//   - route.go: POST /v1/responses, POST /v1/responses/compact, GET /v1/models,
+//     POST /v1/chat/completions;
+//   - front.go, chat.go: an API front (Chat Completions, shared/wire/chat)
+//     translates the body before anything goes upstream and the events
+//     after; everything in between is the /v1/responses path;
 //   - messages.go: POST /v1/messages and /v1/messages/count_tokens, the
 //     Anthropic Messages front (Claude Code): the same steps below, with the
 //     body and the answer translated by shared/wire/messages;

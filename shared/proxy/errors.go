@@ -38,7 +38,7 @@ var (
 	errKeyCheck = &apiError{status: http.StatusServiceUnavailable, typ: typeServer, code: "auth_unavailable",
 		message: "The API key could not be verified right now. Please retry."}
 	errNotFound = &apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "unknown_url",
-		message: "Unknown URL. codexgate serves POST /v1/responses, POST /v1/responses/compact, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens."}
+		message: "Unknown URL. codexgate serves POST /v1/responses, POST /v1/responses/compact, POST /v1/chat/completions, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens."}
 	errMethod = &apiError{status: http.StatusMethodNotAllowed, typ: typeInvalidRequest, code: "method_not_allowed",
 		message: "Method not allowed for this URL."}
 	errTooLarge = &apiError{status: http.StatusRequestEntityTooLarge, typ: typeInvalidRequest, code: "request_too_large",

@@ -29,7 +29,10 @@ func TestProxy_ServeHTTP_Routing(t *testing.T) {
 		{"models trailing slash", "GET", "/v1/models/", "", 200, "/backend-api/codex/models", "", ""},
 		{"responses GET", "GET", "/v1/responses", "", 405, "", "POST", "method_not_allowed"},
 		{"models POST", "POST", "/v1/models", "{}", 405, "", "GET", "method_not_allowed"},
-		{"unknown", "GET", "/v1/chat/completions", "", 404, "", "", "unknown_url"},
+		{"chat completions GET", "GET", "/v1/chat/completions", "", 405, "", "POST", "method_not_allowed"},
+		{"chat completions, not JSON", "POST", "/v1/chat/completions", "{", 400, "", "", "invalid_json"},
+		{"chat completions, refused", "POST", "/v1/chat/completions", `{"model":"m","n":3,"messages":[{"role":"user","content":"hi"}]}`, 400, "", "", "unsupported_value"},
+		{"unknown", "GET", "/v1/completions", "", 404, "", "", "unknown_url"},
 		{"root", "GET", "/", "", 404, "", "", "unknown_url"},
 		{"upstream path not reachable", "GET", "/backend-api/codex/models", "", 404, "", "", "unknown_url"},
 	}

@@ -14,6 +14,10 @@ import (
 func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, in *inbound, up *upstreamAnswer, lg *reqLog) int {
 	defer up.close()
 	switch {
+	case in.conv != nil:
+		return p.relayFront(w, in, up, lg)
+	case in.rt.rewrite != nil && up.resp.StatusCode == http.StatusOK && r.Method == http.MethodGet:
+		return p.relayRewritten(w, in.rt, up, lg)
 	case up.sse != nil && in.stream:
 		return p.relayEvents(w, up, lg)
 	case up.sse != nil:

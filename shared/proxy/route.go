@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/wire/chat"
 )
 
 // route is one client-facing endpoint and where it goes upstream.
@@ -19,13 +21,22 @@ type route struct {
 	// query: the client's query string is forwarded (models takes
 	// client_version).
 	query bool
+	// front, when set, translates the client's API to and from the
+	// Responses stream (front.go); responses must be set too.
+	front front
+	// rewrite, when set, transforms a 200 JSON answer (front.go).
+	rewrite func([]byte) ([]byte, error)
 }
 
 // routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).
 var routes = []*route{
 	{path: "/v1/responses", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true},
 	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true},
-	{path: "/v1/models", method: http.MethodGet, upstream: "/models", accept: "application/json", query: true},
+	{path: "/v1/models", method: http.MethodGet, upstream: "/models", accept: "application/json", query: true,
+		rewrite: chat.ModelList},
+	// API fronts: translated to and from the Responses stream.
+	{path: "/v1/chat/completions", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
+		front: chatFront{}},
 }
 
 // match finds the route for a path (one trailing slash is ignored). It
