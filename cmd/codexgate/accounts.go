@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"text/tabwriter"
 	"time"
@@ -223,9 +224,9 @@ func (h health) apply(account string, row *accountRow) {
 	for _, w := range q.Windows {
 		cell := &quotaCell{UsedPercent: w.UsedPercent, ResetAt: timePtr(w.ResetAt)}
 		switch w.Kind {
-		case statestore.WindowFiveHour:
+		case quota.Kind5h:
 			row.FiveHour = cell
-		case statestore.WindowWeekly:
+		case quota.KindWeekly:
 			row.Weekly = cell
 		}
 	}

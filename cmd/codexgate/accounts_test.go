@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/codexgate/codexgate/shared/quota"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,13 +39,13 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 	now := time.Now()
 	states := statestore.New(dynamodb.NewFromConfig(s.aws), s.table)
 	ctx := context.Background()
-	err := states.PutQuota(ctx, statestore.QuotaSnapshot{
-		Account: "kim", Plan: "pro", Allowed: true, FetchedAt: now.Add(-time.Minute),
-		Windows: []statestore.Window{
-			{Kind: statestore.WindowWeekly, UsedPercent: 12.5, WindowSeconds: 604800, ResetAt: now.Add(50 * time.Hour)},
-			{Kind: statestore.WindowFiveHour, UsedPercent: 42, WindowSeconds: 18000, ResetAt: now.Add(2*time.Hour + 10*time.Minute)},
+	err := states.PutQuota(ctx, statestore.QuotaSnapshot{Account: "kim", Snapshot: quota.Snapshot{
+		Plan: "pro", Allowed: true, FetchedAt: now.Add(-time.Minute),
+		Windows: []quota.Window{
+			{Kind: quota.KindWeekly, UsedPercent: 12.5, WindowSeconds: 604800, ResetAt: now.Add(50 * time.Hour)},
+			{Kind: quota.Kind5h, UsedPercent: 42, WindowSeconds: 18000, ResetAt: now.Add(2*time.Hour + 10*time.Minute)},
 		},
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"regexp"
 	"strings"
 	"testing"
@@ -232,10 +233,10 @@ func TestDoctor_CoolingDownAndQuota(t *testing.T) {
 	if err := st.SetCooldown(ctx, "fay", time.Now().Add(30*time.Minute), "usage_limit_reached"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutQuota(ctx, statestore.QuotaSnapshot{Account: "dave", FetchedAt: time.Now(), Allowed: true, Windows: []statestore.Window{
-		{Kind: statestore.WindowFiveHour, UsedPercent: 42, WindowSeconds: 18000},
-		{Kind: statestore.WindowWeekly, UsedPercent: 7, WindowSeconds: 604800},
-	}}); err != nil {
+	if err := st.PutQuota(ctx, statestore.QuotaSnapshot{Account: "dave", Snapshot: quota.Snapshot{FetchedAt: time.Now(), Allowed: true, Windows: []quota.Window{
+		{Kind: quota.Kind5h, UsedPercent: 42, WindowSeconds: 18000},
+		{Kind: quota.KindWeekly, UsedPercent: 7, WindowSeconds: 604800},
+	}}}); err != nil {
 		t.Fatal(err)
 	}
 	r := s.doctor(key, nil, "--url", srv.base+"/v1")

@@ -5,6 +5,7 @@ package lambdae2e
 import (
 	"context"
 	"encoding/json"
+	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,10 +103,10 @@ func TestQuotaCron_RIE(t *testing.T) {
 	for _, win := range snap.Quotas["alpha"].Windows {
 		byKind[win.Kind] = win.UsedPercent
 	}
-	if snap.Quotas["alpha"].Plan != "plus" || byKind[statestore.WindowFiveHour] != 25 || byKind[statestore.WindowWeekly] != 75 {
+	if snap.Quotas["alpha"].Plan != "plus" || byKind[quota.Kind5h] != 25 || byKind[quota.KindWeekly] != 75 {
 		t.Errorf("alpha snapshot = %+v", snap.Quotas["alpha"])
 	}
-	if st := snap.States["bravo"]; st.CooldownReason != scheduled.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
+	if st := snap.States["bravo"]; st.CooldownReason != quota.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
 		t.Errorf("bravo state = %+v, want cooldown until %v", st, reset)
 	}
 	if !fn.logged(`"_aws"`) || !fn.logged(`"UsedPercent":25`) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -56,29 +57,9 @@ type AccountState struct {
 	Account        string
 	ReauthRequired bool // the login is gone; a person must log in again
 	CooldownUntil  time.Time
-	CooldownReason string // e.g. CooldownUsageLimit
-	Quota          Quota  // zero when no usage snapshot exists
+	CooldownReason string         // one of quota.Cooldown*
+	Quota          quota.Snapshot // zero when no usage snapshot exists
 }
-
-// Quota is one usage reading of an account: a snapshot from the usage
-// endpoint or the x-codex-* headers of a response.
-type Quota struct {
-	FetchedAt    time.Time
-	LimitReached bool
-	Windows      []QuotaWindow
-}
-
-// QuotaWindow is one usage window (5-hour, weekly, …).
-type QuotaWindow struct {
-	UsedPercent float64
-	ResetAt     time.Time // zero when unknown; a window past its reset counts as unused
-}
-
-// Cooldown reasons the proxy records with SetCooldown.
-const (
-	CooldownUsageLimit   = "usage_limit_reached" // until the upstream's resets_at
-	CooldownUnauthorized = "unauthorized"        // 401 after a forced refresh
-)
 
 // Config configures a Proxy. UpstreamURL, Tokens, Keys and Accounts are
 // required; the rest have defaults.

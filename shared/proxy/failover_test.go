@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,7 +42,7 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 				writeJSONStatus(w, 429, fmt.Sprintf(`{"error":{"type":"usage_limit_reached","message":"The usage limit has been reached","resets_at":%d,"resets_in_seconds":3600}}`, resetsAt))
 			},
 			wantAccounts:   []string{"a", "b"},
-			wantCooldown:   &cooldownCall{"a", time.Unix(resetsAt, 0), CooldownUsageLimit},
+			wantCooldown:   &cooldownCall{"a", time.Unix(resetsAt, 0), quota.CooldownUsageLimit},
 			wantNextSkipsA: true,
 		},
 		{
@@ -50,7 +51,7 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 				writeJSONStatus(w, 429, `{"error":{"type":"usage_limit_reached","resets_in_seconds":120}}`)
 			},
 			wantAccounts:   []string{"a", "b"},
-			wantCooldown:   &cooldownCall{"a", now.Add(120 * time.Second), CooldownUsageLimit},
+			wantCooldown:   &cooldownCall{"a", now.Add(120 * time.Second), quota.CooldownUsageLimit},
 			wantNextSkipsA: true,
 		},
 		{
@@ -67,7 +68,7 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 				writeJSONStatus(w, 401, `{"error":{"code":"token_expired","message":"expired"}}`)
 			},
 			wantAccounts:   []string{"a", "a", "b"},
-			wantCooldown:   &cooldownCall{"a", now.Add(30 * time.Minute), CooldownUnauthorized},
+			wantCooldown:   &cooldownCall{"a", now.Add(30 * time.Minute), quota.CooldownUnauthorized},
 			wantForced:     1,
 			wantNextSkipsA: true,
 		},
@@ -99,7 +100,7 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 				w.Write([]byte(sse("error", map[string]any{"type": "error", "error": map[string]any{"type": "usage_limit_reached", "resets_at": resetsAt}})))
 			},
 			wantAccounts:   []string{"a", "b"},
-			wantCooldown:   &cooldownCall{"a", time.Unix(resetsAt, 0), CooldownUsageLimit},
+			wantCooldown:   &cooldownCall{"a", time.Unix(resetsAt, 0), quota.CooldownUsageLimit},
 			wantNextSkipsA: true,
 		},
 		{
@@ -216,15 +217,15 @@ func TestProxy_ServeHTTP_NoAccount(t *testing.T) {
 		{name: "all reauth", accounts: []string{"a"}, states: []AccountState{{Account: "a", ReauthRequired: true}},
 			wantStatus: 503, wantCode: "no_available_account"},
 		{name: "all usage limited: earliest reset", accounts: []string{"a", "b"}, states: []AccountState{
-			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: CooldownUsageLimit},
-			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: CooldownUsageLimit},
+			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: quota.CooldownUsageLimit},
+			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUsageLimit},
 		}, wantStatus: 429, wantCode: "usage_limit_reached", wantReset: now.Add(time.Hour)},
 		{name: "limited and unauthorized", accounts: []string{"a", "b"}, states: []AccountState{
-			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: CooldownUsageLimit},
-			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: CooldownUnauthorized},
+			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: quota.CooldownUsageLimit},
+			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUnauthorized},
 		}, wantStatus: 503, wantCode: "no_available_account"},
 		{name: "expired cooldown is healthy", accounts: []string{"a"}, states: []AccountState{
-			{Account: "a", CooldownUntil: now.Add(-time.Second), CooldownReason: CooldownUsageLimit},
+			{Account: "a", CooldownUntil: now.Add(-time.Second), CooldownReason: quota.CooldownUsageLimit},
 		}, wantStatus: 200},
 		{name: "all fail upstream", accounts: []string{"a", "b"}, fail: true, wantStatus: 503, wantCode: "upstream_unavailable"},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,7 +130,7 @@ func (p *Proxy) attempt(ctx context.Context, in *inbound, acct string, lg *reqLo
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			discard(resp)
-			p.pool.cooldown(ctx, acct, p.cfg.Clock().Add(p.cfg.UnauthorizedCooldown), CooldownUnauthorized)
+			p.pool.cooldown(ctx, acct, p.cfg.Clock().Add(p.cfg.UnauthorizedCooldown), quota.CooldownUnauthorized)
 			return nil, fmt.Errorf("account %s: 401 after a forced refresh", acct)
 		}
 	}
@@ -181,7 +182,7 @@ func (p *Proxy) limited(ctx context.Context, acct string, ue upstreamError, retr
 		if until.IsZero() || !until.After(now) {
 			until = now.Add(p.cfg.UnauthorizedCooldown)
 		}
-		p.pool.cooldown(ctx, acct, until, CooldownUsageLimit)
+		p.pool.cooldown(ctx, acct, until, quota.CooldownUsageLimit)
 		return fmt.Errorf("account %s: usage limit reached until %s", acct, until.UTC().Format(time.RFC3339))
 	}
 	if retryAt.IsZero() {

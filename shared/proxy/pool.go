@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"slices"
 	"sync"
@@ -36,8 +37,8 @@ type localState struct {
 	cooldownSetAt  time.Time
 	persisted      bool // the cooldown reached the store: a later load is the truth
 	backoffUntil   time.Time
-	reauthAt       time.Time // the token source said ErrReauthRequired
-	live           Quota     // from response headers
+	reauthAt       time.Time      // the token source said ErrReauthRequired
+	live           quota.Snapshot // from response headers
 }
 
 const (
@@ -250,7 +251,7 @@ func (p *pool) unavailableLocked(now time.Time, tried map[string]bool) error {
 	for _, n := range p.names {
 		why, until := p.blockedLocked(n, now)
 		switch why {
-		case CooldownUsageLimit:
+		case quota.CooldownUsageLimit:
 			usage = earliest(usage, until)
 			retry = earliest(retry, until)
 		case "rate_limit_exceeded":
@@ -340,7 +341,7 @@ func (p *pool) reauth(name string) {
 }
 
 // observe keeps the quota reading of a response's x-codex-* headers.
-func (p *pool) observe(name string, q Quota) {
+func (p *pool) observe(name string, q quota.Snapshot) {
 	if q.FetchedAt.IsZero() {
 		return
 	}

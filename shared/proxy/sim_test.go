@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"log/slog"
 	"net/http"
@@ -211,7 +212,7 @@ func TestProxy_Simulator(t *testing.T) {
 			t.Errorf("stats = %+v", st.Accounts)
 		}
 		_, _, cds := h.store.calls()
-		if len(cds) != 1 || cds[0].Account != "acct-a" || !cds[0].Until.Equal(until) || cds[0].Reason != CooldownUsageLimit {
+		if len(cds) != 1 || cds[0].Account != "acct-a" || !cds[0].Until.Equal(until) || cds[0].Reason != quota.CooldownUsageLimit {
 			t.Errorf("cooldowns = %+v, want acct-a until %v", cds, until)
 		}
 		// Both limited: 429 with the earliest reset.

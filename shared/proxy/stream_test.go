@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -182,7 +183,7 @@ func TestProxy_ServeHTTP_SessionAffinity(t *testing.T) {
 		t.Fatalf("prompt_cache_key conversation moved to %s", got)
 	}
 	// a becomes unusable: s1 moves to b and stays there afterwards.
-	h.proxy.pool.cooldown(context.Background(), "a", h.clock.Now().Add(time.Minute), CooldownUnauthorized)
+	h.proxy.pool.cooldown(context.Background(), "a", h.clock.Now().Add(time.Minute), quota.CooldownUnauthorized)
 	if got := send("s1", false); got != "b" {
 		t.Fatalf("s1 on %s while a cools down", got)
 	}
@@ -196,10 +197,10 @@ func TestProxy_ServeHTTP_HeadroomFromSnapshots(t *testing.T) {
 	h := newHarness(t, []string{"a", "b", "c"})
 	now := h.clock.Now()
 	h.store.states = []AccountState{
-		{Account: "a", Quota: Quota{FetchedAt: now, Windows: []QuotaWindow{{UsedPercent: 70, ResetAt: now.Add(time.Hour)}, {UsedPercent: 10}}}},
+		{Account: "a", Quota: quota.Snapshot{FetchedAt: now, Windows: []quota.Window{{UsedPercent: 70, ResetAt: now.Add(time.Hour)}, {UsedPercent: 10}}}},
 		// b's 90% window has already reset: it counts as unused.
-		{Account: "b", Quota: Quota{FetchedAt: now, Windows: []QuotaWindow{{UsedPercent: 90, ResetAt: now.Add(-time.Minute)}, {UsedPercent: 20}}}},
-		{Account: "c", Quota: Quota{FetchedAt: now, LimitReached: true, Windows: []QuotaWindow{{UsedPercent: 100, ResetAt: now.Add(time.Hour)}}}},
+		{Account: "b", Quota: quota.Snapshot{FetchedAt: now, Windows: []quota.Window{{UsedPercent: 90, ResetAt: now.Add(-time.Minute)}, {UsedPercent: 20}}}},
+		{Account: "c", Quota: quota.Snapshot{FetchedAt: now, LimitReached: true, Windows: []quota.Window{{UsedPercent: 100, ResetAt: now.Add(time.Hour)}}}},
 	}
 	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) { // no quota headers
 		w.Header().Set("Content-Type", "text/event-stream")

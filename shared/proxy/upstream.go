@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"net/http"
 	"strconv"
@@ -94,8 +95,8 @@ func retryAfter(h http.Header, now time.Time) time.Time {
 
 // quotaFromHeader reads the x-codex-{primary,secondary}-* headers every
 // backend answer carries: free quota telemetry for routing.
-func quotaFromHeader(h http.Header, now time.Time) Quota {
-	var q Quota
+func quotaFromHeader(h http.Header, now time.Time) quota.Snapshot {
+	var q quota.Snapshot
 	for _, prefix := range [...]string{"X-Codex-Primary-", "X-Codex-Secondary-"} {
 		v := h.Get(prefix + "Used-Percent")
 		if v == "" {
@@ -105,7 +106,11 @@ func quotaFromHeader(h http.Header, now time.Time) Quota {
 		if err != nil {
 			continue
 		}
-		w := QuotaWindow{UsedPercent: used}
+		w := quota.Window{UsedPercent: used, Kind: quota.KindOther}
+		if mins, err := strconv.ParseInt(h.Get(prefix+"Window-Minutes"), 10, 64); err == nil && mins > 0 {
+			w.WindowSeconds = mins * 60
+			w.Kind = quota.Classify(w.WindowSeconds)
+		}
 		if at, err := strconv.ParseInt(h.Get(prefix+"Reset-At"), 10, 64); err == nil && at > 0 {
 			w.ResetAt = time.Unix(at, 0)
 		} else if after, err := strconv.ParseInt(h.Get(prefix+"Reset-After-Seconds"), 10, 64); err == nil && after >= 0 {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"github.com/codexgate/codexgate/shared/quota"
 	"slices"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func (r rendezvousStore) AccountStates(ctx context.Context) ([]AccountState, err
 
 func TestProxy_Warm_ConcurrentReadsAndPrefetch(t *testing.T) {
 	h := newHarness(t, []string{"a", "b"})
-	h.store.states = []AccountState{{Account: "a", Quota: Quota{Windows: []QuotaWindow{{UsedPercent: 90}}}}}
+	h.store.states = []AccountState{{Account: "a", Quota: quota.Snapshot{Windows: []quota.Window{{UsedPercent: 90}}}}}
 	rs := rendezvousStore{fakeStore: h.store, statesCalled: make(chan struct{})}
 	cfg := h.proxy.cfg
 	cfg.Accounts, cfg.States = rs, rs

@@ -2,6 +2,7 @@ package scheduled
 
 import (
 	"context"
+	"github.com/codexgate/codexgate/shared/quota"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestQuotaCron_Moto_Batch(t *testing.T) {
 		}
 	}
 	checkWindows(t, s.quota("alpha"), 15, 65)
-	if st := s.state("bravo"); st.CooldownReason != CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
+	if st := s.state("bravo"); st.CooldownReason != quota.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
 		t.Errorf("bravo state = %+v, want cooldown until %v", st, reset)
 	}
 	if st := s.state("dead"); st.Status != statestore.StatusReauthRequired {

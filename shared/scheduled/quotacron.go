@@ -3,6 +3,7 @@ package scheduled
 import (
 	"context"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"time"
 
@@ -13,12 +14,6 @@ import (
 	"github.com/codexgate/codexgate/shared/statestore"
 	"github.com/codexgate/codexgate/shared/usage"
 )
-
-// CooldownUsageLimit is the cooldown reason for an exhausted account; the
-// proxy's pool records the same reason when the backend answers 429
-// usage_limit_reached, and only cooldowns with this reason are lifted when
-// quota comes back.
-const CooldownUsageLimit = "usage_limit_reached"
 
 // DefaultLimitCooldown is how long an exhausted account is cooled down when
 // the usage answer gives no future reset time: until a later run looks again.
@@ -56,7 +51,7 @@ type QuotaOutcome struct {
 	Account         string         `json:"account"`
 	Status          string         `json:"status"`
 	Plan            string         `json:"plan,omitempty"`
-	Windows         []usage.Window `json:"windows,omitempty"`
+	Windows         []quota.Window `json:"windows,omitempty"`
 	CooldownUntil   time.Time      `json:"cooldown_until,omitzero"`
 	CooldownCleared bool           `json:"cooldown_cleared,omitempty"`
 	Refreshed       bool           `json:"refreshed,omitempty"` // the first token was refused; a forced refresh ran
@@ -111,7 +106,7 @@ func (q *QuotaCron) account(ctx context.Context, name string, st statestore.Acco
 		return failed(out, err)
 	}
 	out.Plan, out.Windows = snap.Plan, snap.Windows
-	if err := q.States.PutQuota(ctx, quotaSnapshot(name, snap)); err != nil {
+	if err := q.States.PutQuota(ctx, statestore.QuotaSnapshot{Account: name, Snapshot: snap}); err != nil {
 		return failed(out, fmt.Errorf("store quota snapshot: %w", err))
 	}
 	now := clock(q.Now)()
@@ -121,11 +116,11 @@ func (q *QuotaCron) account(ctx context.Context, name string, st statestore.Acco
 		if !until.After(now) {
 			until = now.Add(DefaultLimitCooldown)
 		}
-		if err := q.States.SetCooldown(ctx, name, until, CooldownUsageLimit); err != nil {
+		if err := q.States.SetCooldown(ctx, name, until, quota.CooldownUsageLimit); err != nil {
 			return failed(out, fmt.Errorf("set cooldown: %w", err))
 		}
 		out.Status, out.CooldownUntil = StatusLimited, until
-	case st.CooldownReason == CooldownUsageLimit && st.CooldownUntil.After(now):
+	case st.CooldownReason == quota.CooldownUsageLimit && st.CooldownUntil.After(now):
 		if err := q.States.ClearCooldown(ctx, name); err != nil {
 			return failed(out, fmt.Errorf("clear cooldown: %w", err))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"strings"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/statestore"
-	"github.com/codexgate/codexgate/shared/usage"
 )
 
 func scheduledEvent(t *testing.T) events.EventBridgeEvent {
@@ -72,7 +72,7 @@ func TestQuotaCron_Handle_Outcomes(t *testing.T) {
 	if o := outcome(res, "expired"); !o.Refreshed {
 		t.Errorf("expired: want a forced refresh after the 401, got %+v", o)
 	}
-	if got := states.state("limited"); got.CooldownReason != CooldownUsageLimit || !got.CooldownUntil.Equal(reset) {
+	if got := states.state("limited"); got.CooldownReason != quota.CooldownUsageLimit || !got.CooldownUntil.Equal(reset) {
 		t.Errorf("limited: state %+v, want cooldown until %v", got, reset)
 	}
 	if _, ok := states.quotas["broken"]; ok {
@@ -101,7 +101,7 @@ func TestQuotaCron_Handle_SwappedAndCooldownLifted(t *testing.T) {
 	f.sim.SwapUsageWindows(true)
 	_ = f.sim.SetUsage("id-a", 20, 90)
 	states := newMemStates()
-	states.states["a"] = statestore.AccountState{CooldownUntil: time.Now().Add(time.Hour), CooldownReason: CooldownUsageLimit}
+	states.states["a"] = statestore.AccountState{CooldownUntil: time.Now().Add(time.Hour), CooldownReason: quota.CooldownUsageLimit}
 	q := &QuotaCron{Accounts: names("a"), Tokens: f.tokens, Usage: f.usage, States: states, Logger: quiet}
 	res, err := q.Handle(context.Background(), events.EventBridgeEvent{})
 	if err != nil {
@@ -153,7 +153,7 @@ func checkWindows(t *testing.T, s statestore.QuotaSnapshot, fiveHour, weekly flo
 	for _, w := range s.Windows {
 		got[w.Kind] = w.UsedPercent
 	}
-	if len(got) != 2 || got[usage.Kind5h] != fiveHour || got[usage.KindWeekly] != weekly {
+	if len(got) != 2 || got[quota.Kind5h] != fiveHour || got[quota.KindWeekly] != weekly {
 		t.Errorf("windows = %+v, want 5h=%v weekly=%v", s.Windows, fiveHour, weekly)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/statestore"
-	"github.com/codexgate/codexgate/shared/usage"
 )
 
 // StateReader loads every account's stored health; statestore.Store
@@ -41,16 +40,4 @@ func loadStates(ctx context.Context, r StateReader) (map[string]statestore.Accou
 
 func reauthRequired(st statestore.AccountState) bool {
 	return st.Status == statestore.StatusReauthRequired
-}
-
-// quotaSnapshot is the stored form of a usage reading.
-func quotaSnapshot(account string, s usage.Snapshot) statestore.QuotaSnapshot {
-	q := statestore.QuotaSnapshot{
-		Account: account, Plan: s.Plan, Allowed: s.Allowed, LimitReached: s.LimitReached, FetchedAt: s.FetchedAt,
-		Credits: statestore.Credits{HasCredits: s.Credits.HasCredits, Unlimited: s.Credits.Unlimited, Balance: s.Credits.Balance},
-	}
-	for _, w := range s.Windows {
-		q.Windows = append(q.Windows, statestore.Window{Kind: w.Kind, UsedPercent: w.UsedPercent, WindowSeconds: w.WindowSeconds, ResetAt: w.ResetAt})
-	}
-	return q
 }

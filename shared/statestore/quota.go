@@ -3,48 +3,21 @@ package statestore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
-// Window kinds, classified by the window's length (docs/DESIGN.md §6.5: 18000 s ≈
-// 5 h, 604800 s = a week), never by its position in the usage answer. The
-// same values as package usage's Kind5h, KindWeekly and KindOther.
-const (
-	WindowFiveHour = "5h"
-	WindowWeekly   = "weekly"
-	WindowOther    = "other"
-)
-
-// Window is one usage window of a quota snapshot.
-type Window struct {
-	Kind          string    `dynamodbav:"kind"` // WindowFiveHour, WindowWeekly or WindowOther
-	UsedPercent   float64   `dynamodbav:"used_percent"`
-	WindowSeconds int64     `dynamodbav:"window_seconds"`
-	ResetAt       time.Time `dynamodbav:"reset_at"` // zero when unknown
-}
-
-// Credits is an account's credit balance, as far as the usage endpoint
-// reports it.
-type Credits struct {
-	HasCredits bool   `dynamodbav:"has_credits"`
-	Unlimited  bool   `dynamodbav:"unlimited"`
-	Balance    string `dynamodbav:"balance"` // decimal text
-}
-
-// QuotaSnapshot is an account's latest usage reading.
+// QuotaSnapshot is an account's latest usage reading, as stored: the
+// reading itself is quota.Snapshot, the one shape the usage client parses
+// and the proxy's pool routes by.
 type QuotaSnapshot struct {
-	Account      string    `dynamodbav:"account"`
-	Plan         string    `dynamodbav:"plan"`
-	Allowed      bool      `dynamodbav:"allowed"`
-	LimitReached bool      `dynamodbav:"limit_reached"`
-	Windows      []Window  `dynamodbav:"windows"`
-	Credits      Credits   `dynamodbav:"credits"`
-	FetchedAt    time.Time `dynamodbav:"fetched_at"`
+	Account string `dynamodbav:"account"`
+	quota.Snapshot
 }
 
 // PutQuota stores q as q.Account's latest quota snapshot, replacing the

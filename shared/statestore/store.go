@@ -110,8 +110,8 @@ func (s *Store) ClearReauth(ctx context.Context, account string) error {
 	return s.updateState(ctx, "clear reauth", account, upd)
 }
 
-// SetCooldown keeps account out of rotation until until, for reason (e.g.
-// usage_limit_reached). It replaces any earlier cooldown.
+// SetCooldown keeps account out of rotation until until, for reason (one of
+// quota.Cooldown*). It replaces any earlier cooldown.
 func (s *Store) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
 	upd := expression.Set(expression.Name("cooldown_until"), expression.Value(until.UnixMilli())).
 		Set(expression.Name("cooldown_reason"), expression.Value(reason))

@@ -3,6 +3,7 @@ package statestore_test
 import (
 	"context"
 	"errors"
+	"github.com/codexgate/codexgate/shared/quota"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,20 +135,20 @@ func TestAccountState_Healthy(t *testing.T) {
 func TestStore_PutQuota_Load(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	q := statestore.QuotaSnapshot{
-		Account: "a", Plan: "plus", Allowed: true, LimitReached: false,
-		Windows: []statestore.Window{
-			{Kind: statestore.WindowFiveHour, UsedPercent: 42.5, WindowSeconds: 18000, ResetAt: t0.Add(2 * time.Hour)},
-			{Kind: statestore.WindowWeekly, UsedPercent: 7, WindowSeconds: 604800},
+	q := statestore.QuotaSnapshot{Account: "a", Snapshot: quota.Snapshot{
+		Plan: "plus", Allowed: true, LimitReached: false,
+		Windows: []quota.Window{
+			{Kind: quota.Kind5h, UsedPercent: 42.5, WindowSeconds: 18000, ResetAt: t0.Add(2 * time.Hour)},
+			{Kind: quota.KindWeekly, UsedPercent: 7, WindowSeconds: 604800},
 		},
-		Credits:   statestore.Credits{HasCredits: true, Balance: "12.50"},
+		Credits:   quota.Credits{HasCredits: true, Balance: "12.50"},
 		FetchedAt: t0,
-	}
+	}}
 	if err := e.store.PutQuota(ctx, q); err != nil {
 		t.Fatalf("PutQuota: %v", err)
 	}
 	q2 := q
-	q2.Account, q2.Credits, q2.LimitReached = "b", statestore.Credits{Unlimited: true}, true
+	q2.Account, q2.Credits, q2.LimitReached = "b", quota.Credits{Unlimited: true}, true
 	if err := e.store.PutQuota(ctx, q2); err != nil {
 		t.Fatalf("PutQuota: %v", err)
 	}
@@ -173,7 +174,7 @@ func TestStore_PutQuota_Load(t *testing.T) {
 	}
 }
 
-func windowsEqual(a, b []statestore.Window) bool {
+func windowsEqual(a, b []quota.Window) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // Codex identity headers: the usage endpoint serves the Codex CLI.
@@ -54,10 +55,10 @@ type Client struct {
 var defaultHTTP = &http.Client{Timeout: 20 * time.Second}
 
 // Fetch reads the usage of the account creds belong to.
-func (c *Client) Fetch(ctx context.Context, creds codex.Credentials) (Snapshot, error) {
+func (c *Client) Fetch(ctx context.Context, creds codex.Credentials) (quota.Snapshot, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("usage request: %w", err)
+		return quota.Snapshot{}, fmt.Errorf("usage request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+creds.Access)
 	if creds.AccountID != "" {
@@ -72,15 +73,15 @@ func (c *Client) Fetch(ctx context.Context, creds codex.Credentials) (Snapshot, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("fetch usage: %w", err)
+		return quota.Snapshot{}, fmt.Errorf("fetch usage: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("read usage: %w", err)
+		return quota.Snapshot{}, fmt.Errorf("read usage: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Snapshot{}, statusError(resp.StatusCode, body)
+		return quota.Snapshot{}, statusError(resp.StatusCode, body)
 	}
 	now := time.Now
 	if c.Now != nil {
@@ -92,10 +93,10 @@ func (c *Client) Fetch(ctx context.Context, creds codex.Credentials) (Snapshot, 
 // ForAccount fetches the account's usage with a token from tokens. When the
 // endpoint refuses the token it asks for a forced refresh with that token
 // rejected and retries once; refreshed says whether that happened.
-func (c *Client) ForAccount(ctx context.Context, tokens codex.TokenSource, account string) (s Snapshot, refreshed bool, err error) {
+func (c *Client) ForAccount(ctx context.Context, tokens codex.TokenSource, account string) (s quota.Snapshot, refreshed bool, err error) {
 	creds, err := tokens.AccessToken(ctx, account, codex.AccessOptions{})
 	if err != nil {
-		return Snapshot{}, false, fmt.Errorf("access token: %w", err)
+		return quota.Snapshot{}, false, fmt.Errorf("access token: %w", err)
 	}
 	s, err = c.Fetch(ctx, creds)
 	if !errors.Is(err, ErrUnauthorized) {
@@ -103,7 +104,7 @@ func (c *Client) ForAccount(ctx context.Context, tokens codex.TokenSource, accou
 	}
 	creds, rerr := tokens.AccessToken(ctx, account, codex.AccessOptions{Force: true, Rejected: creds.Access})
 	if rerr != nil {
-		return Snapshot{}, false, fmt.Errorf("refresh after %v: %w", err, rerr)
+		return quota.Snapshot{}, false, fmt.Errorf("refresh after %v: %w", err, rerr)
 	}
 	s, err = c.Fetch(ctx, creds)
 	return s, true, err

@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"errors"
+	"github.com/codexgate/codexgate/shared/quota"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -163,7 +164,7 @@ func TestClient_Fetch_SimulatorSwapped(t *testing.T) {
 		for _, w := range s.Windows {
 			byKind[w.Kind] = w.UsedPercent
 		}
-		if s.Plan != "pro" || len(byKind) != 2 || byKind[Kind5h] != 30 || byKind[KindWeekly] != 70 {
+		if s.Plan != "pro" || len(byKind) != 2 || byKind[quota.Kind5h] != 30 || byKind[quota.KindWeekly] != 70 {
 			t.Errorf("swap=%v: snapshot = %+v", swap, s)
 		}
 	}

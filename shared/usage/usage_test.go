@@ -2,28 +2,13 @@ package usage
 
 import (
 	"errors"
+	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"testing"
 	"time"
 )
 
 var fetched = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		seconds int64
-		want    string
-	}{
-		{18000, Kind5h}, {18060, Kind5h}, {17000, Kind5h},
-		{604800, KindWeekly}, {600000, KindWeekly},
-		{86400, KindOther}, {3600, KindOther}, {0, KindOther}, {-5, KindOther}, {2592000, KindOther},
-	}
-	for _, tt := range tests {
-		if got := Classify(tt.seconds); got != tt.want {
-			t.Errorf("Classify(%d) = %q, want %q", tt.seconds, got, tt.want)
-		}
-	}
-}
 
 func TestParse_Fixture(t *testing.T) {
 	body, err := os.ReadFile("testdata/usage.json")
@@ -34,11 +19,11 @@ func TestParse_Fixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Snapshot{
-		Plan: "plus", Allowed: true, FetchedAt: fetched, Credits: Credits{Balance: "0"},
-		Windows: []Window{
-			{Kind: Kind5h, UsedPercent: 42.5, WindowSeconds: 18000, ResetAt: time.Unix(1767229200, 0).UTC()},
-			{Kind: KindWeekly, UsedPercent: 10, WindowSeconds: 604800, ResetAt: time.Unix(1767312000, 0).UTC()},
+	want := quota.Snapshot{
+		Plan: "plus", Allowed: true, FetchedAt: fetched, Credits: quota.Credits{Balance: "0"},
+		Windows: []quota.Window{
+			{Kind: quota.Kind5h, UsedPercent: 42.5, WindowSeconds: 18000, ResetAt: time.Unix(1767229200, 0).UTC()},
+			{Kind: quota.KindWeekly, UsedPercent: 10, WindowSeconds: 604800, ResetAt: time.Unix(1767312000, 0).UTC()},
 		},
 	}
 	assertSnapshot(t, s, want)
@@ -50,17 +35,17 @@ func TestParse_Cases(t *testing.T) {
 		body  string
 		kinds []string // expected window kinds, in answer order
 		used  []float64
-		check func(t *testing.T, s Snapshot)
+		check func(t *testing.T, s quota.Snapshot)
 	}{
 		{
 			name:  "swapped windows classified by length",
 			body:  `{"plan_type":"pro","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":7,"limit_window_seconds":604800,"reset_at":1767312000},"secondary_window":{"used_percent":55,"limit_window_seconds":18000,"reset_at":1767229200}}}`,
-			kinds: []string{KindWeekly, Kind5h}, used: []float64{7, 55},
+			kinds: []string{quota.KindWeekly, quota.Kind5h}, used: []float64{7, 55},
 		},
 		{
 			name:  "secondary missing",
 			body:  `{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":1,"limit_window_seconds":18000,"reset_at":1767229200}}}`,
-			kinds: []string{Kind5h}, used: []float64{1},
+			kinds: []string{quota.Kind5h}, used: []float64{1},
 		},
 		{
 			name:  "both windows null",
@@ -70,8 +55,8 @@ func TestParse_Cases(t *testing.T) {
 		{
 			name:  "unknown window length is other",
 			body:  `{"rate_limit":{"primary_window":{"used_percent":3,"limit_window_seconds":86400}}}`,
-			kinds: []string{KindOther}, used: []float64{3},
-			check: func(t *testing.T, s Snapshot) {
+			kinds: []string{quota.KindOther}, used: []float64{3},
+			check: func(t *testing.T, s quota.Snapshot) {
 				if !s.Allowed || !s.Windows[0].ResetAt.IsZero() {
 					t.Errorf("allowed=%v reset=%v, want allowed (no flag) and no reset", s.Allowed, s.Windows[0].ResetAt)
 				}
@@ -80,8 +65,8 @@ func TestParse_Cases(t *testing.T) {
 		{
 			name:  "reset_after_seconds only",
 			body:  `{"rate_limit":{"allowed":true,"primary_window":{"used_percent":0,"limit_window_seconds":18000,"reset_after_seconds":600}}}`,
-			kinds: []string{Kind5h}, used: []float64{0},
-			check: func(t *testing.T, s Snapshot) {
+			kinds: []string{quota.Kind5h}, used: []float64{0},
+			check: func(t *testing.T, s quota.Snapshot) {
 				if want := fetched.Add(10 * time.Minute); !s.Windows[0].ResetAt.Equal(want) {
 					t.Errorf("reset = %v, want %v", s.Windows[0].ResetAt, want)
 				}
@@ -90,8 +75,8 @@ func TestParse_Cases(t *testing.T) {
 		{
 			name: "numeric balance and limit reached",
 			body: `{"rate_limit":{"allowed":false,"limit_reached":true},"credits":{"has_credits":true,"unlimited":false,"balance":12.5}}`,
-			check: func(t *testing.T, s Snapshot) {
-				if s.Allowed || !s.LimitReached || s.Credits != (Credits{HasCredits: true, Balance: "12.5"}) {
+			check: func(t *testing.T, s quota.Snapshot) {
+				if s.Allowed || !s.LimitReached || s.Credits != (quota.Credits{HasCredits: true, Balance: "12.5"}) {
 					t.Errorf("snapshot = %+v", s)
 				}
 			},
@@ -130,31 +115,7 @@ func TestParse_Garbage(t *testing.T) {
 	}
 }
 
-func TestSnapshot_Exhausted(t *testing.T) {
-	r1, r2 := fetched.Add(time.Hour), fetched.Add(48*time.Hour)
-	tests := []struct {
-		name      string
-		s         Snapshot
-		limited   bool
-		wantUntil time.Time
-	}{
-		{"quota left", Snapshot{Allowed: true, Windows: []Window{{UsedPercent: 99, ResetAt: r1}, {UsedPercent: 50, ResetAt: r2}}}, false, time.Time{}},
-		{"5h window full", Snapshot{Allowed: true, Windows: []Window{{UsedPercent: 100, ResetAt: r1}, {UsedPercent: 50, ResetAt: r2}}}, true, r1},
-		{"both full: latest reset", Snapshot{Windows: []Window{{UsedPercent: 100, ResetAt: r1}, {UsedPercent: 100, ResetAt: r2}}}, true, r2},
-		{"flag only: latest reset of any window", Snapshot{LimitReached: true, Windows: []Window{{UsedPercent: 80, ResetAt: r1}, {UsedPercent: 90, ResetAt: r2}}}, true, r2},
-		{"not allowed, no windows", Snapshot{Allowed: false}, true, time.Time{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			limited, until := tt.s.Exhausted()
-			if limited != tt.limited || !until.Equal(tt.wantUntil) {
-				t.Errorf("Exhausted() = %v, %v; want %v, %v", limited, until, tt.limited, tt.wantUntil)
-			}
-		})
-	}
-}
-
-func assertSnapshot(t *testing.T, got, want Snapshot) {
+func assertSnapshot(t *testing.T, got, want quota.Snapshot) {
 	t.Helper()
 	if got.Plan != want.Plan || got.Allowed != want.Allowed || got.LimitReached != want.LimitReached ||
 		got.Credits != want.Credits || !got.FetchedAt.Equal(want.FetchedAt) || len(got.Windows) != len(want.Windows) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/codexgate/codexgate/shared/quota"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/proxy"
@@ -67,9 +68,9 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 	}
 	for name, q := range snap.Quotas {
 		out := get(name)
-		out.Quota = proxy.Quota{FetchedAt: q.FetchedAt, LimitReached: q.LimitReached}
+		out.Quota = quota.Snapshot{FetchedAt: q.FetchedAt, LimitReached: q.LimitReached}
 		for _, w := range q.Windows {
-			out.Quota.Windows = append(out.Quota.Windows, proxy.QuotaWindow{UsedPercent: w.UsedPercent, ResetAt: w.ResetAt})
+			out.Quota.Windows = append(out.Quota.Windows, quota.Window{UsedPercent: w.UsedPercent, ResetAt: w.ResetAt})
 		}
 	}
 	states := make([]proxy.AccountState, 0, len(byName))

@@ -3,6 +3,7 @@ package awsstores
 import (
 	"context"
 	"errors"
+	"github.com/codexgate/codexgate/shared/quota"
 	"slices"
 	"strings"
 	"testing"
@@ -67,14 +68,14 @@ func TestStates_AccountStates(t *testing.T) {
 	f := &fakeStates{snap: statestore.Snapshot{
 		States: map[string]statestore.AccountState{
 			"a": {Account: "a", Status: statestore.StatusReauthRequired, Reason: "refresh_token_reused"},
-			"b": {Account: "b", Status: statestore.StatusOK, CooldownUntil: now.Add(time.Hour), CooldownReason: "usage_limit_reached"},
+			"b": {Account: "b", Status: statestore.StatusOK, CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUsageLimit},
 		},
 		Quotas: map[string]statestore.QuotaSnapshot{
-			"b": {Account: "b", LimitReached: true, FetchedAt: now, Windows: []statestore.Window{
-				{Kind: statestore.WindowFiveHour, UsedPercent: 100, WindowSeconds: 18000, ResetAt: now.Add(time.Hour)},
-				{Kind: statestore.WindowWeekly, UsedPercent: 40, WindowSeconds: 604800, ResetAt: now.Add(72 * time.Hour)},
-			}},
-			"c": {Account: "c", FetchedAt: now, Windows: []statestore.Window{{UsedPercent: 12}}},
+			"b": {Account: "b", Snapshot: quota.Snapshot{LimitReached: true, FetchedAt: now, Windows: []quota.Window{
+				{Kind: quota.Kind5h, UsedPercent: 100, WindowSeconds: 18000, ResetAt: now.Add(time.Hour)},
+				{Kind: quota.KindWeekly, UsedPercent: 40, WindowSeconds: 604800, ResetAt: now.Add(72 * time.Hour)},
+			}}},
+			"c": {Account: "c", Snapshot: quota.Snapshot{FetchedAt: now, Windows: []quota.Window{{UsedPercent: 12}}}},
 		},
 	}}
 	got, err := States{Store: f}.AccountStates(context.Background())
@@ -89,7 +90,7 @@ func TestStates_AccountStates(t *testing.T) {
 		t.Errorf("a = %+v", got[0])
 	}
 	b := got[1]
-	if b.ReauthRequired || !b.CooldownUntil.Equal(now.Add(time.Hour)) || b.CooldownReason != proxy.CooldownUsageLimit ||
+	if b.ReauthRequired || !b.CooldownUntil.Equal(now.Add(time.Hour)) || b.CooldownReason != quota.CooldownUsageLimit ||
 		!b.Quota.LimitReached || len(b.Quota.Windows) != 2 || b.Quota.Windows[1].UsedPercent != 40 {
 		t.Errorf("b = %+v", b)
 	}
