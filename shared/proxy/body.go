@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/jsonscan"
 )
 
 // inbound is a client request, read and validated, ready to be sent upstream
@@ -52,7 +54,7 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 	if !json.Valid(raw) {
 		return nil, errBadJSON
 	}
-	f, ok := topLevelFields(raw, "stream", "store", "prompt_cache_key", "instructions")
+	f, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions")
 	if !ok {
 		return nil, errBadJSON
 	}

@@ -3,7 +3,14 @@ package chat
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/codexgate/codexgate/shared/jsonscan"
 )
+
+// The hot path of a stream is one small event per token. Decoding each into
+// a struct with encoding/json, and encoding each chunk with it, costs more
+// than the rest of the proxy's per-event work: events are read with
+// shared/jsonscan and chunks written from a per-response template.
 
 // Streamed chunks are written from a per-response template instead of with
 // encoding/json: the part every chunk repeats (id, object, created, model)
@@ -16,11 +23,11 @@ func (c *Converter) chunkHead(dst []byte) []byte {
 	if c.head == nil {
 		h := make([]byte, 0, 128)
 		h = append(h, `data: {"id":`...)
-		h = appendJSONString(h, c.id)
+		h = jsonscan.AppendString(h, c.id, true)
 		h = append(h, `,"object":"chat.completion.chunk","created":`...)
 		h = strconv.AppendInt(h, c.created, 10)
 		h = append(h, `,"model":`...)
-		h = appendJSONString(h, c.model)
+		h = jsonscan.AppendString(h, c.model, true)
 		c.head = append(h, `,"choices":`...)
 	}
 	return append(dst, c.head...)
@@ -40,7 +47,7 @@ func (c *Converter) deltaChunk(dst []byte, before, s, after string) []byte {
 	}
 	dst = append(c.chunkHead(dst), chunkOpen...)
 	dst = append(dst, before...)
-	dst = appendJSONString(dst, s)
+	dst = jsonscan.AppendString(dst, s, true)
 	dst = append(dst, after...)
 	return append(dst, chunkClose...)
 }
@@ -54,9 +61,9 @@ func (c *Converter) callChunk(dst []byte, cl *call) []byte {
 	dst = append(dst, `{"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(cl.index), 10)
 	dst = append(dst, `,"id":`...)
-	dst = appendJSONString(dst, cl.id)
+	dst = jsonscan.AppendString(dst, cl.id, true)
 	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = appendJSONString(dst, cl.name)
+	dst = jsonscan.AppendString(dst, cl.name, true)
 	dst = append(dst, `,"arguments":""}}]}`...)
 	return append(dst, chunkClose...)
 }
@@ -70,7 +77,7 @@ func (c *Converter) argsChunk(dst []byte, cl *call, args string) []byte {
 	dst = append(dst, `{"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(cl.index), 10)
 	dst = append(dst, `,"function":{"arguments":`...)
-	dst = appendJSONString(dst, args)
+	dst = jsonscan.AppendString(dst, args, true)
 	dst = append(dst, `}}]}`...)
 	return append(dst, chunkClose...)
 }
@@ -78,7 +85,7 @@ func (c *Converter) argsChunk(dst []byte, cl *call, args string) []byte {
 // finishChunk is the empty delta with the finish reason.
 func (c *Converter) finishChunk(dst []byte) []byte {
 	dst = append(c.chunkHead(dst), `[{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
-	dst = appendJSONString(dst, c.finish)
+	dst = jsonscan.AppendString(dst, c.finish, true)
 	return append(dst, "}]}\n\n"...)
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/jsonscan"
 )
 
 // Status tells the caller where a stream stands after an event.
@@ -108,15 +110,15 @@ func (c *Converter) Event(dst []byte, name string, data []byte) ([]byte, Status,
 
 // deltaEvent handles the per-token events from their two top-level fields.
 func (c *Converter) deltaEvent(dst []byte, name string, data []byte) ([]byte, Status, error) {
-	f, ok := topLevel(data, "delta", "item_id")
+	f, ok := jsonscan.Fields(data, "delta", "item_id")
 	if !ok {
 		return dst, Failed, fmt.Errorf("read %s event: not a JSON object", name)
 	}
-	d, err := rawString(f[0])
+	d, err := jsonscan.String(f[0])
 	if err != nil {
 		return dst, Failed, fmt.Errorf("read %s delta: %w", name, err)
 	}
-	itemID, err := rawString(f[1])
+	itemID, err := jsonscan.String(f[1])
 	if err != nil {
 		return dst, Failed, fmt.Errorf("read %s item_id: %w", name, err)
 	}
@@ -175,27 +177,27 @@ func (c *Converter) itemEvent(dst []byte, name string, data []byte) ([]byte, Sta
 // function_call_arguments.done) without decoding the item's content.
 func readItemEvent(data []byte) (upEvent, error) {
 	var ev upEvent
-	f, ok := topLevel(data, "item_id", "arguments", "item")
+	f, ok := jsonscan.Fields(data, "item_id", "arguments", "item")
 	if !ok {
 		return ev, fmt.Errorf("not a JSON object")
 	}
 	var err error
-	if ev.ItemID, err = rawString(f[0]); err != nil {
+	if ev.ItemID, err = jsonscan.String(f[0]); err != nil {
 		return ev, err
 	}
-	if ev.Arguments, err = rawString(f[1]); err != nil {
+	if ev.Arguments, err = jsonscan.String(f[1]); err != nil {
 		return ev, err
 	}
 	if !isSet(f[2]) {
 		return ev, nil
 	}
-	v, ok := topLevel(f[2], "id", "type", "call_id", "name", "arguments")
+	v, ok := jsonscan.Fields(f[2], "id", "type", "call_id", "name", "arguments")
 	if !ok {
 		return ev, fmt.Errorf("item is not an object")
 	}
 	ev.Item = &upItem{}
 	for i, dst := range []*string{&ev.Item.ID, &ev.Item.Type, &ev.Item.CallID, &ev.Item.Name, &ev.Item.Arguments} {
-		if *dst, err = rawString(v[i]); err != nil {
+		if *dst, err = jsonscan.String(v[i]); err != nil {
 			return ev, err
 		}
 	}
@@ -206,17 +208,17 @@ func readItemEvent(data []byte) (upEvent, error) {
 // the few fields the converter uses, located by topLevel and decoded alone,
 // so the output (which repeats the whole answer) is only skipped over.
 func readResponse(data []byte) (*upResponse, error) {
-	f, ok := topLevel(data, "response")
+	f, ok := jsonscan.Fields(data, "response")
 	if !ok || f[0] == nil {
 		return nil, fmt.Errorf("no response object")
 	}
-	v, ok := topLevel(f[0], "id", "created_at", "model", "usage", "incomplete_details")
+	v, ok := jsonscan.Fields(f[0], "id", "created_at", "model", "usage", "incomplete_details")
 	if !ok {
 		return nil, fmt.Errorf("response is not an object")
 	}
 	var r upResponse
 	var err error
-	if r.ID, err = rawString(v[0]); err != nil {
+	if r.ID, err = jsonscan.String(v[0]); err != nil {
 		return nil, fmt.Errorf("response id: %w", err)
 	}
 	if v[1] != nil {
@@ -224,7 +226,7 @@ func readResponse(data []byte) (*upResponse, error) {
 			return nil, fmt.Errorf("response created_at: %w", err)
 		}
 	}
-	if r.Model, err = rawString(v[2]); err != nil {
+	if r.Model, err = jsonscan.String(v[2]); err != nil {
 		return nil, fmt.Errorf("response model: %w", err)
 	}
 	if isSet(v[3]) {

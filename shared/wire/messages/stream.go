@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/jsonscan"
 )
 
 // Converter translates one Responses event stream into the Anthropic answer:
@@ -147,7 +149,7 @@ var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index
 // decodeEvent skims one event's data (see scan.go).
 func decodeEvent(name string, data []byte) (string, event, bool) {
 	var buf [10][]byte
-	f, ok := fieldsInto(buf[:len(eventKeys)], data, eventKeys)
+	f, ok := jsonscan.FieldsInto(buf[:len(eventKeys)], data, eventKeys)
 	if !ok {
 		return name, event{}, false
 	}
@@ -183,7 +185,7 @@ func decodeEvent(name string, data []byte) (string, event, bool) {
 }
 
 func decodeItem(raw []byte) *item {
-	f, _ := fields(raw, "type", "call_id", "name", "arguments", "content")
+	f, _ := jsonscan.Fields(raw, "type", "call_id", "name", "arguments", "content")
 	it := &item{Type: jsonString(f[0]), CallID: jsonString(f[1]), Name: jsonString(f[2]), Arguments: jsonString(f[3])}
 	if it.Type == "message" {
 		it.content = f[4] // decoded only when no delta carried the text
@@ -192,7 +194,7 @@ func decodeItem(raw []byte) *item {
 }
 
 func decodeResponse(raw []byte) *response {
-	f, _ := fields(raw, "id", "error", "incomplete_details", "usage")
+	f, _ := jsonscan.Fields(raw, "id", "error", "incomplete_details", "usage")
 	r := &response{ID: jsonString(f[0])}
 	if e := new(failure); decodeInto(f[1], e) {
 		r.Error = e
@@ -422,7 +424,7 @@ func (c *Converter) delta(out []byte, kind, s string) []byte {
 	out = append(out, `","`...)
 	out = append(out, deltaFields[kind]...)
 	out = append(out, `":`...)
-	out = appendJSONString(out, s)
+	out = jsonscan.AppendString(out, s, false)
 	return append(out, "}}\n\n"...)
 }
 

@@ -1,23 +1,29 @@
-package chat
+// Package jsonscan reads the few top-level fields a hot path needs from a
+// JSON document without decoding the rest, and writes JSON strings exactly
+// as encoding/json would. The proxy uses it to check multi-megabyte request
+// bodies in one skim, and the API fronts to translate one small upstream
+// event per token; everything rarer goes through encoding/json.
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"unicode/utf8"
 )
 
-// The hot path of a stream is one small event per token. Decoding each into
-// a struct with encoding/json, and encoding each chunk with it, costs more
-// than the rest of the proxy's per-event work; these helpers read the few
-// top-level fields an event needs and write chunks from a per-response
-// template. Everything rarer goes through encoding/json.
+// Fields returns the raw values of keys in the JSON object doc, nil for a
+// key that is absent, without decoding anything else. Keys are compared as
+// raw bytes (an escaped key does not match); the last occurrence of a
+// duplicate key wins, as in encoding/json. ok is false when doc is not an
+// object or ends early; the values are not validated (callers decode the
+// few they need).
+func Fields(doc []byte, keys ...string) (vals [][]byte, ok bool) {
+	return FieldsInto(make([][]byte, len(keys)), doc, keys)
+}
 
-// topLevel returns the raw values of keys in the JSON object doc, nil for a
-// key that is absent. ok is false when doc is not an object; the values are
-// not validated (the caller decodes them with encoding/json).
-func topLevel(doc []byte, keys ...string) (vals [][]byte, ok bool) {
-	vals = make([][]byte, len(keys))
+// FieldsInto is Fields writing into vals (len(keys) long), so that a caller
+// on a hot path can keep it on the stack.
+func FieldsInto(vals [][]byte, doc []byte, keys []string) ([][]byte, bool) {
 	i := skipWS(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		return nil, false
@@ -128,8 +134,9 @@ func valueEnd(b []byte, i int) int {
 	return len(b)
 }
 
-// rawString decodes a raw JSON string value ("" for a missing value).
-func rawString(raw []byte) (string, error) {
+// String decodes a raw JSON string value ("" for a missing value); a value
+// that is not a string is an error.
+func String(raw []byte) (string, error) {
 	if raw == nil {
 		return "", nil
 	}
@@ -143,16 +150,18 @@ func rawString(raw []byte) (string, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it (HTML-safe, U+2028/U+2029 escaped, invalid UTF-8 replaced by
-// U+FFFD), so template-built chunks equal what json.Marshal would write.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string, escaped byte for byte as
+// encoding/json escapes it (U+2028/U+2029 escaped, invalid UTF-8 replaced by
+// U+FFFD; with escapeHTML, '<', '>' and '&' too, as json.Marshal does, and
+// without, as an Encoder with SetEscapeHTML(false) does), so hand-written
+// events equal marshalled ones.
+func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || (c != '<' && c != '>' && c != '&')) {
 				i++
 				continue
 			}
@@ -195,6 +204,3 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
-
-// appendInt appends a decimal integer.
-func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
