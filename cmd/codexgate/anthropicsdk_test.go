@@ -13,25 +13,6 @@ import (
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
-// anthropicSDK returns NODE_PATH for the pinned Anthropic TS SDK (`make
-// tools` installs it into .tools/anthropic-sdk) and the node binary; the
-// test is skipped without them, except with CI=true.
-func anthropicSDK(t *testing.T) (node, nodePath string) {
-	t.Helper()
-	nodePath = filepath.Join(testsupport.RepoRoot(t), ".tools", "anthropic-sdk", "node_modules")
-	_, err := os.Stat(filepath.Join(nodePath, "@anthropic-ai", "sdk", "package.json"))
-	node, nerr := exec.LookPath("node")
-	if err == nil && nerr == nil {
-		return node, nodePath
-	}
-	const msg = "node or the Anthropic TS SDK (.tools/anthropic-sdk) is missing: run `make tools`"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing client is a failure)")
-	}
-	t.Skip(msg)
-	return "", ""
-}
-
 // TestAnthropicSDK runs testdata/anthropic_sdk.cjs, the official Anthropic
 // TypeScript SDK against `codexgate serve`: non-streaming and streaming
 // messages, a tool-use round trip, image blocks, thinking, count_tokens,
@@ -39,7 +20,7 @@ func anthropicSDK(t *testing.T) (node, nodePath string) {
 // when no account can serve, 429 with retry-after once the account hits its
 // usage limit).
 func TestAnthropicSDK(t *testing.T) {
-	node, nodePath := anthropicSDK(t)
+	node, nodePath := nodeModule(t, "anthropic-sdk", "@anthropic-ai/sdk")
 	s := newStack(t, openaisim.Options{})
 	file, tok := s.newLogin(openaisim.Account{Name: "sdk-e2e"})
 	mustSucceed(t, s.run("import", "--account", "sdk", "--auth-file", file))

@@ -15,7 +15,6 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
-	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // servedChat is `codexgate serve` with one imported account and a key.
@@ -92,29 +91,10 @@ func TestServe_Chat_OpenAIGo(t *testing.T) {
 	srv.stop(t)
 }
 
-// nodeSDK finds node and the pinned OpenAI Node SDK (`make tools` installs
-// it into .tools/openai). Without them the test is skipped, except with
-// CI=true.
-func nodeSDK(t *testing.T) (node, modules string) {
-	t.Helper()
-	modules = filepath.Join(testsupport.RepoRoot(t), ".tools", "openai", "node_modules")
-	node, err := exec.LookPath("node")
-	_, serr := os.Stat(filepath.Join(modules, "openai", "package.json"))
-	if err == nil && serr == nil {
-		return node, modules
-	}
-	const msg = "node or the OpenAI Node SDK not found: run `make tools` (npm i --prefix .tools/openai openai@6.49.0)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing client is a failure)")
-	}
-	t.Skip(msg)
-	return "", ""
-}
-
 // TestServe_Chat_NodeSDK runs testdata/openai-node-chat.cjs, the OpenAI Node
 // SDK used as an application would, against `codexgate serve`.
 func TestServe_Chat_NodeSDK(t *testing.T) {
-	node, modules := nodeSDK(t)
+	node, modules := nodeModule(t, "openai", "openai")
 	s, srv, key, _ := servedChat(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,22 +81,15 @@ func TestClaudeCode_E2E(t *testing.T) {
 		cmd := exec.CommandContext(ctx, claude, args...)
 		cmd.Dir = workdir
 		cmd.Env = claudeEnv(srv.base, key, home)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		if cmd.Process != nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers
-		}
+		out, errb, err := runClient(ctx, cmd)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("%s: claude -p timed out\nstderr:\n%s\nserve:\n%s", label, errb.String(), srv.logs)
+			t.Fatalf("%s: claude -p timed out\nstderr:\n%s\nserve:\n%s", label, errb, srv.logs)
 		}
-		if err != nil || !strings.Contains(out.String(), openaisim.DefaultAnswer) {
+		if err != nil || !strings.Contains(out, openaisim.DefaultAnswer) {
 			t.Fatalf("%s: claude -p: %v\nstdout:\n%s\nstderr:\n%s\nserve:\n%s\nsim stats: %+v",
-				label, err, out.String(), errb.String(), srv.logs, s.sim.Stats())
+				label, err, out, errb, srv.logs, s.sim.Stats())
 		}
-		return out.String()
+		return out
 	}
 
 	run("plain answer", "say hi")

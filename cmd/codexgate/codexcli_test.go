@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,21 +89,13 @@ func TestCodexCLI_E2E(t *testing.T) {
 			"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
 			"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
 		}
-		// Own process group, killed whole on timeout or at the end.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		if cmd.Process != nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers
-		}
+		out, errb, err := runClient(ctx, cmd)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("%s: codex exec timed out\nstderr:\n%s\nserve:\n%s", label, errb.String(), srv.logs)
+			t.Fatalf("%s: codex exec timed out\nstderr:\n%s\nserve:\n%s", label, errb, srv.logs)
 		}
-		if err != nil || !strings.Contains(out.String(), openaisim.DefaultAnswer) {
+		if err != nil || !strings.Contains(out, openaisim.DefaultAnswer) {
 			t.Fatalf("%s: codex exec: %v\nstdout:\n%s\nstderr:\n%s\nserve:\n%s\nsim stats: %+v",
-				label, err, out.String(), errb.String(), srv.logs, s.sim.Stats())
+				label, err, out, errb, srv.logs, s.sim.Stats())
 		}
 	}
 
