@@ -20,26 +20,11 @@ import (
 // chatEvent is the shipped proxy event turned into a Chat Completions
 // request, as an OpenAI SDK sends it through API Gateway.
 func chatEvent(t *testing.T, key, body string) []byte {
-	t.Helper()
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(fixture(t, "proxy"), &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev.Path = "/v1/chat/completions"
-	for k, v := range map[string]string{"Authorization": "Bearer " + key, "User-Agent": "OpenAI/JS 6.49.0", "Accept": "application/json"} {
-		ev.Headers[k] = v
-		ev.MultiValueHeaders[k] = []string{v}
-	}
-	for _, k := range []string{"originator", "version", "session_id", "OpenAI-Beta"} {
-		delete(ev.Headers, k)
-		delete(ev.MultiValueHeaders, k)
-	}
-	ev.Body = body
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return shippedEvent(t, body, func(ev *events.APIGatewayProxyRequest) {
+		ev.Path = "/v1/chat/completions"
+		setHeaders(ev, map[string]string{"Authorization": "Bearer " + key, "User-Agent": "OpenAI/JS 6.49.0", "Accept": "application/json",
+			"originator": "", "version": "", "session_id": "", "OpenAI-Beta": ""})
+	})
 }
 
 // TestProxy_RIE_Chat sends one streaming and one non-streaming Chat

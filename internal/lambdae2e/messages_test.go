@@ -22,27 +22,13 @@ import (
 // request: POST /v1/messages?beta=true with an x-api-key and a streaming
 // Messages body.
 func messagesEvent(t *testing.T, key, body string) []byte {
-	t.Helper()
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(fixture(t, "proxy"), &ev); err != nil {
-		t.Fatal(err)
-	}
-	delete(ev.Headers, "Authorization")
-	delete(ev.MultiValueHeaders, "Authorization")
-	ev.Headers["x-api-key"] = key
-	ev.MultiValueHeaders["x-api-key"] = []string{key}
-	ev.Headers["anthropic-version"] = "2023-06-01"
-	ev.MultiValueHeaders["anthropic-version"] = []string{"2023-06-01"}
-	ev.Path = "/v1/messages"
-	ev.RequestContext.Path = "/prod/v1/messages"
-	ev.QueryStringParameters = map[string]string{"beta": "true"}
-	ev.MultiValueQueryStringParameters = map[string][]string{"beta": {"true"}}
-	ev.Body = body
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return shippedEvent(t, body, func(ev *events.APIGatewayProxyRequest) {
+		setHeaders(ev, map[string]string{"Authorization": "", "x-api-key": key, "anthropic-version": "2023-06-01"})
+		ev.Path = "/v1/messages"
+		ev.RequestContext.Path = "/prod/v1/messages"
+		ev.QueryStringParameters = map[string]string{"beta": "true"}
+		ev.MultiValueQueryStringParameters = map[string][]string{"beta": {"true"}}
+	})
 }
 
 // TestProxy_RIE_Messages: the proxy bootstrap under the RIE answers a

@@ -26,19 +26,40 @@ const responsesBody = `{"model":"gpt-5.1-codex","instructions":"hi","input":"Say
 // streaming request with the headers API Gateway and CloudFront add), sent
 // with key and responsesBody.
 func proxyEvent(t *testing.T, key string) []byte {
+	return shippedEvent(t, responsesBody, func(ev *events.APIGatewayProxyRequest) {
+		setHeaders(ev, map[string]string{"Authorization": "Bearer " + key})
+	})
+}
+
+// shippedEvent is functions/proxy/event.json (a REST API request as API
+// Gateway sends it) changed by edit, with body, as the RIE's invoke payload.
+func shippedEvent(t *testing.T, body string, edit func(*events.APIGatewayProxyRequest)) []byte {
 	t.Helper()
 	var ev events.APIGatewayProxyRequest
 	if err := json.Unmarshal(fixture(t, "proxy"), &ev); err != nil {
 		t.Fatal(err)
 	}
-	ev.Headers["Authorization"] = "Bearer " + key
-	ev.MultiValueHeaders["Authorization"] = []string{"Bearer " + key}
-	ev.Body = responsesBody
+	edit(&ev)
+	ev.Body = body
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// setHeaders sets headers in both of the event's header maps; an empty
+// value removes the header.
+func setHeaders(ev *events.APIGatewayProxyRequest, h map[string]string) {
+	for k, v := range h {
+		if v == "" {
+			delete(ev.Headers, k)
+			delete(ev.MultiValueHeaders, k)
+			continue
+		}
+		ev.Headers[k] = v
+		ev.MultiValueHeaders[k] = []string{v}
+	}
 }
 
 // streamed invokes the proxy and splits its streamed answer.

@@ -4,33 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codexgate/codexgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func indent(t *testing.T, raw []byte) []byte {
 	t.Helper()
@@ -78,7 +58,7 @@ func TestTranslate_Golden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "request/"+name+".golden", indent(t, raw))
+			golden.Check(t, "request/"+name+".golden", indent(t, raw))
 		})
 	}
 }
@@ -180,13 +160,13 @@ func TestConverter_Golden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			chunks, st := convert(t, f, &Translated{Model: "requested-model", Stream: true, IncludeUsage: true})
 			checkChunks(t, chunks, st)
-			golden(t, "stream/"+name+".chunks.golden", chunks)
+			golden.Check(t, "stream/"+name+".chunks.golden", chunks)
 			doc, st2 := convert(t, f, &Translated{Model: "requested-model"})
 			if st2 != st {
 				t.Fatalf("status %v streaming, %v not", st, st2)
 			}
 			if st == Done {
-				golden(t, "stream/"+name+".completion.golden", doc)
+				golden.Check(t, "stream/"+name+".completion.golden", doc)
 			}
 		})
 	}
@@ -234,7 +214,7 @@ func TestModelList_Golden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "models/list.golden", indent(t, out))
+	golden.Check(t, "models/list.golden", indent(t, out))
 	if _, err := ModelList([]byte(`not json`)); err == nil {
 		t.Fatal("ModelList accepted a broken document")
 	}

@@ -3,33 +3,13 @@ package messages
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codexgate/codexgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func indent(t *testing.T, v any) []byte {
 	t.Helper()
@@ -64,13 +44,13 @@ func TestTranslateRequest_Golden(t *testing.T) {
 				if !ok {
 					t.Fatalf("want an *Error, got %v", err)
 				}
-				golden(t, "request/"+name+".golden", indent(t, map[string]any{"status": e.Status, "body": json.RawMessage(e.JSON())}))
+				golden.Check(t, "request/"+name+".golden", indent(t, map[string]any{"status": e.Status, "body": json.RawMessage(e.JSON())}))
 				return
 			}
 			if err != nil {
 				t.Fatalf("TranslateRequest: %v", err)
 			}
-			golden(t, "request/"+name+".golden", indent(t, map[string]any{
+			golden.Check(t, "request/"+name+".golden", indent(t, map[string]any{
 				"stream":         tr.Stream,
 				"model":          tr.Model,
 				"thinking":       tr.Thinking,
@@ -146,7 +126,7 @@ func TestConverter_Golden(t *testing.T) {
 
 			tr.Stream = true
 			streamed, _ := convert(t, tr, upstream)
-			golden(t, "stream/"+name+".stream.golden", streamed)
+			golden.Check(t, "stream/"+name+".stream.golden", streamed)
 			fromEvents, evErr := accumulate(t, sseEvents(t, streamed))
 
 			tr.Stream = false
@@ -167,7 +147,7 @@ func TestConverter_Golden(t *testing.T) {
 					t.Errorf("the streamed events add up to\n%s\nbut the message is\n%s", indent(t, fromEvents), whole)
 				}
 			}
-			golden(t, "stream/"+name+".message.golden", whole)
+			golden.Check(t, "stream/"+name+".message.golden", whole)
 		})
 	}
 }
