@@ -77,12 +77,6 @@ type AccountState struct {
 	CooldownReason string
 }
 
-// Healthy reports whether the account may serve requests at now: its login
-// is not known dead and any cooldown has passed.
-func (s AccountState) Healthy(now time.Time) bool {
-	return s.Status != StatusReauthRequired && !now.Before(s.CooldownUntil)
-}
-
 // stateItem is an account state item as stored.
 type stateItem struct {
 	Account        string `dynamodbav:"account"`

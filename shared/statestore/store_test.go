@@ -46,10 +46,9 @@ func (e *env) load(t *testing.T) statestore.Snapshot {
 func TestStore_AccountState(t *testing.T) {
 	until := t0.Add(30 * time.Minute)
 	tests := []struct {
-		name        string
-		ops         func(ctx context.Context, s *statestore.Store) error
-		want        statestore.AccountState
-		healthyAtT0 bool
+		name string
+		ops  func(ctx context.Context, s *statestore.Store) error
+		want statestore.AccountState
 	}{
 		{
 			name: "MarkReauth",
@@ -66,8 +65,7 @@ func TestStore_AccountState(t *testing.T) {
 				}
 				return s.ClearReauth(ctx, "a")
 			},
-			want:        statestore.AccountState{Account: "a", Status: statestore.StatusOK, StatusAt: t0},
-			healthyAtT0: true,
+			want: statestore.AccountState{Account: "a", Status: statestore.StatusOK, StatusAt: t0},
 		},
 		{
 			name: "SetCooldown",
@@ -103,30 +101,6 @@ func TestStore_AccountState(t *testing.T) {
 			got.StatusAt, got.CooldownUntil = tt.want.StatusAt, tt.want.CooldownUntil
 			if got != tt.want {
 				t.Errorf("state = %+v, want %+v", got, tt.want)
-			}
-			if h := got.Healthy(t0); h != tt.healthyAtT0 {
-				t.Errorf("Healthy(t0) = %v, want %v", h, tt.healthyAtT0)
-			}
-		})
-	}
-}
-
-func TestAccountState_Healthy(t *testing.T) {
-	tests := []struct {
-		name string
-		s    statestore.AccountState
-		want bool
-	}{
-		{"NoRecord", statestore.AccountState{}, true},
-		{"OK", statestore.AccountState{Status: statestore.StatusOK}, true},
-		{"ReauthRequired", statestore.AccountState{Status: statestore.StatusReauthRequired}, false},
-		{"CoolingDown", statestore.AccountState{CooldownUntil: t0.Add(time.Second)}, false},
-		{"CooldownOver", statestore.AccountState{CooldownUntil: t0}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.s.Healthy(t0); got != tt.want {
-				t.Errorf("Healthy = %v, want %v", got, tt.want)
 			}
 		})
 	}
