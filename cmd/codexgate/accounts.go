@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/codexgate/codexgate/shared/quota"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

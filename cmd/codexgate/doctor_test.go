@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

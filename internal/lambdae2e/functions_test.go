@@ -5,7 +5,6 @@ package lambdae2e
 import (
 	"context"
 	"encoding/json"
-	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/scheduled"
 	"github.com/codexgate/codexgate/shared/statestore"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/wire/messages"
 )
 

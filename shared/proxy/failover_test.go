@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // failing answers every request for account bad with fail; others complete.

@@ -3,11 +3,12 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // pool tracks the accounts and picks one per attempt. It combines the state

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"context"
-	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 func TestProxy_ServeHTTP_NoReplayAfterFirstByte(t *testing.T) {

@@ -2,12 +2,13 @@ package proxy
 
 import (
 	"encoding/json"
-	"github.com/codexgate/codexgate/shared/quota"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // upstreamError is an error the Codex backend reported, in the body of a

@@ -2,10 +2,11 @@ package proxy
 
 import (
 	"context"
-	"github.com/codexgate/codexgate/shared/quota"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // rendezvousStore answers List only once AccountStates has been called

@@ -2,7 +2,6 @@ package scheduled
 
 import (
 	"context"
-	"github.com/codexgate/codexgate/shared/quota"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -3,7 +3,6 @@ package scheduled
 import (
 	"context"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"log/slog"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 	"github.com/codexgate/codexgate/shared/usage"
 )

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

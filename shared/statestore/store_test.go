@@ -3,7 +3,6 @@ package statestore_test
 import (
 	"context"
 	"errors"
-	"github.com/codexgate/codexgate/shared/quota"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -3,7 +3,6 @@ package usage
 import (
 	"context"
 	"errors"
-	"github.com/codexgate/codexgate/shared/quota"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 func TestClient_Fetch_Headers(t *testing.T) {

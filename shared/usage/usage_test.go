@@ -2,10 +2,11 @@ package usage
 
 import (
 	"errors"
-	"github.com/codexgate/codexgate/shared/quota"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 var fetched = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

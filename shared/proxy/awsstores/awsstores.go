@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/codexgate/codexgate/shared/quota"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/proxy"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 

@@ -3,13 +3,13 @@ package awsstores
 import (
 	"context"
 	"errors"
-	"github.com/codexgate/codexgate/shared/quota"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/proxy"
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
