@@ -1,4 +1,4 @@
-package codex
+package codex_test
 
 import (
 	"context"
@@ -8,12 +8,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/internal/codexmem"
+	"github.com/codexgate/codexgate/shared/codex"
 )
 
+// rig is one world in memory (internal/codexmem): the store, the lease and
+// the token endpoint every container of a test shares.
 type rig struct {
-	store  *memStore
-	leases *memLeaser
-	oauth  *fakeOAuth
+	store  *codexmem.Store
+	leases *codexmem.Leaser
+	oauth  *codexmem.OAuth
 	states *memStates
 }
 
@@ -31,23 +36,33 @@ func (m *memStates) MarkReauthRequired(_ context.Context, account, reason string
 
 func newRig() *rig {
 	return &rig{
-		store: newMemStore(), leases: newMemLeaser(time.Now), oauth: newFakeOAuth(time.Now),
+		store: codexmem.NewStore(), leases: codexmem.NewLeaser(time.Now), oauth: codexmem.NewOAuth(time.Now),
 		states: &memStates{reauth: map[string]string{}},
 	}
 }
 
-// refresher is one container's Refresher: its own cache, shared backends.
-func (g *rig) refresher(opts ...Option) *Refresher {
-	base := []Option{
-		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		WithAccountStates(g.states),
-		WithTimeouts(2*time.Second, 2*time.Second, 5*time.Second),
+// refresher is one container's codex.Refresher: its own cache, shared backends.
+func (g *rig) refresher(opts ...codex.Option) *codex.Refresher {
+	base := []codex.Option{
+		codex.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		codex.WithAccountStates(g.states),
+		codex.WithTimeouts(2*time.Second, 2*time.Second, 5*time.Second),
 	}
-	return NewRefresher(g.store, g.leases, g.oauth, append(base, opts...)...)
+	return codex.NewRefresher(g.store, g.leases, g.oauth, append(base, opts...)...)
 }
 
 func (g *rig) account(name, id string, expiresIn time.Duration) {
-	g.store.put(name, g.oauth.login(id, expiresIn))
+	g.store.Seed(name, g.oauth.Login(id, expiresIn))
+}
+
+// current is account's stored token.
+func (g *rig) current(t *testing.T, account string) codex.Token {
+	t.Helper()
+	v, err := g.store.Current(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Auth.Token
 }
 
 func TestRefresher_AccessToken_WarmPathMakesNoCalls(t *testing.T) {
@@ -55,18 +70,18 @@ func TestRefresher_AccessToken_WarmPathMakesNoCalls(t *testing.T) {
 	g.account("a", "acct-a", time.Hour)
 	r := g.refresher()
 	ctx := context.Background()
-	first, err := r.AccessToken(ctx, "a", AccessOptions{})
+	first, err := r.AccessToken(ctx, "a", codex.AccessOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := g.store.calls.Load() + g.leases.calls.Load()
+	before := g.store.Calls() + g.leases.Calls()
 	for range 100 {
-		c, err := r.AccessToken(ctx, "a", AccessOptions{})
+		c, err := r.AccessToken(ctx, "a", codex.AccessOptions{})
 		if err != nil || c.Access != first.Access {
 			t.Fatalf("warm call: %v, same token %v", err, c.Access == first.Access)
 		}
 	}
-	if got := g.store.calls.Load() + g.leases.calls.Load() - before; got != 0 {
+	if got := g.store.Calls() + g.leases.Calls() - before; got != 0 {
 		t.Fatalf("warm path made %d backend calls, want 0", got)
 	}
 	if first.AccountID != "acct-a" || first.Plan != "plus" {
@@ -86,8 +101,8 @@ func TestRefresher_AccessToken_ContainersShareOneRefresh(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newRig()
-			g.leases.always = tc.noLease
-			g.oauth.delay = 20 * time.Millisecond // a realistic round trip widens the race
+			g.leases.ExcludeNothing = tc.noLease
+			g.oauth.Delay = 20 * time.Millisecond // a realistic round trip widens the race
 			g.account("a", "acct-a", time.Minute) // inside the 5 min skew: expired
 			const containers, callers = 4, 16
 			var wg sync.WaitGroup
@@ -96,7 +111,7 @@ func TestRefresher_AccessToken_ContainersShareOneRefresh(t *testing.T) {
 				r := g.refresher()
 				for range callers {
 					wg.Go(func() {
-						if _, err := r.AccessToken(context.Background(), "a", AccessOptions{}); err != nil {
+						if _, err := r.AccessToken(context.Background(), "a", codex.AccessOptions{}); err != nil {
 							errs <- err
 						}
 					})
@@ -111,17 +126,17 @@ func TestRefresher_AccessToken_ContainersShareOneRefresh(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			reuses := g.oauth.reuses.Load()
+			reuses := g.oauth.Reuses()
 			if tc.wantReuse {
 				if reuses == 0 {
 					t.Fatalf("negative control: no reuse without the lease; the test cannot fail")
 				}
 				return
 			}
-			if got := g.oauth.refreshes.Load(); got != tc.wantRefresh || reuses != 0 || failed != 0 {
+			if got := g.oauth.Refreshes(); got != tc.wantRefresh || reuses != 0 || failed != 0 {
 				t.Fatalf("refreshes=%d reuses=%d failed=%d, want %d/0/0", got, reuses, failed, tc.wantRefresh)
 			}
-			if !g.store.currentToken("a").ValidAt(time.Now(), 5*time.Minute) {
+			if !g.current(t, "a").ValidAt(time.Now(), 5*time.Minute) {
 				t.Fatal("stored token is not the fresh one")
 			}
 		})
@@ -133,17 +148,17 @@ func TestRefresher_AccessToken_ForcedNeverReturnsRejected(t *testing.T) {
 	g.account("a", "acct-a", time.Hour)
 	r1, r2 := g.refresher(), g.refresher()
 	ctx := context.Background()
-	c1, _ := r1.AccessToken(ctx, "a", AccessOptions{})
-	c2, err := r2.AccessToken(ctx, "a", AccessOptions{Force: true, Rejected: c1.Access})
+	c1, _ := r1.AccessToken(ctx, "a", codex.AccessOptions{})
+	c2, err := r2.AccessToken(ctx, "a", codex.AccessOptions{Force: true, Rejected: c1.Access})
 	if err != nil || c2.Access == c1.Access {
 		t.Fatalf("forced refresh: err=%v same=%v", err, c2.Access == c1.Access)
 	}
 	// Container 1 gets the same rejection: it adopts container 2's token.
-	c3, err := r1.AccessToken(ctx, "a", AccessOptions{Force: true, Rejected: c1.Access})
+	c3, err := r1.AccessToken(ctx, "a", codex.AccessOptions{Force: true, Rejected: c1.Access})
 	if err != nil || c3.Access != c2.Access {
 		t.Fatalf("second container: err=%v adopted=%v", err, c3.Access == c2.Access)
 	}
-	if n := g.oauth.refreshes.Load(); n != 1 {
+	if n := g.oauth.Refreshes(); n != 1 {
 		t.Fatalf("refreshes = %d, want 1", n)
 	}
 }
@@ -153,40 +168,40 @@ func TestRefresher_AccessToken_TerminalErrorMarksReauth(t *testing.T) {
 	g.account("dead", "acct-dead", 0)
 	g.account("alive", "acct-alive", 0)
 	// Spend dead's refresh token behind our back: the next refresh is a reuse.
-	dead := g.store.currentToken("dead")
+	dead := g.current(t, "dead")
 	if _, err := g.oauth.Refresh(context.Background(), dead.Refresh); err != nil {
 		t.Fatal(err)
 	}
 	r := g.refresher()
-	_, err := r.AccessToken(context.Background(), "dead", AccessOptions{})
-	var re *ReauthError
-	if !errors.As(err, &re) || !errors.Is(err, ErrReauthRequired) || re.Reason != "refresh_token_reused" {
-		t.Fatalf("err = %v, want ReauthError(refresh_token_reused)", err)
+	_, err := r.AccessToken(context.Background(), "dead", codex.AccessOptions{})
+	var re *codex.ReauthError
+	if !errors.As(err, &re) || !errors.Is(err, codex.ErrReauthRequired) || re.Reason != "refresh_token_reused" {
+		t.Fatalf("err = %v, want codex.ReauthError(refresh_token_reused)", err)
 	}
 	if g.states.reauth["dead"] != "refresh_token_reused" {
 		t.Fatalf("state not recorded: %v", g.states.reauth)
 	}
-	calls := g.store.calls.Load() + g.leases.calls.Load()
-	if _, err := r.AccessToken(context.Background(), "dead", AccessOptions{}); !errors.Is(err, ErrReauthRequired) {
+	calls := g.store.Calls() + g.leases.Calls()
+	if _, err := r.AccessToken(context.Background(), "dead", codex.AccessOptions{}); !errors.Is(err, codex.ErrReauthRequired) {
 		t.Fatalf("second call: %v", err)
 	}
-	if n := g.store.calls.Load() + g.leases.calls.Load() - calls; n != 0 {
+	if n := g.store.Calls() + g.leases.Calls() - calls; n != 0 {
 		t.Fatalf("fail-fast made %d calls", n)
 	}
 	// Another container learns it from the lease mark, without calling OAuth.
-	before := g.oauth.reuses.Load()
-	if _, err := g.refresher().AccessToken(context.Background(), "dead", AccessOptions{}); !errors.Is(err, ErrReauthRequired) {
+	before := g.oauth.Reuses()
+	if _, err := g.refresher().AccessToken(context.Background(), "dead", codex.AccessOptions{}); !errors.Is(err, codex.ErrReauthRequired) {
 		t.Fatalf("other container: %v", err)
 	}
-	if g.oauth.reuses.Load() != before {
+	if g.oauth.Reuses() != before {
 		t.Fatal("other container spent the dead token again")
 	}
-	if _, err := r.AccessToken(context.Background(), "alive", AccessOptions{}); err != nil {
+	if _, err := r.AccessToken(context.Background(), "alive", codex.AccessOptions{}); err != nil {
 		t.Fatalf("other account affected: %v", err)
 	}
 	// A new login (import) lifts the mark.
-	g.store.put("dead", g.oauth.login("acct-dead", 0))
-	if _, err := g.refresher().AccessToken(context.Background(), "dead", AccessOptions{}); err != nil {
+	g.store.Seed("dead", g.oauth.Login("acct-dead", 0))
+	if _, err := g.refresher().AccessToken(context.Background(), "dead", codex.AccessOptions{}); err != nil {
 		t.Fatalf("after re-import: %v", err)
 	}
 }
@@ -194,17 +209,17 @@ func TestRefresher_AccessToken_TerminalErrorMarksReauth(t *testing.T) {
 func TestRefresher_AccessToken_TransientErrorKeepsToken(t *testing.T) {
 	g := newRig()
 	g.account("a", "acct-a", 0)
-	before := g.store.currentToken("a")
-	g.oauth.fail = &OAuthError{Status: 503, Message: "down"}
+	before := g.current(t, "a")
+	g.oauth.Fail(&codex.OAuthError{Status: 503, Message: "down"})
 	r := g.refresher()
-	if _, err := r.AccessToken(context.Background(), "a", AccessOptions{}); err == nil || errors.Is(err, ErrReauthRequired) {
+	if _, err := r.AccessToken(context.Background(), "a", codex.AccessOptions{}); err == nil || errors.Is(err, codex.ErrReauthRequired) {
 		t.Fatalf("err = %v, want a transient failure", err)
 	}
-	if g.store.currentToken("a").Refresh != before.Refresh {
+	if g.current(t, "a").Refresh != before.Refresh {
 		t.Fatal("stored refresh token changed after a failed refresh")
 	}
-	g.oauth.fail = nil
-	if _, err := r.AccessToken(context.Background(), "a", AccessOptions{}); err != nil {
+	g.oauth.Fail(nil)
+	if _, err := r.AccessToken(context.Background(), "a", codex.AccessOptions{}); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
@@ -213,30 +228,28 @@ func TestRefresher_AccessToken_RecoversPendingVersion(t *testing.T) {
 	g := newRig()
 	g.account("a", "acct-a", 0)
 	// Holder 1 refreshes and writes, then "crashes" before promote.
-	g.store.failPromote = errors.New("killed")
-	r1 := g.refresher(WithTimeouts(200*time.Millisecond, 200*time.Millisecond, time.Second))
+	g.store.Fail("Promote", "", errors.New("killed"))
+	r1 := g.refresher(codex.WithTimeouts(200*time.Millisecond, 200*time.Millisecond, time.Second))
 	// The holder keeps trying to store until its (Lambda) deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
 	defer cancel()
-	if _, err := r1.AccessToken(ctx, "a", AccessOptions{}); err == nil {
+	if _, err := r1.AccessToken(ctx, "a", codex.AccessOptions{}); err == nil {
 		t.Fatal("holder 1 should fail before promote")
 	}
-	if n := g.oauth.refreshes.Load(); n != 1 {
+	if n := g.oauth.Refreshes(); n != 1 {
 		t.Fatalf("holder 1 made %d refreshes, want 1 (written, not promoted)", n)
 	}
-	g.store.mu.Lock()
-	g.store.failPromote = nil
-	g.store.mu.Unlock()
+	g.store.Fail("Promote", "", nil)
 	// The lease is kept (never released after an unsaved refresh) and has
 	// run out with the holder's deadline.
-	c, err := g.refresher().AccessToken(context.Background(), "a", AccessOptions{})
+	c, err := g.refresher().AccessToken(context.Background(), "a", codex.AccessOptions{})
 	if err != nil {
 		t.Fatalf("next holder: %v", err)
 	}
-	if n, reuse := g.oauth.refreshes.Load(), g.oauth.reuses.Load(); n != 1 || reuse != 0 {
+	if n, reuse := g.oauth.Refreshes(), g.oauth.Reuses(); n != 1 || reuse != 0 {
 		t.Fatalf("refreshes=%d reuses=%d: want the pending version promoted, not a new refresh", n, reuse)
 	}
-	if g.store.currentToken("a").Access != c.Access {
+	if g.current(t, "a").Access != c.Access {
 		t.Fatal("recovered token is not current")
 	}
 }
@@ -246,26 +259,26 @@ func TestRefresher_AccessToken_NoTimeToRefresh(t *testing.T) {
 	g.account("a", "acct-a", 0)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, err := g.refresher().AccessToken(ctx, "a", AccessOptions{})
-	if !errors.Is(err, ErrNoTime) {
-		t.Fatalf("err = %v, want ErrNoTime", err)
+	_, err := g.refresher().AccessToken(ctx, "a", codex.AccessOptions{})
+	if !errors.Is(err, codex.ErrNoTime) {
+		t.Fatalf("err = %v, want codex.ErrNoTime", err)
 	}
-	if g.oauth.refreshes.Load() != 0 || g.leases.calls.Load() != 0 {
+	if g.oauth.Refreshes() != 0 || g.leases.Calls() != 0 {
 		t.Fatal("a refresh was started without the time to finish it")
 	}
 }
 
 func TestRefresher_AccessToken_UnknownAccount(t *testing.T) {
 	g := newRig()
-	if _, err := g.refresher().AccessToken(context.Background(), "nope", AccessOptions{}); !errors.Is(err, ErrAccountNotFound) {
+	if _, err := g.refresher().AccessToken(context.Background(), "nope", codex.AccessOptions{}); !errors.Is(err, codex.ErrAccountNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 // failingRenewal is a lease whose renewals never land.
-type failingRenewal struct{ *memLeaser }
+type failingRenewal struct{ *codexmem.Leaser }
 
-func (failingRenewal) Renew(context.Context, *Lease, time.Duration) error {
+func (failingRenewal) Renew(context.Context, *codex.Lease, time.Duration) error {
 	return errors.New("renewal not confirmed")
 }
 
@@ -274,17 +287,15 @@ func (failingRenewal) Renew(context.Context, *Lease, time.Duration) error {
 func TestRefresher_AccessToken_NeverRefreshesTwiceAfterSpending(t *testing.T) {
 	g := newRig()
 	g.account("a", "acct-a", time.Minute)
-	g.store.mu.Lock()
-	g.store.failPromote = errors.New("throttled")
-	g.store.mu.Unlock()
-	r := NewRefresher(g.store, failingRenewal{g.leases}, g.oauth,
-		WithLogger(slog.New(slog.DiscardHandler)), WithTimeouts(200*time.Millisecond, 200*time.Millisecond, 3500*time.Millisecond))
+	g.store.Fail("Promote", "", errors.New("throttled"))
+	r := codex.NewRefresher(g.store, failingRenewal{g.leases}, g.oauth,
+		codex.WithLogger(slog.New(slog.DiscardHandler)), codex.WithTimeouts(200*time.Millisecond, 200*time.Millisecond, 3500*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := r.AccessToken(ctx, "a", AccessOptions{}); !errors.Is(err, errLeasePassed) {
+	if _, err := r.AccessToken(ctx, "a", codex.AccessOptions{}); !errors.Is(err, codex.ErrLeaseLost) {
 		t.Fatalf("err = %v, want the holder to stop writing once its lease may have passed", err)
 	}
-	if n, reused := g.oauth.refreshes.Load(), g.oauth.reuses.Load(); n != 1 || reused != 0 {
+	if n, reused := g.oauth.Refreshes(), g.oauth.Reuses(); n != 1 || reused != 0 {
 		t.Fatalf("OAuth refreshes %d, reuses %d; want 1, 0", n, reused)
 	}
 }

@@ -116,7 +116,7 @@ func (e lostBeforeSpend) Unwrap() error { return e.error }
 var (
 	// errLeasePassed: a holder's lease may have passed to another holder, by
 	// its own clock; it must not start another write.
-	errLeasePassed = errors.New("lease may have passed to another holder; stopped writing")
+	errLeasePassed = fmt.Errorf("%w: it may have passed to another holder; stopped writing", ErrLeaseLost)
 	// errRenewalDue: too little lease is left for one more write until the
 	// heartbeat's next renewal lands.
 	errRenewalDue = errors.New("waiting for a lease renewal before writing")

@@ -8,41 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/codexmem"
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/quota"
 )
-
-// simTokens is a token source over the simulator's real token endpoint:
-// a forced refresh spends the refresh token through codex.OAuthClient, and
-// a token someone else already replaced is not refreshed again.
-type simTokens struct {
-	oauth *codex.OAuthClient
-	mu    sync.Mutex
-	toks  map[string]codex.Token
-}
-
-func (s *simTokens) AccessToken(ctx context.Context, account string, opts codex.AccessOptions) (codex.Credentials, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.toks[account]
-	if !ok {
-		return codex.Credentials{}, codex.ErrAccountNotFound
-	}
-	if opts.Force && opts.Rejected == t.Access {
-		resp, err := s.oauth.Refresh(ctx, t.Refresh)
-		if err != nil {
-			return codex.Credentials{}, err
-		}
-		t = t.Merge(resp, time.Now())
-		s.toks[account] = t
-	}
-	return codex.Credentials{Access: t.Access, AccountID: t.AccountID, ExpiresAt: t.ExpiresAt}, nil
-}
 
 type simHarness struct {
 	t     testing.TB
@@ -56,13 +29,17 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 	sim := openaisim.New(openaisim.Options{})
 	up := httptest.NewServer(sim)
 	t.Cleanup(up.Close)
-	toks := &simTokens{
-		oauth: &codex.OAuthClient{TokenURL: up.URL + "/oauth/token", HTTPClient: up.Client()},
-		toks:  map[string]codex.Token{},
-	}
+	// The real refresh routine, on the token store and lease in memory and
+	// the simulator's token endpoint.
+	secrets := codexmem.NewStore()
+	toks := codex.NewRefresher(secrets, codexmem.NewLeaser(time.Now),
+		&codex.OAuthClient{TokenURL: up.URL + "/oauth/token", HTTPClient: up.Client()}, codex.WithLogger(slog.New(slog.DiscardHandler)))
 	for _, a := range accounts {
-		st := sim.AddAccount(openaisim.Account{ID: a})
-		toks.toks[a] = codex.Token{ID: st.IDToken, Access: st.AccessToken, Refresh: st.RefreshToken, AccountID: st.AccountID, ExpiresAt: st.ExpiresAt}
+		auth, err := codex.ParseAuthFile(a, sim.AuthJSON(sim.AddAccount(openaisim.Account{ID: a})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets.Seed(a, auth)
 	}
 	store := &fakeStore{names: accounts}
 	p, err := New(Config{

@@ -3,12 +3,14 @@ package scheduled
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/codexmem"
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/statestore"
@@ -89,55 +91,41 @@ func (m *memStates) state(account string) statestore.AccountState {
 	return m.states[account]
 }
 
-// simTokens is a TokenSource over simulator-issued tokens: a forced call
-// hands out a fresh login's tokens, errs[account] fails the account.
-type simTokens struct {
-	sim  *openaisim.Sim
-	mu   sync.Mutex
-	toks map[string]openaisim.Tokens
-	errs map[string]error
-	exp  map[string]time.Time // reported expiry override
-	log  []string             // "account" or "account!" (forced)
+// recordedTokens is the real refresh routine (on the token store and lease
+// in memory, internal/codexmem, and the simulator's token endpoint), with a
+// log of the calls made to it: "account", or "account!" when forced.
+type recordedTokens struct {
+	codex.TokenSource
+	mu  sync.Mutex
+	log []string
 }
 
-func (s *simTokens) AccessToken(_ context.Context, account string, o codex.AccessOptions) (codex.Credentials, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (r *recordedTokens) AccessToken(ctx context.Context, account string, o codex.AccessOptions) (codex.Credentials, error) {
 	entry := account
 	if o.Force {
 		entry += "!"
 	}
-	s.log = append(s.log, entry)
-	if err := s.errs[account]; err != nil {
-		return codex.Credentials{}, err
-	}
-	t, ok := s.toks[account]
-	if !ok {
-		return codex.Credentials{}, codex.ErrAccountNotFound
-	}
-	if o.Force {
-		t = s.sim.AddAccount(openaisim.Account{ID: t.AccountID})
-		s.toks[account] = t
-		delete(s.exp, account)
-	}
-	exp := t.ExpiresAt
-	if e, ok := s.exp[account]; ok {
-		exp = e
-	}
-	return codex.Credentials{Access: t.AccessToken, AccountID: t.AccountID, ExpiresAt: exp}, nil
+	r.mu.Lock()
+	r.log = append(r.log, entry)
+	r.mu.Unlock()
+	return r.TokenSource.AccessToken(ctx, account, o)
 }
 
-func (s *simTokens) calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.log...)
+func (r *recordedTokens) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
 }
 
-// fixture is a simulator with named accounts behind a simTokens.
+// fixture is a simulator with named accounts ("id-<name>") stored in memory
+// behind the real refresh routine.
 type fixture struct {
-	sim    *openaisim.Sim
-	tokens *simTokens
-	usage  *usage.Client
+	t       *testing.T
+	sim     *openaisim.Sim
+	secrets *codexmem.Store
+	tokens  *recordedTokens
+	usage   *usage.Client
+	issued  []string // every access token handed to the store
 }
 
 func newFixture(t *testing.T, accounts ...string) *fixture {
@@ -145,16 +133,46 @@ func newFixture(t *testing.T, accounts ...string) *fixture {
 	sim := openaisim.New(openaisim.Options{})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	secrets := codexmem.NewStore()
+	refresher := codex.NewRefresher(secrets, codexmem.NewLeaser(time.Now),
+		&codex.OAuthClient{TokenURL: srv.URL + "/oauth/token"}, codex.WithLogger(slog.New(slog.DiscardHandler)))
 	f := &fixture{
-		sim:    sim,
-		tokens: &simTokens{sim: sim, toks: map[string]openaisim.Tokens{}, errs: map[string]error{}, exp: map[string]time.Time{}},
+		t: t, sim: sim, secrets: secrets,
+		tokens: &recordedTokens{TokenSource: refresher},
 		usage:  &usage.Client{URL: srv.URL + "/backend-api/wham/usage"},
 	}
 	for _, a := range accounts {
-		f.tokens.toks[a] = sim.AddAccount(openaisim.Account{ID: "id-" + a, Plan: "plus"})
+		f.expires(a, time.Now().Add(time.Hour))
 	}
 	return f
 }
+
+// expires stores a new login of account whose access token expires at at.
+func (f *fixture) expires(account string, at time.Time) {
+	f.t.Helper()
+	shift := time.Until(at) - time.Hour // the simulator issues tokens for an hour
+	f.sim.Advance(shift)
+	tok := f.sim.AddAccount(openaisim.Account{ID: "id-" + account, Plan: "plus"})
+	f.sim.Advance(-shift)
+	auth, err := codex.ParseAuthFile(account, f.sim.AuthJSON(tok))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.secrets.Seed(account, auth)
+	f.issued = append(f.issued, tok.AccessToken)
+}
+
+// revoke signs the account out at the simulator: its next refresh is a
+// terminal error, as after a reuse.
+func (f *fixture) revoke(account string) {
+	f.t.Helper()
+	if err := f.sim.RevokeAccount("id-" + account); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// fail makes every read of account's secret fail with err.
+func (f *fixture) fail(account string, err error) { f.secrets.Fail("", account, err) }
 
 var errBoom = errors.New("boom")
 

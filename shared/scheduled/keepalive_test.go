@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
 )
 
@@ -52,16 +51,16 @@ func TestRefreshRequest_UnmarshalJSON(t *testing.T) {
 func TestKeepAlive_Handle_DueOnly(t *testing.T) {
 	f := newFixture(t, "soon", "later", "marked", "dead", "broken")
 	now := time.Now()
-	f.tokens.exp["soon"] = now.Add(30 * time.Minute)
-	f.tokens.exp["later"] = now.Add(5 * time.Hour)
-	f.tokens.exp["marked"] = now.Add(time.Minute)
-	f.tokens.errs["dead"] = &codex.ReauthError{Account: "dead", Reason: "refresh_token_reused"}
-	f.tokens.errs["broken"] = errBoom
+	f.expires("soon", now.Add(30*time.Minute))
+	f.expires("later", now.Add(5*time.Hour))
+	f.expires("marked", now.Add(time.Minute))
+	f.revoke("dead")
+	f.fail("broken", errBoom)
 	states := newMemStates()
 	states.states["marked"] = marked
 	var emf bytes.Buffer
 	k := &KeepAlive{
-		Accounts: names("soon", "later", "marked", "dead", "broken"),
+		Accounts: f.secrets, // lists them; the keep-alive reads expiries from it
 		Tokens:   f.tokens, States: states, Window: 2 * time.Hour, Metrics: metrics.New(&emf), Logger: quiet,
 	}
 	res, err := k.Handle(context.Background(), RefreshRequest{})
@@ -88,10 +87,10 @@ func TestKeepAlive_Handle_DueOnly(t *testing.T) {
 
 func TestKeepAlive_Handle_Named(t *testing.T) {
 	f := newFixture(t, "a", "marked")
-	f.tokens.exp["a"] = time.Now().Add(10 * time.Hour)
+	f.expires("a", time.Now().Add(10*time.Hour))
 	states := newMemStates()
 	states.states["marked"] = marked
-	k := &KeepAlive{Accounts: names("a", "marked"), Tokens: f.tokens, States: states, Logger: quiet}
+	k := &KeepAlive{Accounts: f.secrets, Tokens: f.tokens, States: states, Logger: quiet}
 	ctx := context.Background()
 	tests := []struct {
 		req    RefreshRequest

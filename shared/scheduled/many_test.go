@@ -54,11 +54,11 @@ func TestKeepAlive_Handle_SoonestFirstThenDeferred(t *testing.T) {
 	for i, a := range all {
 		r := (i * 37) % n // a permutation: names' order is not expiry order
 		rank[a] = r
-		f.tokens.exp[a] = now.Add(time.Duration(r+1) * time.Minute)
+		f.expires(a, now.Add(time.Duration(r+1)*time.Minute))
 	}
 	tokens := &budgetTokens{inner: f.tokens, left: budget}
 	var emf bytes.Buffer
-	k := &KeepAlive{Accounts: names(all...), Tokens: tokens, Window: 2 * time.Hour, Concurrency: conc,
+	k := &KeepAlive{Accounts: f.secrets, Tokens: tokens, Window: 2 * time.Hour, Concurrency: conc,
 		Metrics: metrics.New(&emf), Logger: quiet}
 
 	res, err := k.Handle(context.Background(), RefreshRequest{})

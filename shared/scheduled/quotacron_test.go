@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
@@ -41,8 +40,8 @@ func TestQuotaCron_Handle_Outcomes(t *testing.T) {
 	reset := time.Now().Add(3 * time.Hour).Truncate(time.Second)
 	_ = sim.SetUsageLimit("id-limited", reset)
 	_ = sim.ExpireAccessTokens("id-expired")
-	f.tokens.errs["dead"] = &codex.ReauthError{Account: "dead", Reason: "refresh_token_reused"}
-	f.tokens.errs["broken"] = errBoom
+	f.revoke("dead")
+	f.fail("broken", errBoom)
 	states := newMemStates()
 	states.states["marked"] = marked
 	var emf bytes.Buffer
@@ -89,8 +88,8 @@ func TestQuotaCron_Handle_Outcomes(t *testing.T) {
 		!strings.Contains(emf.String(), `"QuotaFailures":1,"ReauthRequired":2,"Refreshes":1`) {
 		t.Errorf("EMF lines:\n%s", emf.String())
 	}
-	for _, tok := range f.tokens.toks {
-		if strings.Contains(emf.String(), tok.AccessToken) || strings.Contains(string(b), tok.AccessToken) {
+	for _, tok := range f.issued {
+		if strings.Contains(emf.String(), tok) || strings.Contains(string(b), tok) {
 			t.Fatal("a token leaked into metrics or the result")
 		}
 	}
