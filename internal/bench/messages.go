@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -24,21 +23,11 @@ func MessagesTarget(c *http.Client, base, key string) Target {
 		req.Header.Set("x-api-key", key)
 		req.Header.Set("anthropic-version", "2023-06-01")
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
-		}
-		if !bytes.HasSuffix(b, []byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")) {
-			return fmt.Errorf("messages stream did not end with message_stop: %.200s", strings.TrimSpace(string(b)))
-		}
-		return nil
+		return do(c, req, func(b []byte) error {
+			if !bytes.HasSuffix(b, []byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")) {
+				return fmt.Errorf("messages stream did not end with message_stop: %.200s", strings.TrimSpace(string(b)))
+			}
+			return nil
+		})
 	}}
 }

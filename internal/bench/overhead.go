@@ -51,19 +51,12 @@ func ChatTarget(c *http.Client, base, key string) Target {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader([]byte(ChatRequestBody)))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK || !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) {
-			return fmt.Errorf("status %d, stream did not finish: %.200s", resp.StatusCode, b)
-		}
-		return nil
+		return do(c, req, func(b []byte) error {
+			if !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) {
+				return fmt.Errorf("chat stream did not finish: %.200s", b)
+			}
+			return nil
+		})
 	}}
 }
 
@@ -94,7 +87,10 @@ func RIETarget(c *rie.Container, key string) Target {
 	}}
 }
 
-func doSSE(c *http.Client, req *http.Request) error {
+func doSSE(c *http.Client, req *http.Request) error { return do(c, req, checkSSE) }
+
+// do sends req and checks a 200 answer's whole body with check.
+func do(c *http.Client, req *http.Request, check func([]byte) error) error {
 	resp, err := c.Do(req)
 	if err != nil {
 		return err
@@ -107,7 +103,7 @@ func doSSE(c *http.Client, req *http.Request) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
-	return checkSSE(b)
+	return check(b)
 }
 
 // checkSSE returns nil when body is an SSE stream that completed.

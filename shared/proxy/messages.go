@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
@@ -167,7 +166,8 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 		if n < 0 {
 			break
 		}
-		name, data := splitEvent(m.pending[:n])
+		ev := frontEvent(m.pending[:n])
+		name, data := ev.name, ev.data
 		m.pending = m.pending[n:]
 		m.out = m.conv.Event(name, data, m.out)
 		last = name
@@ -304,33 +304,4 @@ func (m *messagesWriter) countTokens(n int) {
 	m.committed = true
 	m.status = http.StatusOK
 	m.w.Write(body) //nolint:errcheck // the client went away
-}
-
-// splitEvent returns one raw event's name and data without copying when the
-// data is one line (as the Codex backend sends it); otherwise it falls back
-// to parseEvent, which joins the lines.
-func splitEvent(raw []byte) (string, []byte) {
-	var name string
-	var data []byte
-	dataLines := 0
-	for rest := raw; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
-			name = string(bytes.TrimPrefix(v, []byte(" ")))
-		} else if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			data = bytes.TrimPrefix(v, []byte(" "))
-			dataLines++
-		}
-	}
-	if dataLines > 1 {
-		ev := parseEvent(raw)
-		return ev.name, ev.data
-	}
-	return name, data
 }
