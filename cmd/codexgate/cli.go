@@ -19,6 +19,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is the shell's status for a command ended by SIGINT.
+	exitInterrupted = 130
 )
 
 // Main dispatches a command line to one command. Its streams are fields so
@@ -76,7 +78,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			err := c.new(m).Run(ctx, args[1:])
 			m.finishRefreshes()
 			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-				err = errors.New("interrupted")
+				fmt.Fprintf(m.Stderr, "codexgate %s: interrupted\n", name)
+				return exitInterrupted
 			}
 			return m.exit(name, err)
 		}

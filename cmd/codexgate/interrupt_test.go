@@ -91,7 +91,9 @@ func interruptedRefresh(t *testing.T, s *stack) *running {
 func TestRefresh_InterruptFinishesStoring(t *testing.T) {
 	s := newStack(t, openaisim.Options{})
 	r := interruptedRefresh(t, s)
-	r.exit(t)
+	if code := r.exit(t); code != exitInterrupted {
+		t.Errorf("exit status %d, want %d", code, exitInterrupted)
+	}
 	if !strings.Contains(r.stderr(), "finishing a token refresh") {
 		t.Errorf("stderr does not say it is finishing a refresh:\n%s", r.stderr())
 	}
