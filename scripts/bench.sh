@@ -27,7 +27,7 @@ done
 
 only=()
 if [ -n "${BENCH_ONLY:-}" ]; then
-	only=(-only "$BENCH_ONLY" -out "$bin/$BENCH_ONLY.md")
+	only=(-only "$BENCH_ONLY" -out "$bin/$BENCH_ONLY.md" -command "BENCH_ONLY=$BENCH_ONLY make bench")
 else
 	echo "bench: shared/codex Refresher benchmarks" >&2
 	$go test -run '^$' -bench Refresher -benchtime=${REFRESHER_BENCHTIME:-20x} ./shared/codex/ 2>&1 |
