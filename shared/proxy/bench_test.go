@@ -53,3 +53,33 @@ func BenchmarkProxy_ServeHTTP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProxy_ServeHTTP_LongStream is BenchmarkProxy_ServeHTTP on a turn
+// of 248 events, each flushed by the upstream on its own (as the Codex
+// backend streams): the per-event relay cost, reported as ns/event.
+func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
+	const deltas = 246
+	h := newHarness(b, []string{"a", "b"})
+	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		evs := completedEvents(rec.Account)
+		io.WriteString(w, evs[0])
+		w.(http.Flusher).Flush()
+		for range deltas {
+			io.WriteString(w, evs[1])
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, evs[2])
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/responses", bytes.NewReader([]byte(streamBody)))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		rec := httptest.NewRecorder()
+		h.proxy.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "response.completed") {
+			b.Fatal(rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(deltas+2), "ns/event")
+}
