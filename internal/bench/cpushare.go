@@ -78,6 +78,7 @@ type CPUShare struct {
 	Skipped string // why it did not run (no writable cgroup v1 cpu controller)
 	Sizes   []ShareSize
 	Err     error
+	Floor   *LongFloor // serve and the floor on the same long stream, whole cores
 }
 
 // ShareOptions configure MeasureCPUShare.

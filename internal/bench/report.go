@@ -312,6 +312,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 		p("")
 		return
 	}
+	r.writeLongFloor(p, c.Floor)
 	if c.Skipped != "" {
 		p("**Skipped: %s.** The CPU share is emulated with a cgroup v1 `cpu` controller group, which needs root and the controller mounted at %s.", c.Skipped, CgroupCPURoot)
 		p("")
@@ -387,5 +388,59 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	} else {
 		p("No measured size met both budgets (first byte ≤ %s, cold start ≤ %s): no recommendation from this run.", FirstByteBudget, ColdBudget)
 	}
+	p("")
+}
+
+// writeLongFloor is section 6's comparison of serve with the floor on the
+// long stream, with CPU per event beside CPU per request.
+func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
+	if f == nil {
+		return
+	}
+	p("### `codexgate serve` against the floor on the long stream (whole cores)")
+	p("")
+	if f.Err != nil {
+		p("**Not measured: %v**", f.Err)
+		p("")
+		return
+	}
+	n := 0
+	if len(f.Overhead) > 0 {
+		if s := f.Overhead[0].Samples["direct"]; s != nil {
+			n = len(s.Latencies) + s.Errors
+		}
+	}
+	p("The same turn as the overhead section, answered with the long stream (%d SSE events), %d requests per target at each concurrency in 4 interleaved rounds; serve and the bare reverse proxy each in their own process, their CPU from /proc/<pid>/stat (10 ms ticks) over their own batches. CPU per event = CPU per request / %d.", f.Events, n, f.Events)
+	p("")
+	p("| concurrency | target | requests | errors | p50 ms | p99 ms | added p50 ms | added p99 ms |")
+	p("|---|---|---|---|---|---|---|---|")
+	added := map[int]map[string]time.Duration{}
+	for _, ov := range f.Overhead {
+		added[ov.Concurrency] = map[string]time.Duration{}
+		d := ov.Samples["direct"]
+		for _, name := range ov.Order {
+			s := ov.Samples[name]
+			a50, a99 := "—", "—"
+			if name != "direct" {
+				added[ov.Concurrency][name] = s.Percentile(50) - d.Percentile(50)
+				a50, a99 = ms(s.Percentile(50)-d.Percentile(50)), ms(s.Percentile(99)-d.Percentile(99))
+			}
+			p("| %d | %s | %d | %d | %s | %s | %s | %s |", ov.Concurrency, name, len(s.Latencies)+s.Errors, s.Errors, ms(s.Percentile(50)), ms(s.Percentile(99)), a50, a99)
+		}
+	}
+	p("")
+	serve, floor := f.CPUPerRequest("codexgate serve"), f.CPUPerRequest(BareProxyName)
+	perEvent := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f", float64(d)/float64(time.Microsecond)/float64(f.Events))
+	}
+	p("| figure | codexgate serve | %s (floor) | serve at or below the floor |", BareProxyName)
+	p("|---|---|---|---|")
+	for _, conc := range []int{1, 8} {
+		if a, ok := added[conc]; ok {
+			p("| added p50 at c=%d, ms | %s | %s | %s |", conc, ms(a["codexgate serve"]), ms(a[BareProxyName]), verdict(a["codexgate serve"] <= a[BareProxyName]))
+		}
+	}
+	p("| CPU per request, ms | %s | %s | %s |", ms(serve), ms(floor), verdict(serve > 0 && serve <= floor))
+	p("| CPU per event, µs | %s | %s | — |", perEvent(serve), perEvent(floor))
 	p("")
 }

@@ -39,6 +39,7 @@ type Options struct {
 	ShareSizes                []int
 	SharePeriod               time.Duration
 	ShareColdRuns, ShareTurns int
+	FloorN                    int // requests per target and concurrency, serve vs floor on the long stream
 	// Only, when "cpushare", runs the CPU-share section alone (with a short
 	// AWS call count for its cost table).
 	Only string
@@ -288,9 +289,6 @@ func runColdStarts(ctx context.Context, o Options) []ColdStart {
 // runShare measures the proxy bootstrap under each size's CPU share against
 // a simulator that answers ShareAnswer (a stream of more than 200 events).
 func runShare(ctx context.Context, o Options) *CPUShare {
-	if why := CgroupCPUUsable(); why != "" {
-		return &CPUShare{Skipped: why}
-	}
 	bin, err := rie.Find()
 	if err != nil {
 		return &CPUShare{Err: err}
@@ -306,10 +304,15 @@ func runShare(ctx context.Context, o Options) *CPUShare {
 		return &CPUShare{Err: err}
 	}
 	defer ten.Cleanup(ctx, o.AWS)
+	o.logf("serve and the floor on the long stream: c=1 and c=8, %d requests each", o.FloorN)
+	floor := measureLongFloor(ctx, o, ten, sim.URL, o.FloorN)
 	main := ten.Accounts["main"].Token
-	return MeasureCPUShare(ctx, ShareOptions{
+	o.logf("CPU share: %v MB", o.ShareSizes)
+	share := MeasureCPUShare(ctx, ShareOptions{
 		RIE: bin, Bootstrap: o.HostBootstraps["proxy"], Env: ten.Env(sim.URL), Key: ten.Key,
 		SimURL: sim.URL, Access: main.Access, Acct: main.AccountID,
 		Sizes: o.ShareSizes, Period: o.SharePeriod, ColdRuns: max(o.ShareColdRuns, 1), Turns: max(o.ShareTurns, 1),
 	})
+	share.Floor = floor
+	return share
 }
