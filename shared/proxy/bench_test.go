@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -56,7 +58,9 @@ func BenchmarkProxy_ServeHTTP(b *testing.B) {
 
 // BenchmarkProxy_ServeHTTP_LongStream is BenchmarkProxy_ServeHTTP on a turn
 // of 248 events, each flushed by the upstream on its own (as the Codex
-// backend streams): the per-event relay cost, reported as ns/event.
+// backend streams), reported as ns/event; "floor" sends the same turn
+// through a bare httputil.ReverseProxy in the same process, so the
+// difference is the proxy's own per-event work.
 func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
 	const deltas = 246
 	h := newHarness(b, []string{"a", "b"})
@@ -71,15 +75,26 @@ func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
 		}
 		io.WriteString(w, evs[2])
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest("POST", "/v1/responses", bytes.NewReader([]byte(streamBody)))
-		req.Header.Set("Authorization", "Bearer "+testKey)
-		rec := httptest.NewRecorder()
-		h.proxy.ServeHTTP(rec, req)
-		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "response.completed") {
-			b.Fatal(rec.Code, rec.Body.String())
-		}
+	u, _ := url.Parse(strings.TrimSuffix(h.proxy.cfg.UpstreamURL, "/backend-api/codex"))
+	floor := httputil.NewSingleHostReverseProxy(u)
+	floor.FlushInterval = -1
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		path    string
+	}{{"codexgate", h.proxy, "/v1/responses"}, {"floor", floor, "/backend-api/codex/responses"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", tc.path, bytes.NewReader([]byte(streamBody)))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				rec := httptest.NewRecorder()
+				tc.handler.ServeHTTP(rec, req)
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "response.completed") {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(deltas+2), "ns/event")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(deltas+2), "ns/event")
 }
