@@ -359,7 +359,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 			ms(s.Whole.Percentile(50)), ms(s.DirectWhole.Percentile(50)), ms(s.CPUPerTurn()), perEvent, s.Throttle.Throttled, s.Throttle.Periods, float64(s.PeakRSSKB)/1024, v)
 	}
 	p("")
-	p("What this cannot capture: real Lambda's scheduling of the share (its period and any burst above the share, e.g. during init, are not public; here the kernel's CFS enforces the quota per %s period, and the Go runtime sees the quota and sizes GOMAXPROCS from it), the network between API Gateway, Lambda and OpenAI (loopback here), API Gateway's own latency, and sandbox creation and code download on a cold start. The host CPU is this machine's, not Graviton.", period)
+	p("What this cannot capture: real Lambda's scheduling of the share (its period and any burst above the share, e.g. during init, are not public; here the kernel's CFS enforces the quota per %s period, and the Go runtime still runs GOMAXPROCS=2 threads, this machine's core count, under every quota: two threads can spend a period's quota in half the wall time), the network between API Gateway, Lambda and OpenAI (loopback here), API Gateway's own latency, and sandbox creation and code download on a cold start. The host CPU is this machine's, not Graviton.", period)
 	p("")
 
 	p("### Cost per million one-minute turns")
