@@ -5,6 +5,8 @@
 # benchmarks of shared/codex, then runs cmd/codexgate-bench, which starts
 # (and stops) the simulator, codexgate serve processes and RIE containers.
 # Pass extra flags to codexgate-bench in BENCHFLAGS (e.g. "-n1 500 -n8 1000").
+# BENCH_ONLY=cpushare runs the Lambda CPU-share section alone (about a
+# minute): it prints that section and leaves docs/BENCHMARKS.md alone.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -23,13 +25,18 @@ for dir in functions/*/; do
 	CGO_ENABLED=0 GOOS=linux $go build -tags lambda.norpc "${flags[@]}" -o "$bin/$fn/bootstrap" ./functions/$fn
 done
 
-echo "bench: shared/codex Refresher benchmarks" >&2
-$go test -run '^$' -bench Refresher -benchtime=${REFRESHER_BENCHTIME:-20x} ./shared/codex/ 2>&1 |
-	grep -E '^(Benchmark|goos|goarch|cpu|ok|---|\s+bench_test)' | awk '!seen[$0]++' | tee "$bin/refresher.txt" >&2 || true
-# The warm path needs more iterations than a full refresh to mean anything.
-$go test -run '^$' -bench 'Refresher_WarmPath' -benchtime=1s ./shared/codex/ 2>&1 |
-	grep -E '^Benchmark' | tee -a "$bin/refresher.txt" >&2 || true
+only=()
+if [ -n "${BENCH_ONLY:-}" ]; then
+	only=(-only "$BENCH_ONLY" -out "$bin/$BENCH_ONLY.md" -command "BENCH_ONLY=$BENCH_ONLY make bench")
+else
+	echo "bench: shared/codex Refresher benchmarks" >&2
+	$go test -run '^$' -bench Refresher -benchtime=${REFRESHER_BENCHTIME:-20x} ./shared/codex/ 2>&1 |
+		grep -E '^(Benchmark|goos|goarch|cpu|ok|---|\s+bench_test)' | awk '!seen[$0]++' | tee "$bin/refresher.txt" >&2 || true
+	# The warm path needs more iterations than a full refresh to mean anything.
+	$go test -run '^$' -bench 'Refresher_WarmPath' -benchtime=1s ./shared/codex/ 2>&1 |
+		grep -E '^Benchmark' | tee -a "$bin/refresher.txt" >&2 || true
+fi
 
 # shellcheck disable=SC2086
 "$bin/codexgate-bench" -bin "$bin" -arm build -out docs/BENCHMARKS.md \
-	-refresher-bench "$bin/refresher.txt" -command "make bench" ${BENCHFLAGS:-}
+	-refresher-bench "$bin/refresher.txt" -command "make bench" ${BENCHFLAGS:-} "${only[@]}"

@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
@@ -59,7 +62,23 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.RIEStormK, "rie-storm-k", 4, "RIE containers in the refresh storm")
 	flag.IntVar(&o.RIEStormN, "rie-storm-n", 5, "sequential requests per RIE container")
 	flag.IntVar(&o.ColdRuns, "cold-runs", 3, "cold starts per bootstrap")
+	sizes := flag.String("share-sizes", "128,256,512,1024", "Lambda memory sizes (MB) for the CPU-share section")
+	flag.DurationVar(&o.SharePeriod, "share-period", 100*time.Millisecond, "CFS period of the CPU-share quota")
+	flag.IntVar(&o.ShareColdRuns, "share-cold-runs", 3, "fresh containers per size (cold start median)")
+	flag.IntVar(&o.ShareTurns, "share-turns", 20, "warm long turns per size")
+	flag.IntVar(&o.FloorN, "floor-n", 400, "requests per target and concurrency: serve vs the floor on the long stream")
+	flag.StringVar(&o.Only, "only", "", `run one section alone: "cpushare"`)
 	flag.Parse()
+	if o.Only != "" && o.Only != "cpushare" {
+		return fmt.Errorf("-only %q: the only section that runs alone is cpushare", o.Only)
+	}
+	for _, f := range strings.Split(*sizes, ",") {
+		mb, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || mb < 128 || mb > 10240 {
+			return fmt.Errorf("-share-sizes: %q is not a Lambda memory size (128…10240 MB)", f)
+		}
+		o.ShareSizes = append(o.ShareSizes, mb)
+	}
 	if *bin == "" {
 		return fmt.Errorf("-bin is required")
 	}

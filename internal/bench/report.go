@@ -84,6 +84,12 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("Targets are docs/DESIGN.md §9. The load generator, the simulator, moto and the process under test share the same %d cores, so absolute figures include that contention; the peer figures there were taken the same way.", m.CPUs)
 	p("")
 
+	if o := r.Opts; o.Only == "cpushare" {
+		p("Section 6 alone (`-only cpushare`), with a short AWS call count (section 2's warm figure) for its cost table.")
+		p("")
+		r.writeShare(p)
+		return
+	}
 	p("## 1. Proxy overhead")
 	p("")
 	if r.OverheadErr != nil {
@@ -201,6 +207,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 	p("")
 
 	r.writeCost(p)
+	r.writeShare(p)
 }
 
 func mb(n int64) string {
@@ -228,7 +235,7 @@ func (r *Results) writeCost(p func(string, ...any)) {
 	p("| one refresh (401 → refresh → replay) | %s | $%.7f |", ops(c.RefreshByOp, max(c.Refreshes, 1)), per)
 	p("| one account refreshed every ~8 days (keep-alive) for a month | ~4 refreshes | $%.6f |", 4*per)
 	p("")
-	p("Out of this model, with public list prices quoted from memory of aws.amazon.com/lambda/pricing and aws.amazon.com/api-gateway/pricing (us-east-1, not re-checked in this run; check before relying on them): API Gateway REST API $3.50 per million requests (first 333 M/month); Lambda $0.20 per million requests plus $0.0000133334 per GB-second on arm64 — a streamed Codex turn keeps the proxy Lambda running for the whole turn, so compute cost is ≈ memory (GB) × turn duration (s) × $0.0000133334 per request (e.g. 0.25 GB × 30 s ≈ $0.0001 per turn, $100 per million turns), dwarfing the storage calls above. Response-streaming bandwidth beyond the first 6 MB per response is billed extra; Codex answers stay far below that.")
+	p("Lambda and API Gateway prices, and what a whole turn costs at each proxy memory size: section 6.")
 }
 
 // writeLong reports the refreshes that ran long: renewal calls appear only
@@ -286,5 +293,154 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 		p("")
 		r.writeLong(p, c)
 	}
+	p("")
+}
+
+// RecommendedLine starts the line of section 6 that names the proxy memory
+// size the table selects; internal/samtemplate checks template.yaml's
+// ProxyMemorySize default against it.
+const RecommendedLine = "Recommended proxy memory (template.yaml `ProxyMemorySize` default): "
+
+// writeShare is section 6: the proxy bootstrap under each memory size's CPU
+// share, and the cost per million one-minute turns.
+func (r *Results) writeShare(p func(string, ...any)) {
+	p("## 6. Proxy memory size under Lambda's CPU share, and cost per turn")
+	p("")
+	c := r.Share
+	if c == nil {
+		p("**Not measured in this run.**")
+		p("")
+		return
+	}
+	r.writeLongFloor(p, c.Floor)
+	if c.Skipped != "" {
+		p("**Skipped: %s.** The CPU share is emulated with a cgroup v1 `cpu` controller group, which needs root and the controller mounted at %s.", c.Skipped, CgroupCPURoot)
+		p("")
+		return
+	}
+	if c.Err != nil {
+		p("**Not measured: %v**", c.Err)
+		p("")
+		return
+	}
+	period := r.Opts.SharePeriod
+	if len(c.Sizes) > 0 {
+		period = c.Sizes[0].Period
+	}
+	first := ShareSize{}
+	if len(c.Sizes) > 0 {
+		first = c.Sizes[0]
+	}
+	p("Lambda gives a function CPU in proportion to its memory: one vCPU at %d MB (AWS Lambda Developer Guide, *Configure Lambda function memory*, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Emulated here: for each size the proxy bootstrap runs under the RIE inside its own cgroup v1 `cpu` group with `cpu.cfs_period_us` = %d and `cpu.cfs_quota_us` = period × MB / %d (the bootstrap moves itself into the group before it execs, so the RIE, which stands in for Lambda's own machinery, is not limited). Per size: %d fresh containers for the cold start (GET /v1/models twice: cold overhead = first − warm, median), then in the last one %d warm turns of `POST /v1/responses` against a simulator answering %d words (%d SSE events a turn), each followed by the same turn straight to the simulator (*direct*); *added* = RIE − direct, medians. First byte = first byte of the SSE body (after the RIE's prelude); whole = end of the stream. CPU: the bootstrap's on-CPU time over the warm turns (sum of its threads' `/proc/<pid>/task/*/schedstat`, ns). Peak RSS: the bootstrap's VmHWM.",
+		LambdaMBPerVCPU, period.Microseconds(), LambdaMBPerVCPU, first.ColdRuns, first.Turns, ShareWords, first.Events)
+	p("")
+	p("| memory | CPU share | cold overhead ms (first − warm) | added first byte p50 ms | added whole stream p50 ms | whole stream p50 ms (direct) | CPU per turn ms | CPU per event µs | throttled periods | peak RSS MB | budgets (first byte ≤ %s, cold ≤ %s) |", FirstByteBudget, ColdBudget)
+	p("|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, s := range c.Sizes {
+		share := fmt.Sprintf("%.1f%% (%d µs / %d µs)", 100*float64(s.Quota)/float64(s.Period), s.Quota.Microseconds(), s.Period.Microseconds())
+		if s.Err != nil || s.FirstByte == nil {
+			err := "no sample"
+			if s.Err != nil {
+				err = strings.ReplaceAll(s.Err.Error(), "\n", " ")
+			}
+			p("| %d MB | %s | not measured: `%.300s` | | | | | | | | |", s.MemoryMB, share, err)
+			continue
+		}
+		ok, why := s.Fits()
+		v := "met"
+		if !ok {
+			v = "**missed**: " + why
+		}
+		perEvent := "—"
+		if s.Events > 0 {
+			perEvent = fmt.Sprintf("%.1f", float64(s.CPUPerTurn())/float64(time.Microsecond)/float64(s.Events))
+		}
+		p("| %d MB | %s | %s | %s | %s | %s (%s) | %s | %s | %d of %d | %.1f | %s |", s.MemoryMB, share, ms(s.Cold()), ms(s.AddedFirstByte()), ms(s.AddedWhole()),
+			ms(s.Whole.Percentile(50)), ms(s.DirectWhole.Percentile(50)), ms(s.CPUPerTurn()), perEvent, s.Throttle.Throttled, s.Throttle.Periods, float64(s.PeakRSSKB)/1024, v)
+	}
+	p("")
+	p("What this cannot capture: real Lambda's scheduling of the share (its period and any burst above the share, e.g. during init, are not public; here the kernel's CFS enforces the quota per %s period, and the Go runtime still runs GOMAXPROCS=2 threads, this machine's core count, under every quota: two threads can spend a period's quota in half the wall time), the network between API Gateway, Lambda and OpenAI (loopback here), API Gateway's own latency, and sandbox creation and code download on a cold start. The host CPU is this machine's, not Graviton.", period)
+	p("")
+
+	p("### Cost per million one-minute turns")
+	p("")
+	store, storeNote := 0.0, "not measured in this run (section 2): priced at $0"
+	if r.Calls != nil && r.Calls.WarmRequests > 0 {
+		store = costOf(r.Calls.WarmByOp) / float64(r.Calls.WarmRequests)
+		storeNote = fmt.Sprintf("%s per warm request, measured in section 2", ops(r.Calls.WarmByOp, r.Calls.WarmRequests))
+	}
+	p("Prices (us-east-1, first tier, list prices as published on %s): Lambda Arm $%.10f per GB-second and $0.20 per million requests (https://aws.amazon.com/lambda/pricing/); API Gateway REST API $3.50 per million requests, first 333 million a month (https://aws.amazon.com/api-gateway/pricing/); storage calls: %s, priced as in section 5. A streamed turn keeps the invocation running for the whole turn, so the billed duration is the turn (%d min) plus the proxy's added whole-stream latency at that size. Not included: cold starts (their init time is billed too, but how often they happen depends on traffic), token refreshes (per account, not per turn: section 5), free tiers, data transfer.",
+		PricesRecorded, priceLambdaArmGBSecond, storeNote, TurnMinutes)
+	p("")
+	p("| memory | billed per turn s | Lambda duration $ | Lambda requests $ | API Gateway $ | storage calls $ | **total $ per million turns** |")
+	p("|---|---|---|---|---|---|---|")
+	for _, s := range c.Sizes {
+		var added time.Duration
+		if s.Err == nil && s.Whole != nil {
+			added = s.AddedWhole()
+		}
+		tc := CostPerMillionTurns(s.MemoryMB, TurnMinutes*time.Minute, added, store)
+		p("| %d MB | %.3f | %.2f | %.2f | %.2f | %.4f | **%.2f** |", s.MemoryMB, tc.Billed.Seconds(), tc.Duration, tc.Requests, tc.API, tc.Store, tc.Total())
+	}
+	p("")
+	if best, ok := c.Recommended(); ok {
+		p("%s**%d MB**: the cheapest measured size whose warm first-byte overhead stays within %s and cold-start overhead within %s.", RecommendedLine, best.MemoryMB, FirstByteBudget, ColdBudget)
+	} else {
+		p("No measured size met both budgets (first byte ≤ %s, cold start ≤ %s): no recommendation from this run.", FirstByteBudget, ColdBudget)
+	}
+	p("")
+}
+
+// writeLongFloor is section 6's comparison of serve with the floor on the
+// long stream, with CPU per event beside CPU per request.
+func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
+	if f == nil {
+		return
+	}
+	p("### `codexgate serve` against the floor on the long stream (whole cores)")
+	p("")
+	if f.Err != nil {
+		p("**Not measured: %v**", f.Err)
+		p("")
+		return
+	}
+	n := 0
+	if len(f.Overhead) > 0 {
+		if s := f.Overhead[0].Samples["direct"]; s != nil {
+			n = len(s.Latencies) + s.Errors
+		}
+	}
+	p("The same turn as the overhead section, answered with the long stream (%d SSE events), %d requests per target at each concurrency in 4 interleaved rounds; serve and the bare reverse proxy each in their own process, their CPU from /proc/<pid>/stat (10 ms ticks) over their own batches. CPU per event = CPU per request / %d.", f.Events, n, f.Events)
+	p("")
+	p("| concurrency | target | requests | errors | p50 ms | p99 ms | added p50 ms | added p99 ms |")
+	p("|---|---|---|---|---|---|---|---|")
+	added := map[int]map[string]time.Duration{}
+	for _, ov := range f.Overhead {
+		added[ov.Concurrency] = map[string]time.Duration{}
+		d := ov.Samples["direct"]
+		for _, name := range ov.Order {
+			s := ov.Samples[name]
+			a50, a99 := "—", "—"
+			if name != "direct" {
+				added[ov.Concurrency][name] = s.Percentile(50) - d.Percentile(50)
+				a50, a99 = ms(s.Percentile(50)-d.Percentile(50)), ms(s.Percentile(99)-d.Percentile(99))
+			}
+			p("| %d | %s | %d | %d | %s | %s | %s | %s |", ov.Concurrency, name, len(s.Latencies)+s.Errors, s.Errors, ms(s.Percentile(50)), ms(s.Percentile(99)), a50, a99)
+		}
+	}
+	p("")
+	serve, floor := f.CPUPerRequest("codexgate serve"), f.CPUPerRequest(BareProxyName)
+	perEvent := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f", float64(d)/float64(time.Microsecond)/float64(f.Events))
+	}
+	p("| figure | codexgate serve | %s (floor) | serve at or below the floor |", BareProxyName)
+	p("|---|---|---|---|")
+	for _, conc := range []int{1, 8} {
+		if a, ok := added[conc]; ok {
+			p("| added p50 at c=%d, ms | %s | %s | %s |", conc, ms(a["codexgate serve"]), ms(a[BareProxyName]), verdict(a["codexgate serve"] <= a[BareProxyName]))
+		}
+	}
+	p("| CPU per request, ms | %s | %s | %s |", ms(serve), ms(floor), verdict(serve > 0 && serve <= floor))
+	p("| CPU per event, µs | %s | %s | — |", perEvent(serve), perEvent(floor))
 	p("")
 }

@@ -34,6 +34,15 @@ type Options struct {
 	ColdRuns                     int
 	Progress                     io.Writer
 	ServeLog                     string // file for the serve processes' logs
+	// The CPU-share section: memory sizes, CFS period, fresh containers for
+	// the cold start and warm long turns per size.
+	ShareSizes                []int
+	SharePeriod               time.Duration
+	ShareColdRuns, ShareTurns int
+	FloorN                    int // requests per target and concurrency, serve vs floor on the long stream
+	// Only, when "cpushare", runs the CPU-share section alone (with a short
+	// AWS call count for its cost table).
+	Only string
 }
 
 // Results hold every figure of a run; a failed section keeps its error.
@@ -58,6 +67,7 @@ type Results struct {
 	Storms           []*Storm
 	StormErr         error
 	Cold             []ColdStart
+	Share            *CPUShare
 	Elapsed          time.Duration
 	EndLoadAvg       string
 }
@@ -72,6 +82,15 @@ func (o Options) logf(format string, args ...any) {
 func RunAll(ctx context.Context, o Options) *Results {
 	start := time.Now()
 	res := &Results{Machine: DetectMachine(), Opts: o}
+	if o.Only == "cpushare" {
+		o.logf("AWS calls per request (in process, short)")
+		res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 200, 2)
+		o.logf("proxy bootstrap under Lambda's CPU share (RIE in a cgroup)")
+		res.Share = runShare(ctx, o)
+		res.Elapsed = time.Since(start)
+		res.EndLoadAvg = LoadAvg()
+		return res
+	}
 	o.logf("AWS calls per request and per refresh (in process)")
 	res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 1000, 5)
 	if res.Calls != nil {
@@ -82,6 +101,8 @@ func RunAll(ctx context.Context, o Options) *Results {
 	res.OverheadErr = runProcesses(ctx, o, res)
 	o.logf("cold starts under the RIE")
 	res.Cold = runColdStarts(ctx, o)
+	o.logf("proxy bootstrap under Lambda's CPU share (RIE in a cgroup)")
+	res.Share = runShare(ctx, o)
 	res.Elapsed = time.Since(start)
 	res.EndLoadAvg = LoadAvg()
 	return res
@@ -263,4 +284,35 @@ func runColdStarts(ctx context.Context, o Options) []ColdStart {
 		out = append(out, MeasureColdStart(ctx, bin, fn, o.HostBootstraps[fn], filepath.Join(o.ArmDir, fn, "bootstrap"), env, events[fn], o.ColdRuns))
 	}
 	return out
+}
+
+// runShare measures the proxy bootstrap under each size's CPU share against
+// a simulator that answers ShareAnswer (a stream of more than 200 events).
+func runShare(ctx context.Context, o Options) *CPUShare {
+	bin, err := rie.Find()
+	if err != nil {
+		return &CPUShare{Err: err}
+	}
+	sim, err := StartSim(o.OpenAISim, "--answer", ShareAnswer())
+	if err != nil {
+		return &CPUShare{Err: err}
+	}
+	defer sim.Stop()
+	ctl := SimControl{URL: sim.URL, Client: &http.Client{Timeout: 10 * time.Second}}
+	ten, err := NewTenant(ctx, o.AWS, o.Table, "share", []string{"main"}, ctl.AddAccount)
+	if err != nil {
+		return &CPUShare{Err: err}
+	}
+	defer ten.Cleanup(ctx, o.AWS)
+	o.logf("serve and the floor on the long stream: c=1 and c=8, %d requests each", o.FloorN)
+	floor := measureLongFloor(ctx, o, ten, sim.URL, o.FloorN)
+	main := ten.Accounts["main"].Token
+	o.logf("CPU share: %v MB", o.ShareSizes)
+	share := MeasureCPUShare(ctx, ShareOptions{
+		RIE: bin, Bootstrap: o.HostBootstraps["proxy"], Env: ten.Env(sim.URL), Key: ten.Key,
+		SimURL: sim.URL, Access: main.Access, Acct: main.AccountID,
+		Sizes: o.ShareSizes, Period: o.SharePeriod, ColdRuns: max(o.ShareColdRuns, 1), Turns: max(o.ShareTurns, 1),
+	})
+	share.Floor = floor
+	return share
 }

@@ -71,6 +71,10 @@ func (c *Container) Stop() {
 // Pid is the emulator's process id; the bootstrap is its child.
 func (c *Container) Pid() int { return c.cmd.Process.Pid }
 
+// InvocationURL is the emulator's invoke endpoint, for callers that read
+// a streamed answer as it arrives rather than through Invoke.
+func (c *Container) InvocationURL() string { return c.url }
+
 // Started is when the emulator process was started.
 func (c *Container) Started() time.Time { return c.start }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -51,5 +53,48 @@ func BenchmarkProxy_ServeHTTP(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code, rec.Body.String())
 		}
+	}
+}
+
+// BenchmarkProxy_ServeHTTP_LongStream is BenchmarkProxy_ServeHTTP on a turn
+// of 248 events, each flushed by the upstream on its own (as the Codex
+// backend streams), reported as ns/event; "floor" sends the same turn
+// through a bare httputil.ReverseProxy in the same process, so the
+// difference is the proxy's own per-event work.
+func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
+	const deltas = 246
+	h := newHarness(b, []string{"a", "b"})
+	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		evs := completedEvents(rec.Account)
+		io.WriteString(w, evs[0])
+		w.(http.Flusher).Flush()
+		for range deltas {
+			io.WriteString(w, evs[1])
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, evs[2])
+	}
+	u, _ := url.Parse(strings.TrimSuffix(h.proxy.cfg.UpstreamURL, "/backend-api/codex"))
+	floor := httputil.NewSingleHostReverseProxy(u)
+	floor.FlushInterval = -1
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		path    string
+	}{{"codexgate", h.proxy, "/v1/responses"}, {"floor", floor, "/backend-api/codex/responses"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", tc.path, bytes.NewReader([]byte(streamBody)))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				rec := httptest.NewRecorder()
+				tc.handler.ServeHTTP(rec, req)
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "response.completed") {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(deltas+2), "ns/event")
+		})
 	}
 }

@@ -73,7 +73,9 @@ func endsStream(chunk []byte) bool {
 		if n < 0 {
 			n = len(chunk)
 		}
-		if name := eventName(chunk[:n]); terminalEvents[name] || (name == "" && terminalEvents[parseEvent(chunk[:n]).name]) {
+		// terminalEvents[string(name)] does not copy name (a map index by a
+		// converted []byte never allocates).
+		if name := eventNameBytes(chunk[:n]); terminalEvents[string(name)] || (len(name) == 0 && terminalEvents[parseEvent(chunk[:n]).name]) {
 			return true
 		}
 		chunk = chunk[n:]

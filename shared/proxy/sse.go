@@ -173,7 +173,11 @@ func parseEvent(raw []byte) sseEvent {
 }
 
 // eventName returns just the "event:" field of a raw event, cheaply.
-func eventName(raw []byte) string {
+func eventName(raw []byte) string { return string(eventNameBytes(raw)) }
+
+// eventNameBytes is eventName without the copy: the relay looks at every
+// event's name, and a string per event was its only per-event allocation.
+func eventNameBytes(raw []byte) []byte {
 	for len(raw) > 0 {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -182,10 +186,10 @@ func eventName(raw []byte) string {
 			raw = nil
 		}
 		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
-			return string(bytes.TrimSpace(v))
+			return bytes.TrimSpace(v)
 		}
 	}
-	return ""
+	return nil
 }
 
 // Terminal events of a Responses stream: after one of them, the stream is

@@ -310,3 +310,21 @@ func TestProxy_ServeHTTP_ClientErrorPassesThrough(t *testing.T) {
 		t.Errorf("upstream requests = %d, want 1 (a client error is not retried elsewhere)", n)
 	}
 }
+
+// The relay checks every chunk for a terminal event; on the deltas that make
+// up almost all of a turn that check must not allocate (it did, one string
+// per event, before).
+func TestEndsStream_Deltas_NoAllocs(t *testing.T) {
+	evs := completedEvents("a")
+	deltas := []byte(strings.Repeat(evs[1], 20))
+	done := []byte(evs[1] + evs[2])
+	if endsStream(deltas) {
+		t.Fatal("deltas end the stream")
+	}
+	if !endsStream(done) {
+		t.Fatal("response.completed does not end the stream")
+	}
+	if n := testing.AllocsPerRun(100, func() { endsStream(deltas); endsStream(done) }); n != 0 {
+		t.Errorf("endsStream allocates %v times per call pair, want 0", n)
+	}
+}

@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// LongFloor compares `codexgate serve` with the bare reverse proxy (the
+// floor) on the CPU-share section's long stream, where the per-event relay
+// work outweighs the per-request work.
+type LongFloor struct {
+	Events   int
+	Overhead []*Overhead // c=1 and c=8: direct, floor, serve
+	Err      error
+}
+
+// requests is how many requests target name got over every concurrency.
+func (f *LongFloor) requests(name string) int {
+	n := 0
+	for _, o := range f.Overhead {
+		if s := o.Samples[name]; s != nil {
+			n += len(s.Latencies) + s.Errors
+		}
+	}
+	return n
+}
+
+// cpu is the process CPU charged to target name over every concurrency.
+func (f *LongFloor) cpu(name string) time.Duration {
+	var d time.Duration
+	for _, o := range f.Overhead {
+		d += o.CPU[name]
+	}
+	return d
+}
+
+// CPUPerRequest is target name's CPU per request (0 when not charged).
+func (f *LongFloor) CPUPerRequest(name string) time.Duration {
+	n := f.requests(name)
+	if n == 0 {
+		return 0
+	}
+	return f.cpu(name) / time.Duration(n)
+}
+
+// measureLongFloor runs serve and the bare reverse proxy against the
+// simulator at simURL (answering ShareAnswer) and measures both beside the
+// direct baseline at c=1 and c=8, n requests each.
+func measureLongFloor(ctx context.Context, o Options, ten *Tenant, simURL string, n int) *LongFloor {
+	f := &LongFloor{Events: ShareWords + 8}
+	serve, err := StartServe(o.Codexgate, ten.Env(simURL), io.Discard)
+	if err != nil {
+		f.Err = err
+		return f
+	}
+	defer serve.Stop()
+	bareProc, err := StartBareProxy(simURL)
+	if err != nil {
+		f.Err = err
+		return f
+	}
+	defer bareProc.Stop()
+	c := client()
+	main := ten.Accounts["main"].Token
+	direct := DirectTarget(c, simURL, main.Access, main.AccountID)
+	bare := DirectTarget(c, bareProc.URL, main.Access, main.AccountID)
+	bare.Name = BareProxyName
+	srv := ServeTarget(c, serve.URL, ten.Key)
+	targets := []Target{direct, bare, srv}
+	for _, t := range targets {
+		if s := Run(ctx, 1, 20, t.Do); s.Errors > 0 {
+			f.Err = fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
+			return f
+		}
+	}
+	cpu := map[string]int{srv.Name: serve.Pid(), bare.Name: bareProc.Pid()}
+	for _, conc := range []int{1, 8} {
+		ov, err := MeasureOverhead(ctx, conc, n, 4, targets, cpu)
+		if err != nil {
+			f.Err = err
+			return f
+		}
+		f.Overhead = append(f.Overhead, ov)
+	}
+	return f
+}
