@@ -51,7 +51,17 @@ func NewTenant(ctx context.Context, cfg aws.Config, table, label string, names [
 	run := randHex(4)
 	t := &Tenant{Table: table, Prefix: "codexgate-bench/" + label + "-" + run + "/", Accounts: map[string]*codex.AuthFile{}, IDs: map[string]string{}}
 	secrets := secretstore.New(secretsmanager.NewFromConfig(cfg), t.Prefix)
+	states := statestore.New(dynamodb.NewFromConfig(cfg), table)
 	for _, n := range names {
+		// Account state is keyed by name in the one table every tenant
+		// shares: a cooldown an earlier section left on "main" (its 401s
+		// after a late refresh) must not take this tenant's "main" out.
+		if err := states.ClearCooldown(ctx, n); err != nil {
+			return nil, fmt.Errorf("clear state of %s: %w", n, err)
+		}
+		if err := states.ClearReauth(ctx, n); err != nil {
+			return nil, fmt.Errorf("clear state of %s: %w", n, err)
+		}
 		id := "acct-" + label + "-" + n + "-" + run
 		raw, err := addAccount(id)
 		if err != nil {
@@ -66,7 +76,7 @@ func NewTenant(ctx context.Context, cfg aws.Config, table, label string, names [
 		}
 		t.Accounts[n], t.IDs[n] = a, id
 	}
-	key, _, err := statestore.New(dynamodb.NewFromConfig(cfg), table).CreateKey(ctx, "bench-"+label+"-"+run)
+	key, _, err := states.CreateKey(ctx, "bench-"+label+"-"+run)
 	if err != nil {
 		return nil, fmt.Errorf("create key: %w", err)
 	}
