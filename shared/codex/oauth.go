@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +23,7 @@ type OAuthClient struct {
 	TokenURL       string        // required: config.Config.TokenURL
 	HTTPClient     *http.Client  // default http.DefaultClient; AttemptTimeout bounds each request
 	MaxAttempts    int           // default 3
-	AttemptTimeout time.Duration // per attempt; default DefaultOAuthAttempt
+	AttemptTimeout time.Duration // per attempt; default none (the caller's deadline bounds it)
 	BaseBackoff    time.Duration // first retry delay before jitter; default 500ms
 }
 
@@ -37,14 +38,15 @@ type TokenResponse struct {
 
 // Refresh spends refreshToken for a new token set. The call runs on a
 // context detached from ctx's cancellation (a refresh that reached OpenAI
-// rotates the token whether or not we read the answer), bounded by each
-// attempt's own timeout.
+// rotates the token whether or not we read the answer), bounded by ctx's
+// deadline.
 //
-// A timed-out attempt is retried too. If OpenAI did rotate before the
-// timeout, the new token is lost either way and the retry only turns that
-// into a clear refresh_token_reused; if it did not, the retry saves the login.
-// Only the lease makes this safe: no other holder can spend the token between
-// the two attempts.
+// Answered transient errors (408, 429, 5xx) and broken connections are
+// retried; an attempt that timed out is not. A request still on its way, or
+// queued at the server, may yet be served after a retry has rotated the
+// token: it is then a reuse, and OpenAI revokes the whole login, the token
+// the retry obtained included. A timeout therefore ends the call; the next
+// holder of the lease tries again from what is stored.
 func (c *OAuthClient) Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error) {
 	body, err := json.Marshal(map[string]string{
 		"client_id":     ClientID,
@@ -92,7 +94,7 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 		var err error
 		resp, err = c.attempt(detached, contentType, body)
 		var oe *OAuthError
-		if final = err != nil && (!errors.As(err, &oe) || !oe.Transient()); final {
+		if final = err != nil && (!errors.As(err, &oe) || !oe.Transient() || timedOut(err)); final {
 			return permanent{err}
 		}
 		return err
@@ -107,12 +109,11 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 }
 
 func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []byte) (*TokenResponse, error) {
-	timeout := c.AttemptTimeout
-	if timeout == 0 {
-		timeout = DefaultOAuthAttempt
+	if c.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.AttemptTimeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	if c.TokenURL == "" {
 		return nil, errors.New("token request: no token URL configured")
 	}
@@ -185,6 +186,13 @@ func parseOAuthError(status int, raw []byte) *OAuthError {
 		e.Message = http.StatusText(status)
 	}
 	return e
+}
+
+// timedOut reports whether err is an attempt that ran out of time: its
+// request may still be served.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func truncate(b []byte, n int) []byte {

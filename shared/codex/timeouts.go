@@ -3,14 +3,11 @@ package codex
 import "time"
 
 // The time budgets of one refresh, in one place. They nest: the lease must
-// outlast the OAuth call and the durable write, and the OAuth call must fit
-// a retry of a timed-out attempt, because a request that timed out may not
-// have reached OpenAI at all.
+// outlast the OAuth call and the durable write.
 const (
-	// DefaultOAuthAttempt bounds one token-endpoint request.
-	DefaultOAuthAttempt = 8 * time.Second
-	// DefaultOAuthBudget bounds the whole OAuth call, retries included:
-	// two attempts and a backoff fit in it.
+	// DefaultOAuthBudget bounds the whole OAuth call, retries included. An
+	// attempt has no shorter bound of its own: an attempt that times out is
+	// never sent again (see OAuthClient.Refresh).
 	DefaultOAuthBudget = 20 * time.Second
 	// DefaultPersistBudget bounds one attempt of the durable write or the
 	// promote; both are retried for as long as the lease is surely held.
