@@ -78,6 +78,9 @@ type Config struct {
 	// States holds account health, cooldowns and quota snapshots. Nil means
 	// every listed account is healthy and cooldowns stay in memory.
 	States StateStore
+	// Usage receives each request's final usage after its answer (usage.go).
+	// Nil records nothing.
+	Usage UsageRecorder
 
 	// Transport sends upstream requests. Default: a clone of
 	// http.DefaultTransport with a larger idle pool. It must not follow

@@ -56,7 +56,8 @@ type reqLog struct {
 	key      string // the key's name, never the key
 	account  string
 	attempts int
-	err      error // internal cause, for the log only
+	err      error  // internal cause, for the log only
+	usage    *Usage // the upstream's final usage, when one came (usage.go)
 }
 
 // ServeHTTP authenticates the client, routes the request and relays the
@@ -66,6 +67,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lg := &reqLog{}
 	defer p.logRequest(r, lg, start) // deferred: also logs a response aborted by panic(http.ErrAbortHandler)
 	p.serve(w, r, lg)
+	p.recordUsage(r, lg) // after the answer's last byte; skipped by an aborted response
 }
 
 // logRequest writes the request's one log line. It never includes the key,

@@ -7,6 +7,7 @@ import (
 	"github.com/codexgate/codexgate/shared/quota"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
@@ -83,4 +84,30 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 // SetCooldown records a cooldown every container will honour.
 func (s States) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
 	return s.Store.SetCooldown(ctx, account, until, reason)
+}
+
+// UsageAdder is the statestore call Usage makes.
+type UsageAdder interface {
+	AddUsage(ctx context.Context, now time.Time, d statestore.UsageDelta, retention time.Duration) error
+}
+
+// Usage records each request's usage: one EMF line with the key's name as
+// dimension (Metrics may be nil), then one atomic add to the day's counter
+// of the key, account and model in the table.
+type Usage struct {
+	Store     UsageAdder
+	Metrics   *metrics.Writer
+	Retention time.Duration // of the day counters; <= 0: statestore.DefaultUsageRetention
+}
+
+var _ proxy.UsageRecorder = Usage{}
+
+// RecordUsage emits and stores u.
+func (s Usage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
+	s.Metrics.Usage(metrics.RequestUsage{Key: u.Key, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
+		OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens})
+	return s.Store.AddUsage(ctx, u.Time, statestore.UsageDelta{
+		Key: u.Key, Account: u.Account, Model: u.Model, Requests: 1,
+		InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens,
+	}, s.Retention)
 }
