@@ -48,6 +48,7 @@ type simHarness struct {
 	t     testing.TB
 	sim   *openaisim.Sim
 	store *fakeStore
+	usage *usageLog
 	srv   *httptest.Server
 }
 
@@ -65,6 +66,7 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 		toks.toks[a] = codex.Token{ID: st.IDToken, Access: st.AccessToken, Refresh: st.RefreshToken, AccountID: st.AccountID, ExpiresAt: st.ExpiresAt}
 	}
 	store := &fakeStore{names: accounts}
+	usage := &usageLog{}
 	p, err := New(Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
 		Tokens:      toks,
@@ -76,6 +78,7 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 		}),
 		Accounts: store,
 		States:   store,
+		Usage:    usage,
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -83,7 +86,7 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return &simHarness{t: t, sim: sim, store: store, srv: srv}
+	return &simHarness{t: t, sim: sim, store: store, usage: usage, srv: srv}
 }
 
 const simBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`
