@@ -25,13 +25,22 @@ func clientKey(h http.Header) string {
 }
 
 // authenticate verifies the request's key and returns its name. Errors are
-// errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error.
+// errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error,
+// and a key past its daily budget is refused (budget.go), both from
+// container caches on a warm request.
 func (p *Proxy) authenticate(r *http.Request) (string, error) {
 	key := clientKey(r.Header)
 	if key == "" {
 		return "", errMissingKey
 	}
-	return p.keys.verify(r.Context(), key)
+	name, err := p.keys.verify(r.Context(), key)
+	if err != nil {
+		return "", err
+	}
+	if err := p.budgets.check(name); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // keyCache remembers verified keys for a short TTL, so a warm request makes

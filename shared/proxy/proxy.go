@@ -18,6 +18,7 @@ type Proxy struct {
 	keys     *keyCache
 	pool     *pool
 	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
+	budgets  *budgets   // nil without Config.Budgets
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -35,6 +36,7 @@ func New(cfg Config) (*Proxy, error) {
 		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
 		pool:     newPool(&cfg),
 		hold:     defaultHold,
+		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
 	}, nil
 }
 

@@ -54,6 +54,12 @@ type simHarness struct {
 
 func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 	t.Helper()
+	return newSimHarnessWith(t, nil, accounts...)
+}
+
+// newSimHarnessWith is newSimHarness with adjust changing the Config first.
+func newSimHarnessWith(t testing.TB, adjust func(*Config), accounts ...string) *simHarness {
+	t.Helper()
 	sim := openaisim.New(openaisim.Options{})
 	up := httptest.NewServer(sim)
 	t.Cleanup(up.Close)
@@ -67,7 +73,7 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 	}
 	store := &fakeStore{names: accounts}
 	usage := &usageLog{}
-	p, err := New(Config{
+	cfg := Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
 		Tokens:      toks,
 		Keys: KeyVerifierFunc(func(_ context.Context, key string) (string, error) {
@@ -80,7 +86,11 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 		States:   store,
 		Usage:    usage,
 		Logger:   slog.New(slog.DiscardHandler),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,12 +42,16 @@ const usageTimeout = 5 * time.Second
 // before the first byte, and once per request: a request counts when the
 // upstream's final event carried a usage object, whatever the front.
 func (p *Proxy) recordUsage(r *http.Request, lg *reqLog) {
-	if p.cfg.Usage == nil || lg.usage == nil || lg.key == "" {
+	if lg.usage == nil || lg.key == "" {
+		return
+	}
+	rec := UsageRecord{Time: p.cfg.Clock(), Key: lg.key, Account: lg.account, Usage: *lg.usage}
+	p.budgets.add(rec.Key, rec.Time, rec.InputTokens+rec.OutputTokens)
+	if p.cfg.Usage == nil {
 		return
 	}
 	ctx, cancel := detached(r.Context(), usageTimeout)
 	defer cancel()
-	rec := UsageRecord{Time: p.cfg.Clock(), Key: lg.key, Account: lg.account, Usage: *lg.usage}
 	if err := p.cfg.Usage.RecordUsage(ctx, rec); err != nil {
 		p.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "record usage", slog.String("key", lg.key), slog.String("error", err.Error()))
 	}
