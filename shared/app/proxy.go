@@ -19,6 +19,7 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Accounts:    a.Secrets,
 		States:      awsstores.States{Store: a.States},
 		Usage:       awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
+		Budgets:     awsstores.Budgets{Store: a.States},
 		Transport:   a.HTTP.Transport,
 		Logger:      a.Logger,
 

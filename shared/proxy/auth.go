@@ -33,11 +33,11 @@ func (p *Proxy) authenticate(r *http.Request) (string, error) {
 	if key == "" {
 		return "", errMissingKey
 	}
-	name, err := p.keys.verify(r.Context(), key)
+	name, daily, err := p.keys.verify(r.Context(), key)
 	if err != nil {
 		return "", err
 	}
-	if err := p.budgets.check(name); err != nil {
+	if err := p.budgets.check(name, daily); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -70,6 +70,7 @@ const maxRejectedKeys = 4096
 type keyEntry struct {
 	digest  [sha256.Size]byte
 	name    string
+	daily   int64 // the key's daily token budget, when the verifier tells it
 	expires time.Time
 }
 
@@ -83,7 +84,7 @@ func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCac
 	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
-func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
+func (c *keyCache) verify(ctx context.Context, key string) (string, int64, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
@@ -91,20 +92,29 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
-		return e.name, nil
+		return e.name, e.daily, nil
 	}
 	if rejected && now.Before(until) {
-		return "", errInvalidKey
+		return "", 0, errInvalidKey
 	}
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
-	name, err := c.verifier.VerifyKey(vctx, key)
+	var (
+		name  string
+		daily int64
+		err   error
+	)
+	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
+		name, daily, err = bv.VerifyKeyBudget(vctx, key)
+	} else {
+		name, err = c.verifier.VerifyKey(vctx, key)
+	}
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
-		return "", errInvalidKey
+		return "", 0, errInvalidKey
 	case err != nil:
-		return "", fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
+		return "", 0, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,8 +128,8 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 			clear(c.m)
 		}
 	}
-	c.m[digest] = keyEntry{digest: digest, name: name, expires: now.Add(c.ttl)}
-	return name, nil
+	c.m[digest] = keyEntry{digest: digest, name: name, daily: daily, expires: now.Add(c.ttl)}
+	return name, daily, nil
 }
 
 // reject forgets a verified entry for digest (the key was revoked) and

@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// BudgetSource tells the proxy a key's daily token budget and what the key
-// used today, across every container (awsstores.Budgets reads them from
-// the table).
-type BudgetSource interface {
-	KeyBudget(ctx context.Context, name string, now time.Time) (KeyBudget, error)
+// KeyBudgetVerifier is a KeyVerifier that also returns the key's daily
+// budget of input + output tokens (0: none). The budget is cached with the
+// key (Config.KeyCacheTTL), so a key without one costs nothing more.
+type KeyBudgetVerifier interface {
+	VerifyKeyBudget(ctx context.Context, key string) (name string, dailyTokens int64, err error)
 }
 
-// KeyBudget is a key's daily budget and the day's use so far.
-type KeyBudget struct {
-	DailyTokens int64 // input + output tokens a day (UTC); 0: no budget
-	UsedToday   int64 // input + output tokens counted today
+// BudgetSource tells the proxy what a key with a budget used today, across
+// every container (awsstores.Budgets sums the table's usage counters).
+type BudgetSource interface {
+	UsedToday(ctx context.Context, name string, now time.Time) (int64, error)
 }
 
 // DefaultBudgetRefresh is how old a container's view of a key's budget and
@@ -50,9 +50,9 @@ type budgets struct {
 type budgetEntry struct {
 	day     string // UTC day the counters are of
 	known   bool   // loaded at least once for day
-	limit   int64
-	used    int64 // from the table at the last load
-	local   int64 // served by this container since that load
+	limit   int64  // from the key cache
+	used    int64  // from the table at the last load
+	local   int64  // served by this container since that load
 	readAt  time.Time
 	loading bool
 }
@@ -64,10 +64,10 @@ func newBudgets(src BudgetSource, refresh time.Duration, now func() time.Time, l
 	return &budgets{src: src, refresh: refresh, now: now, log: log, m: map[string]*budgetEntry{}}
 }
 
-// check refuses a key whose known use reached its budget; it never waits
-// for the store.
-func (b *budgets) check(name string) error {
-	if b == nil {
+// check refuses a key whose known use reached limit, its daily budget; it
+// never waits for the store. A key without a budget costs no store call.
+func (b *budgets) check(name string, limit int64) error {
+	if b == nil || limit <= 0 {
 		return nil
 	}
 	now := b.now().UTC()
@@ -80,8 +80,9 @@ func (b *budgets) check(name string) error {
 		b.m[name] = e
 	}
 	if e.day != day {
-		*e = budgetEntry{day: day, limit: e.limit, loading: e.loading}
+		*e = budgetEntry{day: day, loading: e.loading}
 	}
+	e.limit = limit
 	if !e.loading && (!e.known || now.Sub(e.readAt) >= b.refresh) {
 		e.loading = true
 		go b.load(name, now)
@@ -107,7 +108,7 @@ func (b *budgets) add(name string, at time.Time, tokens int64) {
 func (b *budgets) load(name string, now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
 	defer cancel()
-	kb, err := b.src.KeyBudget(ctx, name, now)
+	used, err := b.src.UsedToday(ctx, name, now)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[name]
@@ -119,7 +120,7 @@ func (b *budgets) load(name string, now time.Time) {
 	if e.day != now.Format(time.DateOnly) {
 		return // a new day began meanwhile: the next check reloads
 	}
-	e.known, e.limit, e.used, e.local, e.readAt = true, kb.DailyTokens, kb.UsedToday, 0, now
+	e.known, e.used, e.local, e.readAt = true, used, 0, now
 }
 
 // nextDay is the start of the UTC day after t: when daily budgets reset.

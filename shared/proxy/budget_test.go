@@ -19,7 +19,7 @@ type usageBudgets struct {
 	loads atomic.Int64
 }
 
-func (b *usageBudgets) KeyBudget(_ context.Context, name string, now time.Time) (KeyBudget, error) {
+func (b *usageBudgets) UsedToday(_ context.Context, name string, now time.Time) (int64, error) {
 	b.loads.Add(1)
 	var used int64
 	for _, r := range b.log.records() {
@@ -27,7 +27,20 @@ func (b *usageBudgets) KeyBudget(_ context.Context, name string, now time.Time) 
 			used += r.InputTokens + r.OutputTokens
 		}
 	}
-	return KeyBudget{DailyTokens: b.limit, UsedToday: used}, nil
+	return used, nil
+}
+
+// VerifyKey and VerifyKeyBudget: testKey is "sim", with the budget.
+func (b *usageBudgets) VerifyKey(ctx context.Context, key string) (string, error) {
+	name, _, err := b.VerifyKeyBudget(ctx, key)
+	return name, err
+}
+
+func (b *usageBudgets) VerifyKeyBudget(_ context.Context, key string) (string, int64, error) {
+	if key != testKey {
+		return "", 0, ErrInvalidKey
+	}
+	return "sim", b.limit, nil
 }
 
 // testClock is a settable clock.
@@ -43,6 +56,7 @@ func budgetHarness(t *testing.T, limit int64, clock *testClock) (*simHarness, *u
 	src := &usageBudgets{limit: limit}
 	h := newSimHarnessWith(t, func(c *Config) {
 		c.Budgets = src
+		c.Keys = src
 		c.BudgetRefresh = time.Nanosecond // every check reloads (in the background)
 		if clock != nil {
 			c.Clock = clock.now

@@ -2,6 +2,7 @@ package statestore_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -116,5 +117,44 @@ func TestStore_AddUsage_NamesDoNotCollide(t *testing.T) {
 	rows, err := e.store.Usage(ctx, t0, t0)
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("rows = %+v, %v: want two counters", rows, err)
+	}
+}
+
+func TestStore_KeyBudget(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	plain, _, err := e.store.CreateKey(ctx, "intern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "intern", 50000); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := e.store.LookupKey(ctx, plain); err != nil || k.DailyTokens != 50000 {
+		t.Fatalf("LookupKey = %+v, %v; want daily budget 50000", k, err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "nobody", 1); !errors.Is(err, statestore.ErrKeyNotFound) {
+		t.Errorf("unknown key: %v", err)
+	}
+	for _, d := range []statestore.UsageDelta{
+		{Key: "intern", Account: "a", Model: "m", Requests: 1, InputTokens: 100, CachedTokens: 50, OutputTokens: 20, ReasoningTokens: 5},
+		{Key: "intern", Account: "b", Model: "m2", Requests: 1, InputTokens: 7, OutputTokens: 3},
+		{Key: "other", Account: "a", Model: "m", Requests: 1, InputTokens: 1000, OutputTokens: 1000},
+	} {
+		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used, err := e.store.KeyTokensOn(ctx, "intern", t0); err != nil || used != 130 {
+		t.Errorf("KeyTokensOn = %d, %v; want 130 (input + output of both counters)", used, err)
+	}
+	if used, err := e.store.KeyTokensOn(ctx, "intern", t0.Add(24*time.Hour)); err != nil || used != 0 {
+		t.Errorf("next day = %d, %v; want 0", used, err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "intern", 0); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := e.store.LookupKey(ctx, plain); k.DailyTokens != 0 {
+		t.Errorf("budget not removed: %+v", k)
 	}
 }

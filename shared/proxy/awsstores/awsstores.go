@@ -20,7 +20,22 @@ type KeyLookup interface {
 // Keys verifies client keys against the table.
 type Keys struct{ Store KeyLookup }
 
-var _ proxy.KeyVerifier = Keys{}
+var (
+	_ proxy.KeyVerifier       = Keys{}
+	_ proxy.KeyBudgetVerifier = Keys{}
+)
+
+// VerifyKeyBudget is VerifyKey with the key's daily token budget.
+func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, int64, error) {
+	ak, err := k.Store.LookupKey(ctx, key)
+	switch {
+	case errors.Is(err, statestore.ErrKeyNotFound):
+		return "", 0, proxy.ErrInvalidKey
+	case err != nil:
+		return "", 0, err
+	}
+	return ak.Name, ak.DailyTokens, nil
+}
 
 // VerifyKey returns the key's name; an unknown or revoked key is
 // proxy.ErrInvalidKey.
@@ -110,4 +125,20 @@ func (s Usage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
 		Key: u.Key, Account: u.Account, Model: u.Model, Requests: 1,
 		InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens,
 	}, s.Retention)
+}
+
+// TokensReader is the statestore call Budgets makes.
+type TokensReader interface {
+	KeyTokensOn(ctx context.Context, name string, now time.Time) (int64, error)
+}
+
+// Budgets reads a key's use today from the table's usage counters (the
+// budget itself comes with the key: Keys.VerifyKeyBudget).
+type Budgets struct{ Store TokensReader }
+
+var _ proxy.BudgetSource = Budgets{}
+
+// UsedToday sums the key's counters of now's day.
+func (b Budgets) UsedToday(ctx context.Context, name string, now time.Time) (int64, error) {
+	return b.Store.KeyTokensOn(ctx, name, now)
 }
