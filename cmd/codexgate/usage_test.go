@@ -225,3 +225,65 @@ func TestUsage_ServeProcessesExact(t *testing.T) {
 		t.Errorf("all keys: stored %+v, simulator totals %+v", all, want)
 	}
 }
+
+func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
+	s := newStack(t, openaisim.Options{})
+	file, _ := s.newLogin(openaisim.Account{Name: "kim"})
+	mustSucceed(t, s.run("import", "--account", "kim", "--auth-file", file))
+	r := s.run("keys", "create", "--name", "intern", "--daily-tokens", "1")
+	mustSucceed(t, r)
+	intern := strings.TrimSpace(r.stdout)
+	boss := s.createKey("boss")
+	mustFail(t, s.run("keys", "budget", "--name", "intern"), 2, "--daily-tokens is required")
+	mustFail(t, s.run("keys", "budget", "--name", "nobody", "--daily-tokens", "5"), 1, `no active key named "nobody"`)
+	mustFail(t, s.run("keys", "create", "--name", "x", "--daily-tokens", "-3"), 2, "--daily-tokens -3")
+	r = s.run("keys", "list")
+	mustSucceed(t, r)
+	if !regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^boss\s.*active\s+-$`).MatchString(r.stdout) {
+		t.Errorf("keys list:\n%s", r.stdout)
+	}
+
+	srv := s.startServe()
+	status := func(key, path, body string) (int, string) {
+		resp := post(t, srv.base+path, key, body)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := status(intern, "/v1/responses", responsesBody); code != http.StatusOK {
+		t.Fatalf("first request: %d %s", code, body)
+	}
+	// The first request spent the budget; the container knows once its
+	// first background read of the counters is in (at once, locally).
+	deadline := time.Now().Add(30 * time.Second)
+	var code int
+	var body string
+	for {
+		if code, body = status(intern, "/v1/responses", responsesBody); code != http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code != http.StatusTooManyRequests || !strings.Contains(body, `"type":"insufficient_quota"`) || !strings.Contains(body, `"resets_at"`) {
+		t.Fatalf("over budget: %d %s", code, body)
+	}
+	code, body = status(intern, "/v1/messages", `{"model":"claude-sonnet-4-5-20250929","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`)
+	if code != http.StatusTooManyRequests || !strings.Contains(body, `"type":"rate_limit_error"`) {
+		t.Errorf("messages over budget: %d %s", code, body)
+	}
+	if code, body := status(boss, "/v1/responses", responsesBody); code != http.StatusOK {
+		t.Errorf("a key without a budget: %d %s", code, body)
+	}
+	srv.stop(t)
+	mustSucceed(t, s.run("keys", "budget", "--name", "intern", "--daily-tokens", "0"))
+	var rows []keyRow
+	r = s.run("keys", "list", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("keys list --json: %v %s", err, r.stdout)
+	}
+	for _, k := range rows {
+		if k.DailyTokens != 0 {
+			t.Errorf("%s still has a budget: %+v", k.Name, k)
+		}
+	}
+}
