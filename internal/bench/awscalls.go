@@ -230,6 +230,7 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 		UpstreamURL: a.Config.UpstreamURL, Tokens: a.Refresher,
 		Keys: awsstores.Keys{Store: a.States}, Accounts: a.Secrets, States: awsstores.States{Store: a.States},
 		Usage:     countedUsage{next: awsstores.Usage{Store: a.States, Retention: a.Config.UsageRetention}, n: &cp.usageWrites},
+		Budgets:   awsstores.Budgets{Store: a.States},
 		Transport: a.HTTP.Transport, Logger: log,
 	})
 	if err != nil {
