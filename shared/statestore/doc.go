@@ -16,7 +16,7 @@
 //	                                                          fetched_at, updated_at
 //	API key    pk "apikeys"           sk SHA-256 hex of key   name S, prefix S (first 8 characters of
 //	                                                          the key), created_at S, revoked BOOL,
-//	                                                          revoked_at S
+//	                                                          revoked_at S, daily_tokens N (budget, optional)
 //	usage      pk "usage#<YYYY-MM-DD>" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,
