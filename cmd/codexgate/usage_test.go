@@ -287,3 +287,83 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestKeys_BudgetStormAcrossProcesses hits one key's budget from several
+// `codexgate serve` processes at once (containers that see each other's use
+// only at their next 10 s reload) and checks the worst-case bound the
+// README documents: each container stops the key once its own local count
+// plus what it last read reaches the budget, so the overshoot is at most
+// (containers - 1) x budget + the requests in flight in every container.
+func TestKeys_BudgetStormAcrossProcesses(t *testing.T) {
+	s := newStack(t, openaisim.Options{})
+	file, _ := s.newLogin(openaisim.Account{Name: "kim"})
+	mustSucceed(t, s.run("import", "--account", "kim", "--auth-file", file))
+	key := s.createKey("storm")
+	const procs, clients = 4, 3
+	var servers []*server
+	for range procs {
+		servers = append(servers, s.startServe())
+	}
+	// One turn first, without a budget: every turn of this body costs the same.
+	resp := post(t, servers[0].base+"/v1/responses", key, responsesBody)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	u := s.sim.Stats().LastUsage
+	turn := int64(u.InputTokens + u.OutputTokens)
+	budget := 10 * turn
+	mustSucceed(t, s.run("keys", "budget", "--name", "storm", "--daily-tokens", fmt.Sprint(budget)))
+	// The servers learn the budget with the key at their next key check
+	// (key cache TTL, 30 s): new processes see it at once.
+	for i := range servers {
+		servers[i].stop(t)
+		servers[i] = s.startServe()
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	served, refused := 0, 0
+	for _, srv := range servers {
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 200 {
+					resp := post(t, srv.base+"/v1/responses", key, responsesBody)
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					mu.Lock()
+					switch resp.StatusCode {
+					case http.StatusOK:
+						served++
+						mu.Unlock()
+						continue
+					case http.StatusTooManyRequests:
+						refused++
+						if !strings.Contains(string(b), `"type":"insufficient_quota"`) {
+							t.Errorf("refusal: %s", b)
+						}
+					default:
+						t.Errorf("%d %s", resp.StatusCode, b)
+					}
+					mu.Unlock()
+					return
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, srv := range servers {
+		srv.stop(t)
+	}
+	var used int64
+	for _, r := range usageJSON(t, s, "--key", "storm", "--days", "2") {
+		used += r.InputTokens + r.OutputTokens
+	}
+	overshoot := used - budget
+	bound := (procs-1)*budget + procs*clients*turn
+	t.Logf("%d processes x %d clients: turn %d tokens, budget %d, used %d (incl. the calibration turn), overshoot %d, bound %d; %d served, %d refused",
+		procs, clients, turn, budget, used, overshoot, bound, served, refused)
+	if refused != procs*clients || used < budget || overshoot > bound {
+		t.Errorf("refused %d of %d clients, used %d of %d (overshoot %d > bound %d?)", refused, procs*clients, used, budget, overshoot, bound)
+	}
+}
