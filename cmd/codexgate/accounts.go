@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -34,8 +36,67 @@ type accountRow struct {
 	CooldownReason string     `json:"cooldown_reason,omitempty"`
 	LastRefresh    *time.Time `json:"last_refresh,omitempty"`
 	TokenExpiresAt *time.Time `json:"access_token_expires_at,omitempty"`
+	// WeekByKey is each client key's share of the tokens (input + output)
+	// this account served in the last 7 days (UTC, today included),
+	// heaviest first; empty when it served none.
+	WeekByKey []keyShare `json:"week_by_key"`
 
 	now time.Time // when the row was read: relative times in the table
+}
+
+// keyShare is one key's part of an account's week.
+type keyShare struct {
+	Key    string  `json:"key"`
+	Tokens int64   `json:"tokens"`
+	Share  float64 `json:"share"` // of the account's tokens, 0..1
+}
+
+// addWeekByKey fills every row's WeekByKey from the per-key usage counters.
+func addWeekByKey(ctx context.Context, a *app.App, rows []accountRow, now time.Time) error {
+	usage, err := a.States.Usage(ctx, now.AddDate(0, 0, -6), now)
+	if err != nil {
+		return err
+	}
+	byAccount := map[string]map[string]int64{}
+	for _, u := range usage {
+		if byAccount[u.Account] == nil {
+			byAccount[u.Account] = map[string]int64{}
+		}
+		byAccount[u.Account][u.Key] += u.InputTokens + u.OutputTokens
+	}
+	for i := range rows {
+		var total int64
+		shares := []keyShare{}
+		for k, n := range byAccount[rows[i].Name] {
+			total += n
+			shares = append(shares, keyShare{Key: k, Tokens: n})
+		}
+		for j := range shares {
+			if total > 0 {
+				shares[j].Share = float64(shares[j].Tokens) / float64(total)
+			}
+		}
+		sort.Slice(shares, func(x, y int) bool {
+			if shares[x].Tokens != shares[y].Tokens {
+				return shares[x].Tokens > shares[y].Tokens
+			}
+			return shares[x].Key < shares[y].Key
+		})
+		rows[i].WeekByKey = shares
+	}
+	return nil
+}
+
+// weekByKey is the table cell: "alice 62% bob 38%", or "-".
+func weekByKey(shares []keyShare) string {
+	if len(shares) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(shares))
+	for _, s := range shares {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", s.Key, 100*s.Share))
+	}
+	return strings.Join(parts, " ")
 }
 
 // quotaCell is one usage window.
@@ -57,7 +118,8 @@ func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
 		"Lists every stored account: name, masked ChatGPT account id, email, plan, status (ok, or\n"+
 			"reauth_required with the reason), 5-hour and weekly quota used with their reset times, a\n"+
 			"cooldown set by the proxy, and the last token refresh. Quota comes from the latest snapshot\n"+
-			"the quota cron stored.")
+			"the quota cron stored. WEEK BY KEY is each client key's share of the tokens the account\n"+
+			"served in the last 7 days (UTC), from the proxy's usage counters (`codexgate usage`).")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -66,8 +128,12 @@ func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := loadAccountRows(ctx, a, time.Now())
+	now := time.Now()
+	rows, err := loadAccountRows(ctx, a, now)
 	if err != nil {
+		return err
+	}
+	if err := addWeekByKey(ctx, a, rows, now.UTC()); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -117,7 +183,7 @@ func loadAccountRows(ctx context.Context, a *app.App, now time.Time) ([]accountR
 
 func printAccounts(w io.Writer, rows []accountRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCHATGPT ID\tEMAIL\tPLAN\tSTATUS\t5H USED\t5H RESET\tWEEK USED\tWEEK RESET\tCOOLDOWN\tLAST REFRESH")
+	fmt.Fprintln(tw, "NAME\tCHATGPT ID\tEMAIL\tPLAN\tSTATUS\t5H USED\t5H RESET\tWEEK USED\tWEEK RESET\tCOOLDOWN\tLAST REFRESH\tWEEK BY KEY")
 	for _, r := range rows {
 		status := r.Status
 		if r.Reason != "" {
@@ -130,10 +196,10 @@ func printAccounts(w io.Writer, rows []accountRow) error {
 				cooldown += " (" + r.CooldownReason + ")"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.Name, r.AccountID, orDash(r.Email), orDash(r.Plan), status,
 			percent(r.FiveHour), resetIn(r.now, r.FiveHour), percent(r.Weekly), resetIn(r.now, r.Weekly),
-			cooldown, ago(r.now, r.LastRefresh))
+			cooldown, ago(r.now, r.LastRefresh), weekByKey(r.WeekByKey))
 	}
 	return tw.Flush()
 }

@@ -52,6 +52,21 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 	if err := states.SetCooldown(ctx, "lee", now.Add(30*time.Minute), "usage_limit_reached"); err != nil {
 		t.Fatal(err)
 	}
+	// What the proxy counted: kim served alice 3/4 of its week's tokens
+	// (one day of it 8 days ago, outside the week), lee nobody.
+	for _, u := range []struct {
+		at time.Time
+		d  statestore.UsageDelta
+	}{
+		{now, statestore.UsageDelta{Key: "alice", Account: "kim", Model: "gpt-5", InputTokens: 500, OutputTokens: 100}},
+		{now.AddDate(0, 0, -6), statestore.UsageDelta{Key: "alice", Account: "kim", Model: "gpt-5-codex", InputTokens: 100, OutputTokens: 200}},
+		{now, statestore.UsageDelta{Key: "bob", Account: "kim", Model: "gpt-5", InputTokens: 250, OutputTokens: 50}},
+		{now.AddDate(0, 0, -8), statestore.UsageDelta{Key: "bob", Account: "kim", Model: "gpt-5", InputTokens: 10000}},
+	} {
+		if err := states.AddUsage(ctx, u.at, u.d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	r := s.run("accounts")
 	mustSucceed(t, r)
@@ -61,7 +76,7 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 		t.Fatalf("table:\n%s", r.stdout)
 	}
 	kim := regexp.MustCompile(`^kim\s+1111\*\*\*\*2222\s+kim@example\.com\s+pro\s+ok\s+42%\s+in 2h\d+m\s+12%\s+in 2d\dh\s+-\s+\d+s ago`)
-	if !kim.MatchString(lines[1]) {
+	if !kim.MatchString(lines[1]) || !regexp.MustCompile(`ago\s+alice 75% bob 25%$`).MatchString(lines[1]) {
 		t.Errorf("kim row %q does not match %s", lines[1], kim)
 	}
 	lee := regexp.MustCompile(`^lee\s+\S+\s+lee@example\.com\s+plus\s+ok\s+-\s+-\s+-\s+-\s+for (29|30)m \(usage_limit_reached\)`)
@@ -77,6 +92,12 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 	if k.Name != "kim" || k.AccountID != "1111****2222" || k.FiveHour == nil || k.FiveHour.UsedPercent != 42 ||
 		k.Weekly == nil || k.Weekly.UsedPercent != 12.5 || k.QuotaFetchedAt == nil || k.TokenExpiresAt == nil || k.LastRefresh == nil {
 		t.Errorf("kim = %+v", k)
+	}
+	if w := k.WeekByKey; len(w) != 2 || w[0] != (keyShare{Key: "alice", Tokens: 900, Share: 0.75}) || w[1] != (keyShare{Key: "bob", Tokens: 300, Share: 0.25}) {
+		t.Errorf("kim's week by key = %+v", w)
+	}
+	if l := rows[1]; len(l.WeekByKey) != 0 || !strings.HasSuffix(lines[2], " -") {
+		t.Errorf("lee's week by key = %+v, row %q", l.WeekByKey, lines[2])
 	}
 	if l := rows[1]; l.CooldownUntil == nil || l.CooldownReason != "usage_limit_reached" || l.FiveHour != nil {
 		t.Errorf("lee = %+v", l)

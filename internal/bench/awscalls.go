@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,9 +31,13 @@ type AWSCalls struct {
 	WarmRequests int
 	WarmCalls    int
 	WarmByOp     map[string]int
-	Refreshes    int // forced by an upstream 401 (sim ExpireAccessTokens)
-	RefreshCalls int // for all Refreshes together, the replayed request included
-	RefreshByOp  map[string]int
+	// WarmBeforeFirstByte are the warm calls made between sending a
+	// request and its response headers (the answer's first byte); the
+	// others came after it (the per-key usage write).
+	WarmBeforeFirstByte int
+	Refreshes           int // forced by an upstream 401 (sim ExpireAccessTokens)
+	RefreshCalls        int // for all Refreshes together, the replayed request included
+	RefreshByOp         map[string]int
 	// RefreshReadsByVersion and RefreshReadsByStage split the refreshes'
 	// GetSecretValue calls: by VersionId (the version the lease item names
 	// as current) or by AWSCURRENT (when the lease names none yet: the
@@ -108,7 +113,87 @@ type countedProxy struct {
 	id    string
 	do    func(context.Context) error
 	close func()
+	first *firstByte
+	// usageWrites counts the proxy's per-key usage writes (one UpdateItem
+	// each, after the answer), so the refresh figures can leave them out.
+	usageWrites atomic.Int64
 }
+
+// countedUsage counts the usage records it passes on.
+type countedUsage struct {
+	next proxy.UsageRecorder
+	n    *atomic.Int64
+}
+
+func (c countedUsage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
+	c.n.Add(1)
+	return c.next.RecordUsage(ctx, u)
+}
+
+// withoutUsageWrites takes the usage writes out of counts by operation.
+func (cp *countedProxy) withoutUsageWrites(byOp map[string]int) (map[string]int, int) {
+	byOp = maps.Clone(byOp)
+	n := int(cp.usageWrites.Load())
+	byOp["UpdateItem"] -= n
+	if byOp["UpdateItem"] == 0 {
+		delete(byOp, "UpdateItem")
+	}
+	total := 0
+	for _, v := range byOp {
+		total += v
+	}
+	return byOp, total
+}
+
+// firstByte wraps the proxy's handler to count, on the server side, the
+// AWS calls each request makes before its first byte (status line and
+// headers) is written: the client's view would blur it, since a short
+// simulated answer can be complete, usage write included, before the
+// client's goroutine returns from Do.
+type firstByte struct {
+	tr     *awsfault.Transport
+	next   http.Handler
+	mu     sync.Mutex
+	before int // summed over requests
+}
+
+func (f *firstByte) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fw := &firstByteWriter{ResponseWriter: w, start: f.tr.Total(), tr: f.tr, n: -1}
+	f.next.ServeHTTP(fw, r)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fw.n >= 0 {
+		f.before += fw.n
+	}
+}
+
+func (f *firstByte) take() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.before
+	f.before = 0
+	return n
+}
+
+type firstByteWriter struct {
+	http.ResponseWriter
+	tr    *awsfault.Transport
+	start int
+	n     int // calls before the first byte; -1 until it is written
+}
+
+func (w *firstByteWriter) mark() {
+	if w.n < 0 {
+		w.n = w.tr.Total() - w.start
+	}
+}
+
+func (w *firstByteWriter) WriteHeader(code int) { w.mark(); w.ResponseWriter.WriteHeader(code) }
+func (w *firstByteWriter) Write(b []byte) (int, error) {
+	w.mark()
+	return w.ResponseWriter.Write(b)
+}
+func (w *firstByteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, opts ...codex.Option) (*countedProxy, error) {
 	cp := &countedProxy{sim: openaisim.New(openaisim.Options{})}
@@ -144,13 +229,16 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL: a.Config.UpstreamURL, Tokens: a.Refresher,
 		Keys: awsstores.Keys{Store: a.States}, Accounts: a.Secrets, States: awsstores.States{Store: a.States},
+		Usage:     countedUsage{next: awsstores.Usage{Store: a.States, Retention: a.Config.UsageRetention}, n: &cp.usageWrites},
+		Budgets:   awsstores.Budgets{Store: a.States},
 		Transport: a.HTTP.Transport, Logger: log,
 	})
 	if err != nil {
 		cp.close()
 		return nil, err
 	}
-	srv := httptest.NewServer(p)
+	cp.first = &firstByte{tr: cp.tr, next: p}
+	srv := httptest.NewServer(cp.first)
 	cleanups = append(cleanups, srv.Close)
 	cp.do = ServeTarget(client(), srv.URL, ten.Key).Do
 	for range 5 { // cold: list accounts, load states, verify the key, read the secret
@@ -167,6 +255,8 @@ func (cp *countedProxy) reset() {
 	cp.sim.ResetStats()
 	cp.tr.Reset()
 	cp.reads.reset()
+	cp.first.take()
+	cp.usageWrites.Store(0)
 }
 
 // refresh makes the next request meet a 401 (the simulator invalidates the
@@ -195,6 +285,7 @@ func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refr
 		return nil, fmt.Errorf("warm requests: %d failed: %w", s.Errors, s.FirstErr)
 	}
 	out.WarmCalls, out.WarmByOp = cp.tr.Total(), cp.tr.Counts()
+	out.WarmBeforeFirstByte = cp.first.take()
 
 	cp.reset()
 	for range refreshes {
@@ -202,7 +293,8 @@ func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refr
 			return nil, err
 		}
 	}
-	out.RefreshCalls, out.RefreshByOp = cp.tr.Total(), maps.Clone(cp.tr.Counts())
+	// The replayed requests' usage writes are not the refresh's.
+	out.RefreshByOp, out.RefreshCalls = cp.withoutUsageWrites(cp.tr.Counts())
 	out.RefreshReadsByVersion, out.RefreshReadsByStage = cp.reads.byVersion, cp.reads.byStage
 	st := cp.sim.Stats()
 	out.SimRefreshes, out.SimReuse = st.Refreshes, st.ReuseRejections
@@ -245,9 +337,9 @@ func CountLongRefreshCalls(ctx context.Context, cfg aws.Config, table string, th
 		if err := cp.refresh(ctx); err != nil {
 			return out, fmt.Errorf("refresh with OAuth delayed %s: %w", delay, err)
 		}
-		byOp := maps.Clone(cp.tr.Counts())
+		byOp, calls := cp.withoutUsageWrites(cp.tr.Counts())
 		st := cp.sim.Stats()
-		out = append(out, LongRefresh{Thirds: k, Lease: longLease, OAuthDelay: delay, Calls: cp.tr.Total(), ByOp: byOp,
+		out = append(out, LongRefresh{Thirds: k, Lease: longLease, OAuthDelay: delay, Calls: calls, ByOp: byOp,
 			Renewals: byOp["UpdateItem"] - 3, SimRefreshes: st.Refreshes, SimReuse: st.ReuseRejections})
 	}
 	return out, nil

@@ -26,8 +26,10 @@ func TestCountAWSCalls_Refresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.WarmCalls != 0 {
-		t.Errorf("warm requests made %d AWS calls (%v), want 0", c.WarmCalls, c.WarmByOp)
+	// Before the first byte nothing; after the last, the one usage write.
+	if c.WarmBeforeFirstByte != 0 || c.WarmCalls != c.WarmRequests || c.WarmByOp["UpdateItem"] != c.WarmRequests {
+		t.Errorf("%d warm requests made %d AWS calls before the first byte and %d in all (%v), want 0 and one UpdateItem each",
+			c.WarmRequests, c.WarmBeforeFirstByte, c.WarmCalls, c.WarmByOp)
 	}
 	want := map[string]int{"UpdateItem": 9, "GetSecretValue": 3, "PutSecretValue": 3, "UpdateSecretVersionStage": 3}
 	if c.RefreshCalls != 18 || fmt.Sprint(c.RefreshByOp) != fmt.Sprint(want) {

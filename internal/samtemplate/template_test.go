@@ -18,10 +18,11 @@ const secretPrefixARN = "Sub:arn:${AWS::Partition}:secretsmanager:${AWS::Region}
 const tableARN = `{"Fn::Sub":["arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Name}",{"Name":{"Fn::If":["CreateTable",{"Ref":"Table"},{"Ref":"ExistingTableName"}]}}]}`
 
 // proxyWritableKeys are the only partitions the proxy may update
-// (dynamodb:LeadingKeys): account state ("accounts", package statestore)
-// and leases ("lease#<key>", package dynamolease). Not "apikeys": a
-// compromised proxy must not un-revoke a key.
-const proxyWritableKeys = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["accounts","lease#*"]}}`
+// (dynamodb:LeadingKeys): account state ("accounts", package statestore),
+// leases ("lease#<key>", package dynamolease) and per-key usage counters
+// ("usage#<day>", package statestore). Not "apikeys": a compromised proxy
+// must not un-revoke a key.
+const proxyWritableKeys = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["accounts","lease#*","usage#*"]}}`
 
 // The secret calls of the refresh routine, which every function runs:
 // GetSecretValue (current version, a pending version), PutSecretValue (the

@@ -37,6 +37,9 @@ type App struct {
 	Refresher *codex.Refresher
 	HTTP      *http.Client // for upstream calls (proxy, usage)
 	Logger    *slog.Logger
+	// Metrics receives EMF lines (per-key usage); nil emits none, as
+	// `codexgate serve` does: only the functions' stdout becomes metrics.
+	Metrics *metrics.Writer
 }
 
 // Options adjust wiring, mostly for tests and benchmarks.
@@ -47,6 +50,8 @@ type Options struct {
 	// WrapLease, when set, wraps the lease the Refresher uses: a negative
 	// control replaces it with one that excludes nothing.
 	WrapLease func(codex.Leaser) codex.Leaser
+	// Metrics is App.Metrics.
+	Metrics *metrics.Writer
 }
 
 // New wires an App. It makes no AWS call.
@@ -78,6 +83,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL}, // timeouts: codex.DefaultOAuth*
 		HTTP:    &http.Client{Transport: upstreamTransport()},
 		Logger:  log,
+		Metrics: o.Metrics,
 	}
 	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
 	var lease codex.Leaser = a.Leases
@@ -97,8 +103,9 @@ func FromEnv(ctx context.Context) (*App, error) {
 	}
 	// The functions' stdout goes to CloudWatch Logs, which turns EMF lines
 	// into the metrics template.yaml's alarms watch.
-	events := codex.WithEvents(metrics.RefreshEvents{W: metrics.New(nil)})
-	return New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}})
+	emf := metrics.New(nil)
+	events := codex.WithEvents(metrics.RefreshEvents{W: emf})
+	return New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}, Metrics: emf})
 }
 
 // upstreamTransport keeps connections to the Codex backend warm between

@@ -18,6 +18,8 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Keys:        awsstores.Keys{Store: a.States},
 		Accounts:    a.Secrets,
 		States:      awsstores.States{Store: a.States},
+		Usage:       awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
+		Budgets:     awsstores.Budgets{Store: a.States},
 		Transport:   a.HTTP.Transport,
 		Logger:      a.Logger,
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/codexgate/codexgate/shared/wire/messages"
 )
@@ -22,6 +24,9 @@ type Config struct {
 	// models and efforts (CODEXGATE_CLAUDE_MODELS, "opus=gpt-5.1-codex:high,…";
 	// unset: messages.DefaultModelsSpec).
 	ClaudeModels messages.Models
+	// UsageRetention is how long per-key usage counters are kept
+	// (CODEXGATE_USAGE_RETENTION_DAYS, whole days; default 90).
+	UsageRetention time.Duration
 }
 
 // Defaults are the production values.
@@ -32,6 +37,8 @@ var Defaults = Config{
 	TokenURL:     "https://auth.openai.com/oauth/token",
 	UsageURL:     "https://chatgpt.com/backend-api/wham/usage",
 	AuthorizeURL: "https://auth.openai.com/oauth/authorize",
+
+	UsageRetention: 90 * 24 * time.Hour,
 }
 
 // FromEnv reads the environment over the defaults and validates the URLs.
@@ -70,5 +77,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, fmt.Errorf("CODEXGATE_CLAUDE_MODELS: %w", err)
 	}
 	c.ClaudeModels = models
+	if v, ok := lookup("CODEXGATE_USAGE_RETENTION_DAYS"); ok && v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 1 {
+			return Config{}, fmt.Errorf("CODEXGATE_USAGE_RETENTION_DAYS=%q: want a whole number of days >= 1", v)
+		}
+		c.UsageRetention = time.Duration(days) * 24 * time.Hour
+	}
 	return c, nil
 }

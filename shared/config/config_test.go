@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestFromLookup_DefaultsAndOverrides(t *testing.T) {
 	env := map[string]string{"CODEXGATE_TABLE": "t1", "CODEXGATE_TOKEN_URL": "http://127.0.0.1:9/oauth/token"}
@@ -43,5 +46,29 @@ func TestFromLookup_ClaudeModels(t *testing.T) {
 	}
 	if _, err := FromLookup(lookup(map[string]string{"CODEXGATE_CLAUDE_MODELS": "haiku=gpt:turbo"})); err == nil {
 		t.Error("bad effort accepted")
+	}
+}
+
+func TestFromLookup_UsageRetention(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 90 * 24 * time.Hour, false},
+		{"30", 30 * 24 * time.Hour, false},
+		{"0", 0, true},
+		{"-1", 0, true},
+		{"30d", 0, true},
+	}
+	for _, tc := range tests {
+		env := map[string]string{}
+		if tc.value != "" {
+			env["CODEXGATE_USAGE_RETENTION_DAYS"] = tc.value
+		}
+		c, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err != nil) != tc.wantErr || (!tc.wantErr && c.UsageRetention != tc.want) {
+			t.Errorf("%q: retention %v, err %v; want %v, error %v", tc.value, c.UsageRetention, err, tc.want, tc.wantErr)
+		}
 	}
 }

@@ -21,6 +21,9 @@
 //	                                                  be stored (the login is likely lost); any function
 //	LeaseOutlived    Count    dims []                 1 when a refresh holder found another holder on its
 //	                                                  lease (it stopped writing); any function
+//	Requests, InputTokens, CachedInputTokens, OutputTokens, ReasoningTokens
+//	                 Count    dims [Key]              one line per proxied request with a final usage,
+//	                                                  Key the client key's name; proxy
 //
 // The dimensionless metrics are emitted on every run, zeros included, so an
 // alarm on ReauthRequired (Maximum > 0) or RefreshFailures (Sum > 0) sees

@@ -25,13 +25,22 @@ func clientKey(h http.Header) string {
 }
 
 // authenticate verifies the request's key and returns its name. Errors are
-// errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error.
+// errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error,
+// and a key past its daily budget is refused (budget.go), both from
+// container caches on a warm request.
 func (p *Proxy) authenticate(r *http.Request) (string, error) {
 	key := clientKey(r.Header)
 	if key == "" {
 		return "", errMissingKey
 	}
-	return p.keys.verify(r.Context(), key)
+	name, daily, err := p.keys.verify(r.Context(), key)
+	if err != nil {
+		return "", err
+	}
+	if err := p.budgets.check(name, daily); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // keyCache remembers verified keys for a short TTL, so a warm request makes
@@ -61,6 +70,7 @@ const maxRejectedKeys = 4096
 type keyEntry struct {
 	digest  [sha256.Size]byte
 	name    string
+	daily   int64 // the key's daily token budget, when the verifier tells it
 	expires time.Time
 }
 
@@ -74,7 +84,7 @@ func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCac
 	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
-func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
+func (c *keyCache) verify(ctx context.Context, key string) (string, int64, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
@@ -82,20 +92,29 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
-		return e.name, nil
+		return e.name, e.daily, nil
 	}
 	if rejected && now.Before(until) {
-		return "", errInvalidKey
+		return "", 0, errInvalidKey
 	}
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
-	name, err := c.verifier.VerifyKey(vctx, key)
+	var (
+		name  string
+		daily int64
+		err   error
+	)
+	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
+		name, daily, err = bv.VerifyKeyBudget(vctx, key)
+	} else {
+		name, err = c.verifier.VerifyKey(vctx, key)
+	}
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
-		return "", errInvalidKey
+		return "", 0, errInvalidKey
 	case err != nil:
-		return "", fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
+		return "", 0, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,8 +128,8 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, error) {
 			clear(c.m)
 		}
 	}
-	c.m[digest] = keyEntry{digest: digest, name: name, expires: now.Add(c.ttl)}
-	return name, nil
+	c.m[digest] = keyEntry{digest: digest, name: name, daily: daily, expires: now.Add(c.ttl)}
+	return name, daily, nil
 }
 
 // reject forgets a verified entry for digest (the key was revoked) and

@@ -78,6 +78,14 @@ type Config struct {
 	// States holds account health, cooldowns and quota snapshots. Nil means
 	// every listed account is healthy and cooldowns stay in memory.
 	States StateStore
+	// Usage receives each request's final usage after its answer (usage.go).
+	// Nil records nothing.
+	Usage UsageRecorder
+	// Budgets holds the keys' daily token budgets (budget.go). Nil enforces
+	// none. BudgetRefresh is how stale a container's view of a key's use
+	// may get. Default 10 s.
+	Budgets       BudgetSource
+	BudgetRefresh time.Duration
 
 	// Transport sends upstream requests. Default: a clone of
 	// http.DefaultTransport with a larger idle pool. It must not follow
@@ -162,6 +170,7 @@ func (c *Config) validate() (*url.URL, error) {
 	setDefault(&c.AffinitySize, DefaultAffinitySize)
 	setDefault(&c.UnauthorizedCooldown, DefaultUnauthorizedCooldown)
 	setDefault(&c.RateLimitBackoff, DefaultRateLimitBackoff)
+	setDefault(&c.BudgetRefresh, DefaultBudgetRefresh)
 	return u, nil
 }
 

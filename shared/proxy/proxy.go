@@ -18,6 +18,7 @@ type Proxy struct {
 	keys     *keyCache
 	pool     *pool
 	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
+	budgets  *budgets   // nil without Config.Budgets
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -35,6 +36,7 @@ func New(cfg Config) (*Proxy, error) {
 		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
 		pool:     newPool(&cfg),
 		hold:     defaultHold,
+		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
 	}, nil
 }
 
@@ -56,7 +58,8 @@ type reqLog struct {
 	key      string // the key's name, never the key
 	account  string
 	attempts int
-	err      error // internal cause, for the log only
+	err      error  // internal cause, for the log only
+	usage    *Usage // the upstream's final usage, when one came (usage.go)
 }
 
 // ServeHTTP authenticates the client, routes the request and relays the
@@ -66,6 +69,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lg := &reqLog{}
 	defer p.logRequest(r, lg, start) // deferred: also logs a response aborted by panic(http.ErrAbortHandler)
 	p.serve(w, r, lg)
+	p.recordUsage(r, lg) // after the answer's last byte; skipped by an aborted response
 }
 
 // logRequest writes the request's one log line. It never includes the key,

@@ -12,7 +12,12 @@ import (
 // client got. From here on nothing is replayed: a broken upstream ends an
 // event stream with an SSE error event.
 func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, in *inbound, up *upstreamAnswer, lg *reqLog) int {
-	defer up.close()
+	defer func() {
+		if up.sse != nil {
+			lg.usage = up.sse.usage // whatever the front, the final event passed the reader
+		}
+		up.close()
+	}()
 	switch {
 	case in.conv != nil:
 		return p.relayFront(w, in, up, lg)

@@ -21,10 +21,17 @@ type simHarness struct {
 	t     testing.TB
 	sim   *openaisim.Sim
 	store *fakeStore
+	usage *usageLog
 	srv   *httptest.Server
 }
 
 func newSimHarness(t testing.TB, accounts ...string) *simHarness {
+	t.Helper()
+	return newSimHarnessWith(t, nil, accounts...)
+}
+
+// newSimHarnessWith is newSimHarness with adjust changing the Config first.
+func newSimHarnessWith(t testing.TB, adjust func(*Config), accounts ...string) *simHarness {
 	t.Helper()
 	sim := openaisim.New(openaisim.Options{})
 	up := httptest.NewServer(sim)
@@ -42,7 +49,8 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 		secrets.Seed(a, auth)
 	}
 	store := &fakeStore{names: accounts}
-	p, err := New(Config{
+	usage := &usageLog{}
+	cfg := Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
 		Tokens:      toks,
 		Keys: KeyVerifierFunc(func(_ context.Context, key string) (string, error) {
@@ -53,14 +61,19 @@ func newSimHarness(t testing.TB, accounts ...string) *simHarness {
 		}),
 		Accounts: store,
 		States:   store,
+		Usage:    usage,
 		Logger:   slog.New(slog.DiscardHandler),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return &simHarness{t: t, sim: sim, store: store, srv: srv}
+	return &simHarness{t: t, sim: sim, store: store, usage: usage, srv: srv}
 }
 
 const simBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`

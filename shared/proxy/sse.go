@@ -17,6 +17,7 @@ type sseReader struct {
 	buf        []byte
 	start, end int // buf[start:end] is read but not yet returned
 	err        error
+	usage      *Usage // of the final event, once it was read (usage.go)
 }
 
 const (
@@ -62,6 +63,7 @@ func (s *sseReader) read(boundary func([]byte) int) ([]byte, error) {
 		if n := boundary(s.buf[s.start:s.end]); n > 0 {
 			out := s.buf[s.start : s.start+n]
 			s.start += n
+			s.watchUsage(out)
 			return out, nil
 		}
 		if s.err != nil {

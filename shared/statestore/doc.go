@@ -16,8 +16,15 @@
 //	                                                          fetched_at, updated_at
 //	API key    pk "apikeys"           sk SHA-256 hex of key   name S, prefix S (first 8 characters of
 //	                                                          the key), created_at S, revoked BOOL,
-//	                                                          revoked_at S
+//	                                                          revoked_at S, daily_tokens N (budget, optional)
+//	usage      pk "usage#<YYYY-MM-DD>" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
+//	                                                          day, key, account, model S; requests,
+//	                                                          input_tokens, cached_input_tokens,
+//	                                                          output_tokens, reasoning_tokens N (atomic
+//	                                                          ADD, one UpdateItem per request); ttl N
+//	                                                          (epoch s: the day's end + retention)
 //
+// One Query on pk "usage#<day>" returns a day's usage of every key.
 // One Query on pk "accounts" returns every state and quota item (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is
 // returned once by CreateKey and never stored or logged.

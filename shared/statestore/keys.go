@@ -38,6 +38,9 @@ type APIKey struct {
 	CreatedAt time.Time
 	Revoked   bool
 	RevokedAt time.Time
+	// DailyTokens is the key's daily budget of input + output tokens
+	// (budget.go); 0: none.
+	DailyTokens int64
 }
 
 // keyItem is an API key item as stored.
@@ -48,11 +51,13 @@ type keyItem struct {
 	CreatedAt string `dynamodbav:"created_at"`
 	Revoked   bool   `dynamodbav:"revoked"`
 	RevokedAt string `dynamodbav:"revoked_at,omitempty"`
+	// DailyTokens: budget.go.
+	DailyTokens int64 `dynamodbav:"daily_tokens,omitempty"`
 }
 
 func (it keyItem) key() APIKey {
 	return APIKey{Name: it.Name, Prefix: it.Prefix, CreatedAt: parseTime(it.CreatedAt),
-		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt)}
+		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens}
 }
 
 // CreateKey makes a new API key named name and returns it in plaintext, once:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
@@ -19,7 +20,22 @@ type KeyLookup interface {
 // Keys verifies client keys against the table.
 type Keys struct{ Store KeyLookup }
 
-var _ proxy.KeyVerifier = Keys{}
+var (
+	_ proxy.KeyVerifier       = Keys{}
+	_ proxy.KeyBudgetVerifier = Keys{}
+)
+
+// VerifyKeyBudget is VerifyKey with the key's daily token budget.
+func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, int64, error) {
+	ak, err := k.Store.LookupKey(ctx, key)
+	switch {
+	case errors.Is(err, statestore.ErrKeyNotFound):
+		return "", 0, proxy.ErrInvalidKey
+	case err != nil:
+		return "", 0, err
+	}
+	return ak.Name, ak.DailyTokens, nil
+}
 
 // VerifyKey returns the key's name; an unknown or revoked key is
 // proxy.ErrInvalidKey.
@@ -83,4 +99,46 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 // SetCooldown records a cooldown every container will honour.
 func (s States) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
 	return s.Store.SetCooldown(ctx, account, until, reason)
+}
+
+// UsageAdder is the statestore call Usage makes.
+type UsageAdder interface {
+	AddUsage(ctx context.Context, now time.Time, d statestore.UsageDelta, retention time.Duration) error
+}
+
+// Usage records each request's usage: one EMF line with the key's name as
+// dimension (Metrics may be nil), then one atomic add to the day's counter
+// of the key, account and model in the table.
+type Usage struct {
+	Store     UsageAdder
+	Metrics   *metrics.Writer
+	Retention time.Duration // of the day counters; <= 0: statestore.DefaultUsageRetention
+}
+
+var _ proxy.UsageRecorder = Usage{}
+
+// RecordUsage emits and stores u.
+func (s Usage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
+	s.Metrics.Usage(metrics.RequestUsage{Key: u.Key, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
+		OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens})
+	return s.Store.AddUsage(ctx, u.Time, statestore.UsageDelta{
+		Key: u.Key, Account: u.Account, Model: u.Model, Requests: 1,
+		InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens,
+	}, s.Retention)
+}
+
+// TokensReader is the statestore call Budgets makes.
+type TokensReader interface {
+	KeyTokensOn(ctx context.Context, name string, now time.Time) (int64, error)
+}
+
+// Budgets reads a key's use today from the table's usage counters (the
+// budget itself comes with the key: Keys.VerifyKeyBudget).
+type Budgets struct{ Store TokensReader }
+
+var _ proxy.BudgetSource = Budgets{}
+
+// UsedToday sums the key's counters of now's day.
+func (b Budgets) UsedToday(ctx context.Context, name string, now time.Time) (int64, error) {
+	return b.Store.KeyTokensOn(ctx, name, now)
 }

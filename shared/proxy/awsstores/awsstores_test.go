@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/statestore"
@@ -99,5 +100,45 @@ func TestStates_AccountStates(t *testing.T) {
 	}
 	if err := (States{Store: f}).SetCooldown(context.Background(), "c", now, "unauthorized"); err != nil || len(f.cooldowns) != 1 {
 		t.Errorf("SetCooldown: %v %v", err, f.cooldowns)
+	}
+}
+
+type fakeAdder struct {
+	now       time.Time
+	d         statestore.UsageDelta
+	retention time.Duration
+	err       error
+}
+
+func (f *fakeAdder) AddUsage(_ context.Context, now time.Time, d statestore.UsageDelta, retention time.Duration) error {
+	f.now, f.d, f.retention = now, d, retention
+	return f.err
+}
+
+func TestUsage_RecordUsage(t *testing.T) {
+	var emf strings.Builder
+	at := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
+	store := &fakeAdder{err: errors.New("dynamodb: throttled")}
+	u := Usage{Store: store, Metrics: metrics.New(&emf).WithClock(func() time.Time { return at }), Retention: 48 * time.Hour}
+	rec := proxy.UsageRecord{Time: at, Key: "alice", Account: "kim",
+		Usage: proxy.Usage{Model: "gpt-5-codex", InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}}
+	if err := u.RecordUsage(context.Background(), rec); err == nil || !strings.Contains(err.Error(), "throttled") {
+		t.Errorf("err = %v, want the store's", err)
+	}
+	want := statestore.UsageDelta{Key: "alice", Account: "kim", Model: "gpt-5-codex", Requests: 1, InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}
+	if store.d != want || !store.now.Equal(at) || store.retention != 48*time.Hour {
+		t.Errorf("AddUsage(%v, %+v, %v), want (%v, %+v, 48h)", store.now, store.d, store.retention, at, want)
+	}
+	// The metric line is written even when the table write fails.
+	line := emf.String()
+	for _, s := range []string{`"Key":"alice"`, `"Dimensions":[["Key"]]`, `"Requests":1`, `"InputTokens":300`, `"CachedInputTokens":150`, `"OutputTokens":40`, `"ReasoningTokens":12`} {
+		if !strings.Contains(line, s) {
+			t.Errorf("EMF line lacks %s: %s", s, line)
+		}
+	}
+	// Without a metrics writer nothing is emitted and the write still happens.
+	store.err = nil
+	if err := (Usage{Store: store}).RecordUsage(context.Background(), rec); err != nil {
+		t.Error(err)
 	}
 }

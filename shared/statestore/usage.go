@@ -1,0 +1,134 @@
+package statestore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Per-key usage counters: one item per day, key, account and model, so each
+// request is one UpdateItem with ADD (atomic across every container) and a
+// day's items are one Query.
+const (
+	pkUsagePrefix = "usage#" // + day (YYYY-MM-DD, UTC)
+	attrTTL       = "ttl"
+	// DefaultUsageRetention is how long usage items live before DynamoDB's
+	// TTL removes them.
+	DefaultUsageRetention = 90 * 24 * time.Hour
+	// usageDayLayout is the day of a usage item, in UTC.
+	usageDayLayout = time.DateOnly
+)
+
+// UsageDelta is one request's usage, as the upstream reported it in its
+// final event.
+type UsageDelta struct {
+	Key     string // the client key's name
+	Account string
+	Model   string
+	// Token counts; Requests is 1 for a request.
+	Requests        int64
+	InputTokens     int64
+	CachedTokens    int64
+	OutputTokens    int64
+	ReasoningTokens int64
+}
+
+// UsageRow is one stored counter: a day's totals for one key, account and
+// model.
+type UsageRow struct {
+	Day             string `dynamodbav:"day" json:"day"`
+	Key             string `dynamodbav:"key" json:"key"`
+	Account         string `dynamodbav:"account" json:"account"`
+	Model           string `dynamodbav:"model" json:"model"`
+	Requests        int64  `dynamodbav:"requests" json:"requests"`
+	InputTokens     int64  `dynamodbav:"input_tokens" json:"input_tokens"`
+	CachedTokens    int64  `dynamodbav:"cached_input_tokens" json:"cached_input_tokens"`
+	OutputTokens    int64  `dynamodbav:"output_tokens" json:"output_tokens"`
+	ReasoningTokens int64  `dynamodbav:"reasoning_tokens" json:"reasoning_tokens"`
+}
+
+// UsageDay returns the day (UTC) a request at t counts for.
+func UsageDay(t time.Time) string { return t.UTC().Format(usageDayLayout) }
+
+// usageSK names one counter item. The names are quoted so that no choice
+// of names makes two counters collide.
+func usageSK(key, account, model string) string {
+	return strconv.Quote(key) + "|" + strconv.Quote(account) + "|" + strconv.Quote(model)
+}
+
+// AddUsage adds d to the day's counter of its key, account and model at
+// now, in one atomic UpdateItem, and sets the item to expire retention
+// after the end of that day (DefaultUsageRetention when retention <= 0).
+func (s *Store) AddUsage(ctx context.Context, now time.Time, d UsageDelta, retention time.Duration) error {
+	if retention <= 0 {
+		retention = DefaultUsageRetention
+	}
+	day := UsageDay(now)
+	dayStart, _ := time.Parse(usageDayLayout, day) // just formatted: cannot fail
+	ttl := dayStart.Add(24 * time.Hour).Add(retention).Unix()
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key:       key(pkUsagePrefix+day, usageSK(d.Key, d.Account, d.Model)),
+		UpdateExpression: aws.String("SET #day = :day, #key = :key, #account = :account, #model = :model, #ttl = :ttl " +
+			"ADD #requests :requests, #in :in, #cached :cached, #out :out, #reasoning :reasoning"),
+		ExpressionAttributeNames: map[string]string{
+			"#day": "day", "#key": "key", "#account": "account", "#model": "model", "#ttl": attrTTL,
+			"#requests": "requests", "#in": "input_tokens", "#cached": "cached_input_tokens",
+			"#out": "output_tokens", "#reasoning": "reasoning_tokens",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":day": str(day), ":key": str(d.Key), ":account": str(d.Account), ":model": str(d.Model), ":ttl": n(ttl),
+			":requests": n(d.Requests), ":in": n(d.InputTokens), ":cached": n(d.CachedTokens),
+			":out": n(d.OutputTokens), ":reasoning": n(d.ReasoningTokens),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("add usage of key %q on %s: %w", d.Key, day, err)
+	}
+	return nil
+}
+
+// Usage returns the counters of the days from..to (inclusive, UTC), one
+// Query per day, sorted by day, key, account and model.
+func (s *Store) Usage(ctx context.Context, from, to time.Time) ([]UsageRow, error) {
+	var rows []UsageRow
+	first, _ := time.Parse(usageDayLayout, UsageDay(from))
+	last, _ := time.Parse(usageDayLayout, UsageDay(to))
+	for d := first; !d.After(last); d = d.Add(24 * time.Hour) {
+		day := UsageDay(d)
+		p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pkUsagePrefix + day}},
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read usage of %s: %w", day, err)
+			}
+			var page []UsageRow
+			if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+				return nil, fmt.Errorf("read usage of %s: %w", day, err)
+			}
+			rows = append(rows, page...)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		return strings.Join([]string{a.Day, a.Key, a.Account, a.Model}, "\x00") < strings.Join([]string{b.Day, b.Key, b.Account, b.Model}, "\x00")
+	})
+	return rows, nil
+}

@@ -1,0 +1,160 @@
+package statestore_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/codexgate/codexgate/shared/statestore"
+)
+
+func TestStore_AddUsage_ConcurrentAddsAreExact(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				key := []string{"alice", "bob"}[(w+i)%2]
+				errs <- e.store.AddUsage(ctx, t0, statestore.UsageDelta{Key: key, Account: "acct-a", Model: "gpt-5-codex",
+					Requests: 1, InputTokens: int64(100 + i), CachedTokens: int64(i), OutputTokens: 10, ReasoningTokens: 3}, 0)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := e.store.Usage(ctx, t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows = %+v, want one per key", rows)
+	}
+	var total statestore.UsageRow
+	for _, r := range rows {
+		if r.Day != "2026-05-01" || r.Account != "acct-a" || r.Model != "gpt-5-codex" || r.Requests != writers*each/2 {
+			t.Errorf("row %+v", r)
+		}
+		total.Requests += r.Requests
+		total.InputTokens += r.InputTokens
+		total.CachedTokens += r.CachedTokens
+		total.OutputTokens += r.OutputTokens
+		total.ReasoningTokens += r.ReasoningTokens
+	}
+	// sum over writers of sum_i (100+i) = 8 * (10*100 + 45)
+	want := statestore.UsageRow{Requests: 80, InputTokens: 8 * 1045, CachedTokens: 8 * 45, OutputTokens: 800, ReasoningTokens: 240}
+	if total != want {
+		t.Errorf("totals %+v, want %+v", total, want)
+	}
+	if rows[0].Key != "alice" || rows[1].Key != "bob" {
+		t.Errorf("rows not sorted by key: %+v", rows)
+	}
+}
+
+func TestStore_AddUsage_DaysAndTTL(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	beforeMidnight := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
+	afterMidnight := beforeMidnight.Add(2 * time.Second)
+	d := statestore.UsageDelta{Key: "k", Account: "a", Model: "m", Requests: 1, InputTokens: 5}
+	for _, at := range []time.Time{beforeMidnight, afterMidnight, afterMidnight} {
+		if err := e.store.AddUsage(ctx, at, d, 7*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := e.store.Usage(ctx, beforeMidnight, afterMidnight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Day != "2026-05-01" || rows[0].Requests != 1 || rows[1].Day != "2026-05-02" || rows[1].Requests != 2 || rows[1].InputTokens != 10 {
+		t.Fatalf("rows = %+v, want 1 request on 05-01 and 2 on 05-02", rows)
+	}
+	if only, _ := e.store.Usage(ctx, afterMidnight, afterMidnight); len(only) != 1 || only[0].Day != "2026-05-02" {
+		t.Errorf("one day's query = %+v", only)
+	}
+	// ttl: the day's end plus the retention, in epoch seconds.
+	for day, end := range map[string]time.Time{"2026-05-01": time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), "2026-05-02": time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)} {
+		out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(e.table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "usage#" + day}},
+		})
+		if err != nil || len(out.Items) != 1 {
+			t.Fatalf("%s: %v %v", day, out, err)
+		}
+		ttl, _ := out.Items[0]["ttl"].(*types.AttributeValueMemberN)
+		if want := strconv.FormatInt(end.Add(7*24*time.Hour).Unix(), 10); ttl == nil || ttl.Value != want {
+			t.Errorf("%s: ttl %v, want %s", day, ttl, want)
+		}
+	}
+}
+
+func TestStore_AddUsage_NamesDoNotCollide(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	// Joined with a plain separator these two would be the same item.
+	for _, d := range []statestore.UsageDelta{{Key: "a|b", Account: "c", Model: "m", Requests: 1}, {Key: "a", Account: "b|c", Model: "m", Requests: 1}} {
+		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := e.store.Usage(ctx, t0, t0)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows = %+v, %v: want two counters", rows, err)
+	}
+}
+
+func TestStore_KeyBudget(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	plain, _, err := e.store.CreateKey(ctx, "intern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "intern", 50000); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := e.store.LookupKey(ctx, plain); err != nil || k.DailyTokens != 50000 {
+		t.Fatalf("LookupKey = %+v, %v; want daily budget 50000", k, err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "nobody", 1); !errors.Is(err, statestore.ErrKeyNotFound) {
+		t.Errorf("unknown key: %v", err)
+	}
+	for _, d := range []statestore.UsageDelta{
+		{Key: "intern", Account: "a", Model: "m", Requests: 1, InputTokens: 100, CachedTokens: 50, OutputTokens: 20, ReasoningTokens: 5},
+		{Key: "intern", Account: "b", Model: "m2", Requests: 1, InputTokens: 7, OutputTokens: 3},
+		{Key: "other", Account: "a", Model: "m", Requests: 1, InputTokens: 1000, OutputTokens: 1000},
+	} {
+		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used, err := e.store.KeyTokensOn(ctx, "intern", t0); err != nil || used != 130 {
+		t.Errorf("KeyTokensOn = %d, %v; want 130 (input + output of both counters)", used, err)
+	}
+	if used, err := e.store.KeyTokensOn(ctx, "intern", t0.Add(24*time.Hour)); err != nil || used != 0 {
+		t.Errorf("next day = %d, %v; want 0", used, err)
+	}
+	if err := e.store.SetKeyBudget(ctx, "intern", 0); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := e.store.LookupKey(ctx, plain); k.DailyTokens != 0 {
+		t.Errorf("budget not removed: %+v", k)
+	}
+}
