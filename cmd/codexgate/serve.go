@@ -70,5 +70,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 	}
+	// The last requests' usage writes run beside their answers' ends.
+	handler.Wait(sctx) //nolint:errcheck // bounded by the same grace period
 	return nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log"
 	"time"
 
@@ -26,7 +27,10 @@ func main() {
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second) // init phase: load the pool before the first request
 	p.Warm(wctx)                                            //nolint:errcheck // logged by the pool; retried on demand
 	cancel()
-	// A refresh left running when a client goes away finishes before the
-	// invocation ends: Lambda freezes the container then.
-	lambda.Start(lambdaproxy.Handler(lambdaproxy.WaitAfter(p, a.Refresher.Wait)))
+	// A refresh left running when a client goes away, and the request's
+	// usage write, finish before the invocation ends: Lambda freezes the
+	// container then.
+	lambda.Start(lambdaproxy.Handler(lambdaproxy.WaitAfter(p, func(ctx context.Context) error {
+		return errors.Join(a.Refresher.Wait(ctx), p.Wait(ctx))
+	})))
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -17,8 +18,9 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
-	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
-	budgets  *budgets   // nil without Config.Budgets
+	hold     holdTiming     // keep-alive of non-streaming answers (keepalive.go)
+	budgets  *budgets       // nil without Config.Budgets
+	writes   sync.WaitGroup // usage writes in flight (Wait)
 }
 
 var _ http.Handler = (*Proxy)(nil)

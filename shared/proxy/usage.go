@@ -37,10 +37,13 @@ type Usage struct {
 // usageTimeout bounds the one write of a request's usage.
 const usageTimeout = 5 * time.Second
 
-// recordUsage hands the request's usage to the recorder. It runs after the
-// handler wrote the answer's last byte (and flushed it), so it adds nothing
-// before the first byte, and once per request: a request counts when the
-// upstream's final event carried a usage object, whatever the front.
+// recordUsage hands the request's usage to the recorder, once per request:
+// a request counts when the upstream's final event carried a usage object,
+// whatever the front. The write runs beside the end of the answer, not
+// before it: the HTTP server ends a streamed body only when the handler
+// returns, so a write inside it would delay every answer's end by a
+// DynamoDB round trip. A process that is about to end (a Lambda invocation,
+// `codexgate serve` on a signal) waits for the writes in flight (Wait).
 func (p *Proxy) recordUsage(r *http.Request, lg *reqLog) {
 	if lg.usage == nil || lg.key == "" {
 		return
@@ -51,9 +54,28 @@ func (p *Proxy) recordUsage(r *http.Request, lg *reqLog) {
 		return
 	}
 	ctx, cancel := detached(r.Context(), usageTimeout)
-	defer cancel()
-	if err := p.cfg.Usage.RecordUsage(ctx, rec); err != nil {
-		p.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "record usage", slog.String("key", lg.key), slog.String("error", err.Error()))
+	p.writes.Add(1)
+	go func() {
+		defer p.writes.Done()
+		defer cancel()
+		if err := p.cfg.Usage.RecordUsage(ctx, rec); err != nil {
+			p.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "record usage", slog.String("key", lg.key), slog.String("error", err.Error()))
+		}
+	}()
+}
+
+// Wait blocks until the usage writes in flight are done, or ctx ends.
+func (p *Proxy) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		p.writes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
