@@ -21,6 +21,7 @@ type Proxy struct {
 	hold     holdTiming     // keep-alive of non-streaming answers (keepalive.go)
 	budgets  *budgets       // nil without Config.Budgets
 	writes   sync.WaitGroup // usage writes in flight (Wait)
+	slots    chan struct{}  // bounds them (maxUsageWrites)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -39,6 +40,7 @@ func New(cfg Config) (*Proxy, error) {
 		pool:     newPool(&cfg),
 		hold:     defaultHold,
 		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
+		slots:    make(chan struct{}, maxUsageWrites),
 	}, nil
 }
 

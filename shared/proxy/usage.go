@@ -37,6 +37,9 @@ type Usage struct {
 // usageTimeout bounds the one write of a request's usage.
 const usageTimeout = 5 * time.Second
 
+// maxUsageWrites bounds the usage writes in flight per process.
+const maxUsageWrites = 32
+
 // recordUsage hands the request's usage to the recorder, once per request:
 // a request counts when the upstream's final event carried a usage object,
 // whatever the front. The write runs beside the end of the answer, not
@@ -53,10 +56,14 @@ func (p *Proxy) recordUsage(r *http.Request, lg *reqLog) {
 	if p.cfg.Usage == nil {
 		return
 	}
+	// At most maxUsageWrites run at once: a slow table then slows the ends
+	// of answers down instead of piling up writes.
+	p.slots <- struct{}{}
 	ctx, cancel := detached(r.Context(), usageTimeout)
 	p.writes.Add(1)
 	go func() {
 		defer p.writes.Done()
+		defer func() { <-p.slots }()
 		defer cancel()
 		if err := p.cfg.Usage.RecordUsage(ctx, rec); err != nil {
 			p.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "record usage", slog.String("key", lg.key), slog.String("error", err.Error()))
