@@ -45,23 +45,8 @@ func BenchmarkTranslate_Turn(b *testing.B) {
 	upstream = append(upstream,
 		[2]string{"response.output_item.done", `{"type":"response.output_item.done","output_index":0,"item":{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"…"}]}}`},
 		[2]string{"response.completed", `{"type":"response.completed","response":{"id":"resp_1","status":"completed","output":[],"usage":{"input_tokens":9000,"input_tokens_details":{"cached_tokens":8000},"output_tokens":41}}}`})
-	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
-	var out []byte
-	defer reportCPU(b)()
-	for b.Loop() {
-		tr, err := TranslateRequest(raw, defaultModels)
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := NewConverter(tr)
-		for _, ev := range upstream {
-			out = c.Event(ev[0], []byte(ev[1]), out[:0])
-		}
-		if !c.Done() {
-			b.Fatal("not done")
-		}
-	}
+	benchTurn(b, raw, upstream)
 }
 
 // claudeCodeTurn builds a Claude Code sized request from the golden
@@ -107,6 +92,12 @@ func BenchmarkTranslate_Small(b *testing.B) {
 		[2]string{"response.content_part.done", `{"type":"response.content_part.done","item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"Hello from the codexgate simulator."}}`},
 		[2]string{"response.output_item.done", `{"type":"response.output_item.done","output_index":0,"item":{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello from the codexgate simulator."}]}}`},
 		[2]string{"response.completed", `{"type":"response.completed","response":{"id":"resp_1","status":"completed","output":[{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello from the codexgate simulator."}]}],"usage":{"input_tokens":30,"input_tokens_details":{"cached_tokens":0},"output_tokens":6}}}`})
+	benchTurn(b, raw, upstream)
+}
+
+// benchTurn measures one whole turn: raw translated, then upstream's events
+// converted, as the Messages front does per request.
+func benchTurn(b *testing.B, raw []byte, upstream [][2]string) {
 	b.ReportAllocs()
 	var out []byte
 	defer reportCPU(b)()
