@@ -198,7 +198,7 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 		if errors.Is(err, ErrNoTime) {
 			// Too little time to refresh, but maybe not to read: another
 			// holder may have stored a newer token since this cache filled.
-			if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false) {
+			if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && r.newerUsable(v, seen, opts) {
 				return r.cache.put(account, v), nil
 			}
 		}
@@ -293,11 +293,17 @@ func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, o
 			log.Warn("poll secret while waiting", "err", err)
 			continue
 		}
-		if v.ID != seen.version.ID && r.servable(v.Auth.Token, *opts, false) {
+		if r.newerUsable(v, seen, *opts) {
 			log.Info("adopted token refreshed by another holder", "version", v.ID, "waited_ms", r.now().Sub(start).Milliseconds())
 			return nil, &v, nil
 		}
 	}
+}
+
+// newerUsable reports whether v, read from the store, is a token another
+// holder stored since seen and one this caller may be handed.
+func (r *Refresher) newerUsable(v Version, seen *cached, opts AccessOptions) bool {
+	return v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false)
 }
 
 // heldLease is a lease with the time its acquire request was sent: the
