@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -15,7 +16,7 @@ import (
 // KeysCommand manages the API keys clients present to codexgate.
 type KeysCommand struct{ m *Main }
 
-const keysUsage = "codexgate keys create --name N [--daily-tokens T] | keys list [--json] | keys revoke --name N | keys budget --name N --daily-tokens T"
+const keysUsage = "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] | keys list [--json] | keys revoke --name N | keys budget --name N [--daily-tokens T] [--weekly-tokens W]"
 
 // Run executes `codexgate keys SUBCOMMAND`.
 func (c *KeysCommand) Run(ctx context.Context, args []string) error {
@@ -40,17 +41,19 @@ func (c *KeysCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *KeysCommand) create(ctx context.Context, args []string) error {
-	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T]",
+	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W]",
 		"Creates a client API key named N and prints it on stdout, once: it is stored only as a digest\n"+
 			"and cannot be shown again. Give it to a client as CODEXGATE_API_KEY.")
 	name := fs.String("name", "", "key name (letters, digits, '.', '_', '-'), e.g. laptop")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens (UTC day; 0: none); see `keys budget`")
+	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens (ISO week: Monday 00:00 UTC to the next Monday; 0: none)")
 	a, err := c.parseName(ctx, fs, args, name)
 	if err != nil {
 		return err
 	}
-	if *daily < 0 {
-		return usagef(fs.cmd, "--daily-tokens %d: want 0 (none) or more", *daily)
+	change, err := budgetFlags(fs, daily, weekly)
+	if err != nil {
+		return err
 	}
 	plaintext, _, err := a.States.CreateKey(ctx, *name)
 	if errors.Is(err, statestore.ErrKeyExists) {
@@ -59,8 +62,8 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *daily > 0 {
-		if err := a.States.SetKeyBudget(ctx, *name, *daily); err != nil {
+	if *daily > 0 || *weekly > 0 {
+		if err := a.States.SetKeyBudget(ctx, *name, change); err != nil {
 			return fmt.Errorf("key %q created but its budget was not set (run `codexgate keys budget`; the key was not printed, revoke it): %w", *name, err)
 		}
 	}
@@ -88,32 +91,68 @@ func (c *KeysCommand) revoke(ctx context.Context, args []string) error {
 }
 
 func (c *KeysCommand) budget(ctx context.Context, args []string) error {
-	fs := newFlagSet(c.m, "keys budget", "codexgate keys budget --name N --daily-tokens T",
-		"Sets key N's daily budget of input + output tokens (per UTC day; 0 removes it). A key over its\n"+
-			"budget is refused (429 insufficient_quota; Anthropic rate_limit_error on /v1/messages) until\n"+
-			"the next UTC midnight. Proxies see a new budget within their key cache TTL (30 s), and other\n"+
-			"containers' use within 10 s: a key can overshoot by what is served meanwhile (README).")
+	fs := newFlagSet(c.m, "keys budget", "codexgate keys budget --name N [--daily-tokens T] [--weekly-tokens W]",
+		"Sets key N's budgets of input + output tokens: per UTC day, and per ISO week (Monday 00:00 UTC\n"+
+			"to the next Monday). Give either or both; 0 removes one, one not given is left as it is. A key\n"+
+			"over a budget is refused (429 insufficient_quota; Anthropic rate_limit_error on /v1/messages)\n"+
+			"until the next UTC midnight, or the next Monday 00:00 UTC for the weekly one. Proxies see a\n"+
+			"new budget within their key cache TTL (30 s), and other containers' use within about 11 s: a\n"+
+			"key can overshoot by what is served meanwhile (README).")
 	name := fs.String("name", "", "name of the key")
-	daily := fs.Int64("daily-tokens", -1, "daily budget of input + output tokens; 0 removes it")
+	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens; 0 removes it")
+	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens; 0 removes it")
 	a, err := c.parseName(ctx, fs, args, name)
 	if err != nil {
 		return err
 	}
-	if *daily < 0 {
-		return usagef(fs.cmd, "--daily-tokens is required: a budget of 1 or more tokens, or 0 to remove it")
+	change, err := budgetFlags(fs, daily, weekly)
+	if err != nil {
+		return err
 	}
-	if err := a.States.SetKeyBudget(ctx, *name, *daily); err != nil {
+	if change.Daily == nil && change.Weekly == nil {
+		return usagef(fs.cmd, "want --daily-tokens or --weekly-tokens (or both): a budget of 1 or more tokens, or 0 to remove it")
+	}
+	if err := a.States.SetKeyBudget(ctx, *name, change); err != nil {
 		if errors.Is(err, statestore.ErrKeyNotFound) {
 			return fmt.Errorf("no active key named %q (see `codexgate keys list`)", *name)
 		}
 		return err
 	}
-	if *daily == 0 {
-		fmt.Fprintf(c.m.Stdout, "key %s: no daily budget\n", *name)
-	} else {
-		fmt.Fprintf(c.m.Stdout, "key %s: daily budget %d tokens\n", *name, *daily)
+	for _, b := range []struct {
+		label string
+		v     *int64
+	}{{"daily", change.Daily}, {"weekly", change.Weekly}} {
+		switch {
+		case b.v == nil:
+		case *b.v == 0:
+			fmt.Fprintf(c.m.Stdout, "key %s: no %s budget\n", *name, b.label)
+		default:
+			fmt.Fprintf(c.m.Stdout, "key %s: %s budget %d tokens\n", *name, b.label, *b.v)
+		}
 	}
 	return nil
+}
+
+// budgetFlags checks --daily-tokens and --weekly-tokens and returns the
+// change they ask for: a flag not given is left out.
+func budgetFlags(fs *flagSet, daily, weekly *int64) (statestore.BudgetChange, error) {
+	var change statestore.BudgetChange
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		var v *int64
+		switch f.Name {
+		case "daily-tokens":
+			v, change.Daily = daily, daily
+		case "weekly-tokens":
+			v, change.Weekly = weekly, weekly
+		default:
+			return
+		}
+		if *v < 0 && err == nil {
+			err = usagef(fs.cmd, "--%s %d: want 0 (none) or more", f.Name, *v)
+		}
+	})
+	return change, err
 }
 
 // parseName parses a --name command line and wires the app.
@@ -137,8 +176,10 @@ type keyRow struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	Revoked   bool       `json:"revoked"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	// DailyTokens is the daily budget of input + output tokens; 0: none.
-	DailyTokens int64 `json:"daily_tokens"`
+	// DailyTokens and WeeklyTokens are the budgets of input + output
+	// tokens per UTC day and per ISO week; 0: none.
+	DailyTokens  int64 `json:"daily_tokens"`
+	WeeklyTokens int64 `json:"weekly_tokens"`
 }
 
 func (c *KeysCommand) list(ctx context.Context, args []string) error {
@@ -158,7 +199,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	}
 	rows := make([]keyRow, 0, len(keys))
 	for _, k := range keys {
-		rows = append(rows, keyRow{Name: k.Name, Prefix: k.Prefix, CreatedAt: timePtr(k.CreatedAt), Revoked: k.Revoked, RevokedAt: timePtr(k.RevokedAt), DailyTokens: k.DailyTokens})
+		rows = append(rows, keyRow{Name: k.Name, Prefix: k.Prefix, CreatedAt: timePtr(k.CreatedAt), Revoked: k.Revoked, RevokedAt: timePtr(k.RevokedAt), DailyTokens: k.DailyTokens, WeeklyTokens: k.WeeklyTokens})
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.m.Stdout)
@@ -170,7 +211,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKEY\tCREATED\tSTATUS\tDAILY BUDGET")
+	fmt.Fprintln(tw, "NAME\tKEY\tCREATED\tSTATUS\tDAILY BUDGET\tWEEKLY BUDGET")
 	for _, r := range rows {
 		status := "active"
 		if r.Revoked {
@@ -183,11 +224,15 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		if r.CreatedAt != nil {
 			created = r.CreatedAt.Format(time.RFC3339)
 		}
-		budget := "-"
-		if r.DailyTokens > 0 {
-			budget = fmt.Sprintf("%d tokens", r.DailyTokens)
-		}
-		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\n", r.Name, r.Prefix, created, status, budget)
+		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\n", r.Name, r.Prefix, created, status, tokensOrDash(r.DailyTokens), tokensOrDash(r.WeeklyTokens))
 	}
 	return tw.Flush()
+}
+
+// tokensOrDash shows a budget: "N tokens", or "-" for none.
+func tokensOrDash(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d tokens", n)
 }

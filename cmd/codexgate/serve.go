@@ -47,6 +47,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Usage is summed per counter and written every interval (and at
+	// shutdown), not once per request.
+	fctx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		flushEvery(fctx, handler.FlushUsage, a.Config.UsageFlush)
+	}()
+	defer func() { stopFlush(); <-flushed }()
 
 	n := "?"
 	if names, err := a.Secrets.List(ctx); err == nil {
@@ -70,7 +79,27 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 	}
-	// The last requests' usage writes run beside their answers' ends.
-	handler.Wait(sctx) //nolint:errcheck // bounded by the same grace period
+	// The usage summed since the last flush is written now, within the
+	// same grace period.
+	stopFlush()
+	<-flushed
+	if err := handler.Wait(sctx); err != nil {
+		a.Logger.Warn("usage not all written at shutdown", slog.Any("error", err))
+	}
 	return nil
+}
+
+// flushEvery calls flush every interval until ctx ends. A failed write is
+// logged by the proxy and kept for the next flush.
+func flushEvery(ctx context.Context, flush func(context.Context) error, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			flush(ctx) //nolint:errcheck // each failed counter is logged and retried at the next flush
+		}
+	}
 }

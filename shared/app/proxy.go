@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/proxy/awsstores"
 )
@@ -13,15 +14,16 @@ import (
 // `codexgate serve`) use it.
 func (a *App) Proxy() (*proxy.Proxy, error) {
 	p, err := proxy.New(proxy.Config{
-		UpstreamURL: a.Config.UpstreamURL,
-		Tokens:      a.Refresher,
-		Keys:        awsstores.Keys{Store: a.States},
-		Accounts:    a.Secrets,
-		States:      awsstores.States{Store: a.States},
-		Usage:       awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
-		Budgets:     awsstores.Budgets{Store: a.States},
-		Transport:   a.HTTP.Transport,
-		Logger:      a.Logger,
+		UpstreamURL:  a.Config.UpstreamURL,
+		Tokens:       a.Refresher,
+		Keys:         awsstores.Keys{Store: a.States},
+		Accounts:     a.Secrets,
+		States:       awsstores.States{Store: a.States},
+		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
+		Budgets:      awsstores.Budgets{Store: a.States},
+		BudgetEvents: metrics.BudgetEvents{W: a.Metrics},
+		Transport:    a.HTTP.Transport,
+		Logger:       a.Logger,
 
 		ClaudeModels: a.Config.ClaudeModels,
 	})

@@ -27,6 +27,11 @@ type Config struct {
 	// UsageRetention is how long per-key usage counters are kept
 	// (CODEXGATE_USAGE_RETENTION_DAYS, whole days; default 90).
 	UsageRetention time.Duration
+	// UsageFlush is how often `codexgate serve` writes the usage it summed
+	// per counter (CODEXGATE_USAGE_FLUSH, a Go duration such as "1s" or
+	// "500ms"; default 1 s). The Lambda proxy writes at the end of each
+	// invocation instead: a frozen container runs no timer.
+	UsageFlush time.Duration
 }
 
 // Defaults are the production values.
@@ -39,6 +44,7 @@ var Defaults = Config{
 	AuthorizeURL: "https://auth.openai.com/oauth/authorize",
 
 	UsageRetention: 90 * 24 * time.Hour,
+	UsageFlush:     time.Second,
 }
 
 // FromEnv reads the environment over the defaults and validates the URLs.
@@ -83,6 +89,13 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("CODEXGATE_USAGE_RETENTION_DAYS=%q: want a whole number of days >= 1", v)
 		}
 		c.UsageRetention = time.Duration(days) * 24 * time.Hour
+	}
+	if v, ok := lookup("CODEXGATE_USAGE_FLUSH"); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond || d > time.Hour {
+			return Config{}, fmt.Errorf("CODEXGATE_USAGE_FLUSH=%q: want a duration from 10ms to 1h, such as 1s", v)
+		}
+		c.UsageFlush = d
 	}
 	return c, nil
 }

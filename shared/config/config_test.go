@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,6 +70,36 @@ func TestFromLookup_UsageRetention(t *testing.T) {
 		c, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if (err != nil) != tc.wantErr || (!tc.wantErr && c.UsageRetention != tc.want) {
 			t.Errorf("%q: retention %v, err %v; want %v, error %v", tc.value, c.UsageRetention, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestFromLookup_UsageFlush(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", time.Second, false},
+		{"250ms", 250 * time.Millisecond, false},
+		{"2m", 2 * time.Minute, false},
+		{"1", 0, true},
+		{"0s", 0, true},
+		{"-1s", 0, true},
+		{"1ms", 0, true},
+		{"2h", 0, true},
+	}
+	for _, tc := range tests {
+		env := map[string]string{}
+		if tc.value != "" {
+			env["CODEXGATE_USAGE_FLUSH"] = tc.value
+		}
+		c, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err != nil) != tc.wantErr || (!tc.wantErr && c.UsageFlush != tc.want) {
+			t.Errorf("%q: flush %v, err %v; want %v, error %v", tc.value, c.UsageFlush, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "CODEXGATE_USAGE_FLUSH") {
+			t.Errorf("%q: error %q does not name the variable", tc.value, err)
 		}
 	}
 }

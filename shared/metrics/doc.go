@@ -22,8 +22,11 @@
 //	LeaseOutlived    Count    dims []                 1 when a refresh holder found another holder on its
 //	                                                  lease (it stopped writing); any function
 //	Requests, InputTokens, CachedInputTokens, OutputTokens, ReasoningTokens
-//	                 Count    dims [Key]              one line per proxied request with a final usage,
+//	                 Count    dims [Key]              one line per usage write the table accepted: in
+//	                                                  Lambda one per proxied request with a final usage;
 //	                                                  Key the client key's name; proxy
+//	BudgetRefused    Count    dims [Key]              1 per request refused for a key's token budget;
+//	                                                  property Budget: "daily" or "weekly"; proxy
 //
 // The dimensionless metrics are emitted on every run, zeros included, so an
 // alarm on ReauthRequired (Maximum > 0) or RefreshFailures (Sum > 0) sees

@@ -96,19 +96,31 @@ type emfMeta struct {
 // Emit writes one line: the metrics, all with the same dimensions (none is
 // the dimensionless, aggregate metric). A nil Writer emits nothing.
 func (w *Writer) Emit(dims []Dimension, metrics ...Metric) error {
+	return w.EmitWith(dims, nil, metrics...)
+}
+
+// EmitWith is Emit with properties: fields of the line that are neither
+// dimensions nor metrics (CloudWatch Logs Insights can query them).
+func (w *Writer) EmitWith(dims []Dimension, props map[string]string, metrics ...Metric) error {
 	if w == nil || len(metrics) == 0 {
 		return nil
 	}
-	line := make(map[string]any, 1+len(dims)+len(metrics))
+	line := make(map[string]any, 1+len(dims)+len(props)+len(metrics))
+	for k, v := range props {
+		line[k] = v
+	}
 	names := make([]string, 0, len(dims))
 	for _, d := range dims {
+		if _, clash := line[d.Name]; clash {
+			return fmt.Errorf("emit metrics: %q is both a property and a dimension", d.Name)
+		}
 		names = append(names, d.Name)
 		line[d.Name] = d.Value
 	}
 	dir := emfDirective{Namespace: Namespace, Dimensions: [][]string{names}}
 	for _, m := range metrics {
 		if _, clash := line[m.Name]; clash {
-			return fmt.Errorf("emit metrics: %q is both a dimension and a metric", m.Name)
+			return fmt.Errorf("emit metrics: %q is both a dimension or property and a metric", m.Name)
 		}
 		dir.Metrics = append(dir.Metrics, emfMetric{Name: m.Name, Unit: m.Unit})
 		line[m.Name] = m.Value

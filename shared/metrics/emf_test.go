@@ -91,3 +91,24 @@ func TestRefreshEvents_OneLineEach(t *testing.T) {
 		}
 	}
 }
+
+func TestBudgetEvents_BudgetRefused_OneLine(t *testing.T) {
+	var buf bytes.Buffer
+	e := BudgetEvents{W: New(&buf).WithClock(func() time.Time { return stamp })}
+	e.BudgetRefused("intern", "weekly")
+	want := `{"Budget":"weekly","BudgetRefused":1,"Key":"intern","_aws":{"Timestamp":1767323045006,"CloudWatchMetrics":[{"Namespace":"codexgate","Dimensions":[["Key"]],"Metrics":[{"Name":"BudgetRefused","Unit":"Count"}]}]}}` + "\n"
+	if buf.String() != want {
+		t.Errorf("line =\n%s\nwant\n%s", buf.String(), want)
+	}
+	BudgetEvents{}.BudgetRefused("intern", "daily") // no writer: nothing, no panic
+}
+
+func TestWriter_EmitWith_PropertyClash(t *testing.T) {
+	w := New(&bytes.Buffer{})
+	if err := w.EmitWith([]Dimension{{DimKey, "a"}}, map[string]string{DimKey: "b"}, Metric{BudgetRefused, Count, 1}); err == nil {
+		t.Error("want an error when a property shadows a dimension")
+	}
+	if err := w.EmitWith(nil, map[string]string{BudgetRefused: "x"}, Metric{BudgetRefused, Count, 1}); err == nil {
+		t.Error("want an error when a property shadows a metric")
+	}
+}

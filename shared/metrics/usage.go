@@ -1,7 +1,8 @@
 package metrics
 
-// Usage metric names: one line per proxied request with a final usage,
-// dimension Key (the client key's name, never the key).
+// Usage metric names: one line per usage delta the proxy stored (a Lambda
+// invocation's request, or what `codexgate serve` summed per counter in a
+// flush interval), dimension Key (the client key's name, never the key).
 const (
 	Requests          = "Requests"
 	InputTokens       = "InputTokens"
@@ -11,18 +12,36 @@ const (
 	DimKey            = "Key"
 )
 
-// RequestUsage is one request's usage, for Usage.
+// RequestUsage is the usage of Requests requests of one key, for Usage.
 type RequestUsage struct {
-	Key                                                      string
-	InputTokens, CachedTokens, OutputTokens, ReasoningTokens int64
+	Key                                                                string
+	Requests, InputTokens, CachedTokens, OutputTokens, ReasoningTokens int64
 }
 
-// Usage emits one request's usage with the key's name as the dimension.
+// Usage emits u with the key's name as the dimension.
 func (w *Writer) Usage(u RequestUsage) error {
 	return w.Emit([]Dimension{{Name: DimKey, Value: u.Key}},
-		Metric{Name: Requests, Unit: Count, Value: 1},
+		Metric{Name: Requests, Unit: Count, Value: float64(u.Requests)},
 		Metric{Name: InputTokens, Unit: Count, Value: float64(u.InputTokens)},
 		Metric{Name: CachedInputTokens, Unit: Count, Value: float64(u.CachedTokens)},
 		Metric{Name: OutputTokens, Unit: Count, Value: float64(u.OutputTokens)},
 		Metric{Name: ReasoningTokens, Unit: Count, Value: float64(u.ReasoningTokens)})
+}
+
+// Budget refusal: one line per request refused for a key's budget,
+// dimension Key, with the budget ("daily" or "weekly") as a property.
+const (
+	BudgetRefused = "BudgetRefused"
+	PropBudget    = "Budget"
+)
+
+// BudgetEvents turns the proxy's budget refusals (proxy.BudgetEvents) into
+// metrics. A nil W emits nothing.
+type BudgetEvents struct{ W *Writer }
+
+// BudgetRefused emits BudgetRefused = 1 for key, with the budget as a
+// property.
+func (e BudgetEvents) BudgetRefused(key, budget string) {
+	e.W.EmitWith([]Dimension{{Name: DimKey, Value: key}}, map[string]string{PropBudget: budget}, //nolint:errcheck // a metric line is best effort; the client has its 429
+		Metric{Name: BudgetRefused, Unit: Count, Value: 1})
 }

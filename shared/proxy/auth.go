@@ -26,18 +26,21 @@ func clientKey(h http.Header) string {
 
 // authenticate verifies the request's key and returns its name. Errors are
 // errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error,
-// and a key past its daily budget is refused (budget.go), both from
-// container caches on a warm request.
+// and a key past its daily or weekly budget is refused (budget.go), both
+// from container caches on a warm request.
 func (p *Proxy) authenticate(r *http.Request) (string, error) {
 	key := clientKey(r.Header)
 	if key == "" {
 		return "", errMissingKey
 	}
-	name, daily, err := p.keys.verify(r.Context(), key)
+	name, budget, err := p.keys.verify(r.Context(), key)
 	if err != nil {
 		return "", err
 	}
-	if err := p.budgets.check(name, daily); err != nil {
+	if which, err := p.budgets.check(name, budget); err != nil {
+		if p.cfg.BudgetEvents != nil {
+			p.cfg.BudgetEvents.BudgetRefused(name, which)
+		}
 		return "", err
 	}
 	return name, nil
@@ -70,7 +73,7 @@ const maxRejectedKeys = 4096
 type keyEntry struct {
 	digest  [sha256.Size]byte
 	name    string
-	daily   int64 // the key's daily token budget, when the verifier tells it
+	budget  KeyBudget // the key's token budgets, when the verifier tells them
 	expires time.Time
 }
 
@@ -84,7 +87,7 @@ func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCac
 	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
-func (c *keyCache) verify(ctx context.Context, key string) (string, int64, error) {
+func (c *keyCache) verify(ctx context.Context, key string) (string, KeyBudget, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
@@ -92,29 +95,29 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, int64, error
 	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
-		return e.name, e.daily, nil
+		return e.name, e.budget, nil
 	}
 	if rejected && now.Before(until) {
-		return "", 0, errInvalidKey
+		return "", KeyBudget{}, errInvalidKey
 	}
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
 	var (
-		name  string
-		daily int64
-		err   error
+		name   string
+		budget KeyBudget
+		err    error
 	)
 	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
-		name, daily, err = bv.VerifyKeyBudget(vctx, key)
+		name, budget, err = bv.VerifyKeyBudget(vctx, key)
 	} else {
 		name, err = c.verifier.VerifyKey(vctx, key)
 	}
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
-		return "", 0, errInvalidKey
+		return "", KeyBudget{}, errInvalidKey
 	case err != nil:
-		return "", 0, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
+		return "", KeyBudget{}, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -128,8 +131,8 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, int64, error
 			clear(c.m)
 		}
 	}
-	c.m[digest] = keyEntry{digest: digest, name: name, daily: daily, expires: now.Add(c.ttl)}
-	return name, daily, nil
+	c.m[digest] = keyEntry{digest: digest, name: name, budget: budget, expires: now.Add(c.ttl)}
+	return name, budget, nil
 }
 
 // reject forgets a verified entry for digest (the key was revoked) and

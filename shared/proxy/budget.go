@@ -9,34 +9,54 @@ import (
 	"time"
 )
 
-// KeyBudgetVerifier is a KeyVerifier that also returns the key's daily
-// budget of input + output tokens (0: none). The budget is cached with the
-// key (Config.KeyCacheTTL), so a key without one costs nothing more.
+// KeyBudget is a key's token budgets (input + output tokens); 0: none.
+// Daily runs per UTC day, Weekly per ISO week (Monday 00:00 UTC to the
+// next Monday).
+type KeyBudget struct {
+	Daily  int64
+	Weekly int64
+}
+
+// KeyBudgetVerifier is a KeyVerifier that also returns the key's budgets.
+// They are cached with the key (Config.KeyCacheTTL), so a key without one
+// costs nothing more.
 type KeyBudgetVerifier interface {
-	VerifyKeyBudget(ctx context.Context, key string) (name string, dailyTokens int64, err error)
+	VerifyKeyBudget(ctx context.Context, key string) (name string, b KeyBudget, err error)
 }
 
-// BudgetSource tells the proxy what a key with a budget used today, across
-// every container (awsstores.Budgets sums the table's usage counters).
+// BudgetSource tells the proxy what a key with a budget used on a UTC day,
+// across every container (awsstores.Budgets sums the table's usage
+// counters of that day and key).
 type BudgetSource interface {
-	UsedToday(ctx context.Context, name string, now time.Time) (int64, error)
+	TokensOn(ctx context.Context, name string, day time.Time) (int64, error)
 }
 
-// DefaultBudgetRefresh is how old a container's view of a key's budget and
-// use may get before it is read again (in the background).
+// BudgetEvents hears of every request refused for a budget (budget is
+// "daily" or "weekly"); metrics.BudgetEvents emits it as a metric.
+type BudgetEvents interface {
+	BudgetRefused(key, budget string)
+}
+
+// DefaultBudgetRefresh is how old a container's view of a key's use today
+// may get before it is read again (in the background).
 const DefaultBudgetRefresh = 10 * time.Second
 
-// budgets enforces daily token budgets from a per-container cache, so the
-// check before the first byte makes no AWS call: a stale or missing entry is
-// reloaded in the background and the request goes on meanwhile. What this
-// container served since the last read is added locally at once.
+// budgets enforces daily and weekly token budgets from a per-container
+// cache, so the check before the first byte makes no AWS call: a stale or
+// missing entry is reloaded in the background and the request goes on
+// meanwhile. What this container served is added locally at once, and
+// stays counted until the table holds it (its flushed write succeeded) and
+// a later read saw it. The week's use is the week's earlier days, read once
+// per key and day (a day that is over no longer changes), plus today.
 //
-// Overshoot: a key can exceed its budget by the tokens of the requests
+// Overshoot: a key can exceed a budget by the tokens of the requests
 // admitted while the counters this container sees are below it: requests in
 // flight when the budget was crossed (their usage is known only at their
 // end), and what other containers served in the last refresh period plus
-// one table read (their writes are seen at the next reload). The first
-// request of a key in a fresh container is admitted before the first load.
+// one flush interval (1 s in `codexgate serve`; a Lambda writes at the end
+// of each invocation) plus one table read: their use is seen once it is
+// written and re-read. The first request of a key in a fresh container is
+// admitted before the first load.
 type budgets struct {
 	src     BudgetSource
 	refresh time.Duration
@@ -48,13 +68,16 @@ type budgets struct {
 }
 
 type budgetEntry struct {
-	day     string // UTC day the counters are of
-	known   bool   // loaded at least once for day
-	limit   int64  // from the key cache
-	used    int64  // from the table at the last load
-	local   int64  // served by this container since that load
-	readAt  time.Time
-	loading bool
+	day          string // UTC day the counters are of
+	known        bool   // today's use loaded at least once for day
+	used         int64  // today, from the table at the last load
+	local        int64  // served by this container, not in used
+	unwritten    int64  // served by this container today, write not yet done
+	writtenSince int64  // written since the running load began: maybe not in its read
+	readAt       time.Time
+	pastKnown    bool  // past loaded for day
+	past         int64 // the week's days before day, from the table
+	loading      bool
 }
 
 func newBudgets(src BudgetSource, refresh time.Duration, now func() time.Time, log *slog.Logger) *budgets {
@@ -64,11 +87,12 @@ func newBudgets(src BudgetSource, refresh time.Duration, now func() time.Time, l
 	return &budgets{src: src, refresh: refresh, now: now, log: log, m: map[string]*budgetEntry{}}
 }
 
-// check refuses a key whose known use reached limit, its daily budget; it
-// never waits for the store. A key without a budget costs no store call.
-func (b *budgets) check(name string, limit int64) error {
-	if b == nil || limit <= 0 {
-		return nil
+// check refuses a key whose known use reached one of its budgets, and says
+// which ("daily" or "weekly"); it never waits for the store. A key without
+// a budget costs no store call.
+func (b *budgets) check(name string, kb KeyBudget) (string, error) {
+	if b == nil || (kb.Daily <= 0 && kb.Weekly <= 0) {
+		return "", nil
 	}
 	now := b.now().UTC()
 	day := now.Format(time.DateOnly)
@@ -82,15 +106,21 @@ func (b *budgets) check(name string, limit int64) error {
 	if e.day != day {
 		*e = budgetEntry{day: day, loading: e.loading}
 	}
-	e.limit = limit
-	if !e.loading && (!e.known || now.Sub(e.readAt) >= b.refresh) {
-		e.loading = true
-		go b.load(name, now)
+	needPast := kb.Weekly > 0 && !e.pastKnown
+	if !e.loading && (!e.known || needPast || now.Sub(e.readAt) >= b.refresh) {
+		e.loading, e.writtenSince = true, 0
+		go b.load(name, now, needPast)
 	}
-	if e.known && e.limit > 0 && e.used+e.local >= e.limit {
-		return errBudget(name, e.limit, nextDay(now))
+	today := e.used + e.local
+	// The weekly refusal first: when both are reached, waiting for
+	// tomorrow would not help.
+	if kb.Weekly > 0 && e.known && e.pastKnown && e.past+today >= kb.Weekly {
+		return "weekly", errBudget(name, "weekly", kb.Weekly, nextWeek(now))
 	}
-	return nil
+	if kb.Daily > 0 && e.known && today >= kb.Daily {
+		return "daily", errBudget(name, "daily", kb.Daily, nextDay(now))
+	}
+	return "", nil
 }
 
 // add counts tokens this container just served for name.
@@ -102,26 +132,81 @@ func (b *budgets) add(name string, at time.Time, tokens int64) {
 	defer b.mu.Unlock()
 	if e := b.m[name]; e != nil && e.day == at.UTC().Format(time.DateOnly) {
 		e.local += tokens
+		e.unwritten += tokens
 	}
 }
 
-func (b *budgets) load(name string, now time.Time) {
+// written is told of each usage delta the table now holds.
+func (b *budgets) written(u UsageRecord) {
+	if b == nil {
+		return
+	}
+	tokens := u.InputTokens + u.OutputTokens
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.m[u.Key]; e != nil && e.day == u.Time.UTC().Format(time.DateOnly) {
+		e.unwritten = max(e.unwritten-tokens, 0) // requests served before the entry existed were not added
+		e.writtenSince += tokens
+	}
+}
+
+// load reads the key's use today and, when past, of the week's earlier
+// days.
+func (b *budgets) load(name string, now time.Time, past bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
 	defer cancel()
-	used, err := b.src.UsedToday(ctx, name, now)
+	var (
+		before  int64
+		pastErr error
+	)
+	if past {
+		for d := weekStart(now); d.Before(dayStart(now)); d = d.AddDate(0, 0, 1) {
+			n, err := b.src.TokensOn(ctx, name, d)
+			if err != nil {
+				pastErr = err
+				break
+			}
+			before += n
+		}
+	}
+	used, err := b.src.TokensOn(ctx, name, now)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[name]
 	e.loading = false
+	if e.day != now.Format(time.DateOnly) {
+		return // a new day began meanwhile: the next check reloads
+	}
+	switch {
+	case pastErr != nil:
+		b.log.LogAttrs(ctx, slog.LevelWarn, "load key budget: the week's earlier days", slog.String("key", name), slog.String("error", pastErr.Error()))
+	case past:
+		e.pastKnown, e.past = true, before
+	}
 	if err != nil {
 		b.log.LogAttrs(ctx, slog.LevelWarn, "load key budget", slog.String("key", name), slog.String("error", err.Error()))
 		return
 	}
-	if e.day != now.Format(time.DateOnly) {
-		return // a new day began meanwhile: the next check reloads
-	}
-	e.known, e.used, e.local, e.readAt = true, used, 0, now
+	// What this container served and the read may lack: deltas not yet
+	// written, and those written while it ran.
+	e.known, e.used, e.local, e.readAt = true, used, e.unwritten+e.writtenSince, now
 }
+
+// dayStart is the start of t's UTC day.
+func dayStart(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// weekStart is the start of t's ISO week: Monday 00:00 UTC.
+func weekStart(t time.Time) time.Time {
+	d := dayStart(t)
+	return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+}
+
+// nextWeek is the start of the ISO week after t's: when weekly budgets
+// reset.
+func nextWeek(t time.Time) time.Time { return weekStart(t).AddDate(0, 0, 7) }
 
 // nextDay is the start of the UTC day after t: when daily budgets reset.
 func nextDay(t time.Time) time.Time {
@@ -129,10 +214,10 @@ func nextDay(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 }
 
-// errBudget is the 429 for a key past its daily budget. The Messages front
-// answers it as Anthropic's rate_limit_error.
-func errBudget(name string, limit int64, resetsAt time.Time) *apiError {
+// errBudget is the 429 for a key past its daily or weekly budget. The
+// Messages front answers it as Anthropic's rate_limit_error.
+func errBudget(name, budget string, limit int64, resetsAt time.Time) *apiError {
 	return &apiError{status: http.StatusTooManyRequests, typ: "insufficient_quota", code: "insufficient_quota",
-		message: fmt.Sprintf("The codexgate key %q has used its daily budget of %d tokens; it resets at %s.",
-			name, limit, resetsAt.Format(time.RFC3339)), resetsAt: resetsAt}
+		message: fmt.Sprintf("The codexgate key %q has used its %s budget of %d tokens; it resets at %s.",
+			name, budget, limit, resetsAt.Format(time.RFC3339)), resetsAt: resetsAt}
 }

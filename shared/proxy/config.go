@@ -78,14 +78,17 @@ type Config struct {
 	// States holds account health, cooldowns and quota snapshots. Nil means
 	// every listed account is healthy and cooldowns stay in memory.
 	States StateStore
-	// Usage receives each request's final usage after its answer (usage.go).
-	// Nil records nothing.
+	// Usage stores the requests' final usage, summed per counter and
+	// written when flushed (usage.go, usage_batch.go). Nil records nothing.
 	Usage UsageRecorder
-	// Budgets holds the keys' daily token budgets (budget.go). Nil enforces
-	// none. BudgetRefresh is how stale a container's view of a key's use
-	// may get. Default 10 s.
+	// Budgets reads the keys' use for their daily and weekly token budgets
+	// (budget.go). Nil enforces none. BudgetRefresh is how stale a
+	// container's view of a key's use today may get. Default 10 s.
 	Budgets       BudgetSource
 	BudgetRefresh time.Duration
+	// BudgetEvents hears of each request refused for a budget (metrics).
+	// Nil: none.
+	BudgetEvents BudgetEvents
 
 	// Transport sends upstream requests. Default: a clone of
 	// http.DefaultTransport with a larger idle pool. It must not follow

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -18,10 +17,9 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
-	hold     holdTiming     // keep-alive of non-streaming answers (keepalive.go)
-	budgets  *budgets       // nil without Config.Budgets
-	writes   sync.WaitGroup // usage writes in flight (Wait)
-	slots    chan struct{}  // bounds them (maxUsageWrites)
+	hold     holdTiming  // keep-alive of non-streaming answers (keepalive.go)
+	budgets  *budgets    // nil without Config.Budgets
+	usage    *usageBatch // nil without Config.Usage
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -33,15 +31,16 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Proxy{
+	p := &Proxy{
 		cfg:      cfg,
 		upstream: u,
 		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
 		pool:     newPool(&cfg),
 		hold:     defaultHold,
 		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
-		slots:    make(chan struct{}, maxUsageWrites),
-	}, nil
+	}
+	p.usage = newUsageBatch(cfg.Usage, cfg.Logger, p.budgets.written)
+	return p, nil
 }
 
 // Warm loads the account pool now instead of on the first request, e.g. in
@@ -73,7 +72,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lg := &reqLog{}
 	defer p.logRequest(r, lg, start) // deferred: also logs a response aborted by panic(http.ErrAbortHandler)
 	p.serve(w, r, lg)
-	p.recordUsage(r, lg) // after the answer's last byte; skipped by an aborted response
+	p.recordUsage(lg) // after the answer's last byte; skipped by an aborted response
 }
 
 // logRequest writes the request's one log line. It never includes the key,

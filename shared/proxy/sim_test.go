@@ -22,6 +22,7 @@ type simHarness struct {
 	sim   *openaisim.Sim
 	store *fakeStore
 	usage *usageLog
+	p     *Proxy
 	srv   *httptest.Server
 }
 
@@ -71,9 +72,10 @@ func newSimHarnessWith(t testing.TB, adjust func(*Config), accounts ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	usage.flush = p.Wait
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return &simHarness{t: t, sim: sim, store: store, usage: usage, srv: srv}
+	return &simHarness{t: t, sim: sim, store: store, usage: usage, p: p, srv: srv}
 }
 
 const simBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`

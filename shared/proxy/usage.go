@@ -4,24 +4,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net/http"
+	"errors"
 	"time"
 )
 
-// UsageRecorder receives each request's usage, once the answer is
-// complete. awsstores.Usage adds it to the day's counters in the state
-// table and emits it as metrics.
+// UsageRecorder stores usage deltas: awsstores.Usage adds each to its day
+// counter in the state table (one atomic add) and emits it as metrics.
 type UsageRecorder interface {
 	RecordUsage(ctx context.Context, u UsageRecord) error
 }
 
-// UsageRecord is one request's usage as the upstream reported it in its
-// final event (response.completed or response.incomplete).
+// UsageRecord is the summed usage of Requests requests of one key, answered
+// by one account and model on one UTC day (the day of Time), as the
+// upstream reported it in each final event (response.completed or
+// response.incomplete). In a Lambda invocation it is one request's.
 type UsageRecord struct {
-	Time    time.Time // when the request ended (Config.Clock)
-	Key     string    // the client key's name
-	Account string    // the account that answered
+	Time     time.Time // when the (latest) request ended (Config.Clock)
+	Key      string    // the client key's name
+	Account  string    // the account that answered
+	Requests int64     // how many requests the record sums
 	Usage
 }
 
@@ -34,56 +35,44 @@ type Usage struct {
 	ReasoningTokens int64 // part of OutputTokens
 }
 
-// usageTimeout bounds the one write of a request's usage.
+// usageTimeout bounds the one write of a counter's delta.
 const usageTimeout = 5 * time.Second
 
 // maxUsageWrites bounds the usage writes in flight per process.
 const maxUsageWrites = 32
 
-// recordUsage hands the request's usage to the recorder, once per request:
-// a request counts when the upstream's final event carried a usage object,
-// whatever the front. The write runs beside the end of the answer, not
-// before it: the HTTP server ends a streamed body only when the handler
-// returns, so a write inside it would delay every answer's end by a
-// DynamoDB round trip. A process that is about to end (a Lambda invocation,
-// `codexgate serve` on a signal) waits for the writes in flight (Wait).
-func (p *Proxy) recordUsage(r *http.Request, lg *reqLog) {
+// recordUsage counts the request's usage, once per request: a request
+// counts when the upstream's final event carried a usage object, whatever
+// the front. The key's budget sees it at once; the table write waits for
+// the next flush (usage_batch.go): FlushUsage, which `codexgate serve`
+// calls every interval, or Wait, which ends every Lambda invocation. No
+// write runs inside the handler: the HTTP server ends a streamed body only
+// when the handler returns, so a write there would delay every answer's
+// end by a DynamoDB round trip.
+func (p *Proxy) recordUsage(lg *reqLog) {
 	if lg.usage == nil || lg.key == "" {
 		return
 	}
-	rec := UsageRecord{Time: p.cfg.Clock(), Key: lg.key, Account: lg.account, Usage: *lg.usage}
+	rec := UsageRecord{Time: p.cfg.Clock(), Key: lg.key, Account: lg.account, Requests: 1, Usage: *lg.usage}
 	p.budgets.add(rec.Key, rec.Time, rec.InputTokens+rec.OutputTokens)
-	if p.cfg.Usage == nil {
-		return
-	}
-	// At most maxUsageWrites run at once: a slow table then slows the ends
-	// of answers down instead of piling up writes.
-	p.slots <- struct{}{}
-	ctx, cancel := detached(r.Context(), usageTimeout)
-	p.writes.Add(1)
-	go func() {
-		defer p.writes.Done()
-		defer func() { <-p.slots }()
-		defer cancel()
-		if err := p.cfg.Usage.RecordUsage(ctx, rec); err != nil {
-			p.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "record usage", slog.String("key", lg.key), slog.String("error", err.Error()))
-		}
-	}()
+	p.usage.add(rec)
 }
 
-// Wait blocks until the usage writes in flight are done, or ctx ends.
+// FlushUsage writes the usage this process summed since the last flush,
+// one write per counter (UTC day, key, account, model), and waits for
+// those writes or ctx. A delta whose write failed stays pending for the
+// next flush; the error says how many.
+func (p *Proxy) FlushUsage(ctx context.Context) error {
+	return p.usage.flush(ctx)
+}
+
+// Wait flushes the pending usage and blocks until every usage write in
+// flight is done, or ctx ends. A process calls it before it ends or
+// freezes: a Lambda invocation (lambdaproxy.WaitAfter), `codexgate serve`
+// on a signal.
 func (p *Proxy) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		p.writes.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	ferr := p.usage.flush(ctx)
+	return errors.Join(ferr, p.usage.wait(ctx))
 }
 
 // watchUsage looks at events as the reader hands them out and keeps the

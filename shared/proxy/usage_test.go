@@ -9,8 +9,10 @@ import (
 	"time"
 )
 
-// usageLog is a UsageRecorder that keeps what it was given.
+// usageLog is a UsageRecorder that keeps what it was given: the "table".
 type usageLog struct {
+	flush func(context.Context) error // the proxy's Wait, set by the harness
+
 	mu   sync.Mutex
 	recs []UsageRecord
 }
@@ -28,14 +30,24 @@ func (l *usageLog) records() []UsageRecord {
 	return append([]UsageRecord(nil), l.recs...)
 }
 
-// waitRecords waits until n records are in (the record is written after
-// the answer's last byte, so the client can have it before the write).
-func (l *usageLog) waitRecords(t *testing.T, n int) []UsageRecord {
+// waitRecords flushes the proxy's pending usage until the records in sum
+// n requests (a request is counted when its handler returns, which a
+// client reading a JSON answer can see before), and returns them.
+func (l *usageLog) waitRecords(t *testing.T, n int64) []UsageRecord {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if l.flush != nil {
+			if err := l.flush(context.Background()); err != nil {
+				t.Fatalf("flush usage: %v", err)
+			}
+		}
 		recs := l.records()
-		if len(recs) >= n || time.Now().After(deadline) {
+		var got int64
+		for _, r := range recs {
+			got += r.Requests
+		}
+		if got >= n || time.Now().After(deadline) {
 			return recs
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -65,13 +77,13 @@ func TestProxy_RecordUsage_EveryFront(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%d: %s", resp.StatusCode, body)
 			}
-			recs := h.usage.waitRecords(t, i+1)
+			recs := h.usage.waitRecords(t, int64(i+1))
 			if len(recs) != i+1 {
 				t.Fatalf("%d usage records after %d requests, want one per request", len(recs), i+1)
 			}
 			got, want := recs[i], h.sim.Stats().LastUsage
-			if got.Key != "sim" || got.Account != "acct-a" || got.Time.IsZero() {
-				t.Errorf("record %+v: want key sim, account acct-a", got)
+			if got.Key != "sim" || got.Account != "acct-a" || got.Time.IsZero() || got.Requests != 1 {
+				t.Errorf("record %+v: want key sim, account acct-a, 1 request", got)
 			}
 			if tc.model != "" && got.Model != tc.model || got.Model == "" {
 				t.Errorf("model %q, want %q", got.Model, tc.model)

@@ -3,6 +3,8 @@ package statestore
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,12 +13,52 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// SetKeyBudget sets the daily token budget (input + output tokens per UTC
-// day) of the active key named name; 0 removes it. ErrKeyNotFound when no
-// active key has the name.
-func (s *Store) SetKeyBudget(ctx context.Context, name string, dailyTokens int64) error {
-	if dailyTokens < 0 {
-		return fmt.Errorf("set budget of API key %q: negative budget %d", name, dailyTokens)
+// BudgetChange is what SetKeyBudget changes: a key's budgets of input +
+// output tokens per UTC day and per ISO week (Monday 00:00 UTC to the next
+// Monday). A nil field is left as it is; 0 removes that budget.
+type BudgetChange struct {
+	Daily  *int64
+	Weekly *int64
+}
+
+// SetKeyBudget changes the budgets of the active key named name.
+// ErrKeyNotFound when no active key has the name.
+func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) error {
+	var set, remove []string
+	names := map[string]string{"#pk": attrPK}
+	values := map[string]types.AttributeValue{}
+	for _, b := range []struct {
+		label, attr, ref string
+		v                *int64
+	}{
+		{"daily", "daily_tokens", "#daily", c.Daily},
+		{"weekly", "weekly_tokens", "#weekly", c.Weekly},
+	} {
+		switch {
+		case b.v == nil:
+			continue
+		case *b.v < 0:
+			return fmt.Errorf("set budget of API key %q: negative %s budget %d", name, b.label, *b.v)
+		case *b.v == 0:
+			remove = append(remove, b.ref)
+		default:
+			set = append(set, b.ref+" = :"+b.label)
+			values[":"+b.label] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*b.v, 10)}
+		}
+		names[b.ref] = b.attr
+	}
+	if len(set)+len(remove) == 0 {
+		return fmt.Errorf("set budget of API key %q: no budget given", name)
+	}
+	var update []string
+	if len(set) > 0 {
+		update = append(update, "SET "+strings.Join(set, ", "))
+	}
+	if len(remove) > 0 {
+		update = append(update, "REMOVE "+strings.Join(remove, ", "))
+	}
+	if len(values) == 0 {
+		values = nil
 	}
 	items, err := s.keyItems(ctx)
 	if err != nil {
@@ -28,18 +70,14 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, dailyTokens int64
 			continue
 		}
 		found = true
-		in := &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      key(pkAPIKeys, it.Hash),
-			ConditionExpression:      aws.String("attribute_exists(#pk)"),
-			UpdateExpression:         aws.String("REMOVE #daily"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#daily": "daily_tokens"},
-		}
-		if dailyTokens > 0 {
-			in.UpdateExpression = aws.String("SET #daily = :daily")
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":daily": &types.AttributeValueMemberN{Value: fmt.Sprint(dailyTokens)}}
-		}
-		if _, err := s.client.UpdateItem(ctx, in); err != nil {
+		if _, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(pkAPIKeys, it.Hash),
+			ConditionExpression:       aws.String("attribute_exists(#pk)"),
+			UpdateExpression:          aws.String(strings.Join(update, " ")),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}); err != nil {
 			return fmt.Errorf("set budget of API key %q: %w", name, err)
 		}
 	}
@@ -50,28 +88,27 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, dailyTokens int64
 }
 
 // KeyTokensOn returns the input + output tokens counted for the key named
-// name on now's UTC day, across accounts and models: one Query of the
-// day's counters.
-func (s *Store) KeyTokensOn(ctx context.Context, name string, now time.Time) (int64, error) {
-	day := UsageDay(now)
+// name on day's UTC day, across accounts and models: one Query that reads
+// only that key's counters (their sort keys begin with the quoted name).
+func (s *Store) KeyTokensOn(ctx context.Context, name string, day time.Time) (int64, error) {
+	d := UsageDay(day)
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk"),
-		FilterExpression:         aws.String("#key = :key"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#key": "key"},
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :key)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pkUsagePrefix + day}, ":key": &types.AttributeValueMemberS{Value: name},
+			":pk": &types.AttributeValueMemberS{Value: pkUsagePrefix + d}, ":key": &types.AttributeValueMemberS{Value: usageKeyPrefix(name)},
 		},
 	})
 	var used int64
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, day, err)
+			return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, d, err)
 		}
 		var rows []UsageRow
 		if err := attributevalue.UnmarshalListOfMaps(out.Items, &rows); err != nil {
-			return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, day, err)
+			return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, d, err)
 		}
 		for _, r := range rows {
 			used += r.InputTokens + r.OutputTokens

@@ -38,9 +38,10 @@ type APIKey struct {
 	CreatedAt time.Time
 	Revoked   bool
 	RevokedAt time.Time
-	// DailyTokens is the key's daily budget of input + output tokens
-	// (budget.go); 0: none.
-	DailyTokens int64
+	// DailyTokens and WeeklyTokens are the key's budgets of input + output
+	// tokens per UTC day and per ISO week (budget.go); 0: none.
+	DailyTokens  int64
+	WeeklyTokens int64
 }
 
 // keyItem is an API key item as stored.
@@ -51,13 +52,14 @@ type keyItem struct {
 	CreatedAt string `dynamodbav:"created_at"`
 	Revoked   bool   `dynamodbav:"revoked"`
 	RevokedAt string `dynamodbav:"revoked_at,omitempty"`
-	// DailyTokens: budget.go.
-	DailyTokens int64 `dynamodbav:"daily_tokens,omitempty"`
+	// DailyTokens, WeeklyTokens: budget.go.
+	DailyTokens  int64 `dynamodbav:"daily_tokens,omitempty"`
+	WeeklyTokens int64 `dynamodbav:"weekly_tokens,omitempty"`
 }
 
 func (it keyItem) key() APIKey {
 	return APIKey{Name: it.Name, Prefix: it.Prefix, CreatedAt: parseTime(it.CreatedAt),
-		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens}
+		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens}
 }
 
 // CreateKey makes a new API key named name and returns it in plaintext, once:

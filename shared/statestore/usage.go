@@ -61,8 +61,13 @@ func UsageDay(t time.Time) string { return t.UTC().Format(usageDayLayout) }
 // usageSK names one counter item. The names are quoted so that no choice
 // of names makes two counters collide.
 func usageSK(key, account, model string) string {
-	return strconv.Quote(key) + "|" + strconv.Quote(account) + "|" + strconv.Quote(model)
+	return usageKeyPrefix(key) + strconv.Quote(account) + "|" + strconv.Quote(model)
 }
+
+// usageKeyPrefix begins the sort key of every counter of key, and of no
+// other key's: the quoted name ends with a quote no other quoted name has
+// there.
+func usageKeyPrefix(key string) string { return strconv.Quote(key) + "|" }
 
 // AddUsage adds d to the day's counter of its key, account and model at
 // now, in one atomic UpdateItem, and sets the item to expire retention

@@ -127,34 +127,79 @@ func TestStore_KeyBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.SetKeyBudget(ctx, "intern", 50000); err != nil {
-		t.Fatal(err)
+	n := func(v int64) *int64 { return &v }
+	budget := func() (int64, int64) {
+		t.Helper()
+		k, err := e.store.LookupKey(ctx, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.DailyTokens, k.WeeklyTokens
 	}
-	if k, err := e.store.LookupKey(ctx, plain); err != nil || k.DailyTokens != 50000 {
-		t.Fatalf("LookupKey = %+v, %v; want daily budget 50000", k, err)
+	for _, tc := range []struct {
+		name                string
+		change              statestore.BudgetChange
+		wantDaily, wantWeek int64
+	}{
+		{"daily only", statestore.BudgetChange{Daily: n(50000)}, 50000, 0},
+		{"weekly only keeps daily", statestore.BudgetChange{Weekly: n(200000)}, 50000, 200000},
+		{"both", statestore.BudgetChange{Daily: n(10), Weekly: n(70)}, 10, 70},
+		{"remove daily, keep weekly", statestore.BudgetChange{Daily: n(0)}, 0, 70},
+		{"set daily, remove weekly", statestore.BudgetChange{Daily: n(5), Weekly: n(0)}, 5, 0},
+	} {
+		if err := e.store.SetKeyBudget(ctx, "intern", tc.change); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if d, w := budget(); d != tc.wantDaily || w != tc.wantWeek {
+			t.Errorf("%s: daily %d weekly %d, want %d %d", tc.name, d, w, tc.wantDaily, tc.wantWeek)
+		}
 	}
-	if err := e.store.SetKeyBudget(ctx, "nobody", 1); !errors.Is(err, statestore.ErrKeyNotFound) {
+	if err := e.store.SetKeyBudget(ctx, "nobody", statestore.BudgetChange{Daily: n(1)}); !errors.Is(err, statestore.ErrKeyNotFound) {
 		t.Errorf("unknown key: %v", err)
 	}
+	for _, bad := range []statestore.BudgetChange{{Weekly: n(-1)}, {Daily: n(3), Weekly: n(-2)}, {}} {
+		if err := e.store.SetKeyBudget(ctx, "intern", bad); err == nil {
+			t.Errorf("SetKeyBudget(%+v) accepted", bad)
+		}
+	}
+	if d, w := budget(); d != 5 || w != 0 {
+		t.Errorf("a refused change changed the budget: %d %d", d, w)
+	}
+}
+
+// KeyTokensOn reads one key's counters of one day, and no other key's,
+// even one whose name begins with it.
+func TestStore_KeyTokensOn(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
 	for _, d := range []statestore.UsageDelta{
 		{Key: "intern", Account: "a", Model: "m", Requests: 1, InputTokens: 100, CachedTokens: 50, OutputTokens: 20, ReasoningTokens: 5},
 		{Key: "intern", Account: "b", Model: "m2", Requests: 1, InputTokens: 7, OutputTokens: 3},
+		{Key: "intern2", Account: "a", Model: "m", Requests: 1, InputTokens: 1000, OutputTokens: 1000},
+		{Key: "intern|x", Account: "a", Model: "m", Requests: 1, InputTokens: 1000, OutputTokens: 1000},
 		{Key: "other", Account: "a", Model: "m", Requests: 1, InputTokens: 1000, OutputTokens: 1000},
 	} {
 		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if used, err := e.store.KeyTokensOn(ctx, "intern", t0); err != nil || used != 130 {
-		t.Errorf("KeyTokensOn = %d, %v; want 130 (input + output of both counters)", used, err)
-	}
-	if used, err := e.store.KeyTokensOn(ctx, "intern", t0.Add(24*time.Hour)); err != nil || used != 0 {
-		t.Errorf("next day = %d, %v; want 0", used, err)
-	}
-	if err := e.store.SetKeyBudget(ctx, "intern", 0); err != nil {
+	if err := e.store.AddUsage(ctx, t0.Add(-24*time.Hour), statestore.UsageDelta{Key: "intern", Account: "a", Model: "m", Requests: 1, InputTokens: 9, OutputTokens: 1}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if k, _ := e.store.LookupKey(ctx, plain); k.DailyTokens != 0 {
-		t.Errorf("budget not removed: %+v", k)
+	for _, tc := range []struct {
+		key  string
+		day  time.Time
+		want int64
+	}{
+		{"intern", t0, 130}, // input + output of both counters
+		{"intern", t0.Add(-24 * time.Hour), 10},
+		{"intern", t0.Add(24 * time.Hour), 0},
+		{"intern2", t0, 2000},
+		{"intern|x", t0, 2000},
+		{"nobody", t0, 0},
+	} {
+		if used, err := e.store.KeyTokensOn(ctx, tc.key, tc.day); err != nil || used != tc.want {
+			t.Errorf("KeyTokensOn(%q, %s) = %d, %v; want %d", tc.key, statestore.UsageDay(tc.day), used, err, tc.want)
+		}
 	}
 }

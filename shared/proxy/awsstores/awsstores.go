@@ -25,16 +25,17 @@ var (
 	_ proxy.KeyBudgetVerifier = Keys{}
 )
 
-// VerifyKeyBudget is VerifyKey with the key's daily token budget.
-func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, int64, error) {
+// VerifyKeyBudget is VerifyKey with the key's daily and weekly token
+// budgets.
+func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, proxy.KeyBudget, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
 	case errors.Is(err, statestore.ErrKeyNotFound):
-		return "", 0, proxy.ErrInvalidKey
+		return "", proxy.KeyBudget{}, proxy.ErrInvalidKey
 	case err != nil:
-		return "", 0, err
+		return "", proxy.KeyBudget{}, err
 	}
-	return ak.Name, ak.DailyTokens, nil
+	return ak.Name, proxy.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
 }
 
 // VerifyKey returns the key's name; an unknown or revoked key is
@@ -106,9 +107,12 @@ type UsageAdder interface {
 	AddUsage(ctx context.Context, now time.Time, d statestore.UsageDelta, retention time.Duration) error
 }
 
-// Usage records each request's usage: one EMF line with the key's name as
-// dimension (Metrics may be nil), then one atomic add to the day's counter
-// of the key, account and model in the table.
+// Usage stores usage deltas (one request's in a Lambda invocation, a flush
+// interval's sum per counter in `codexgate serve`): one atomic add to the
+// day's counter of the key, account and model in the table, then, once the
+// table holds it, one EMF line with the key's name as dimension (Metrics
+// may be nil). The metric follows the table: a failed write, which the
+// proxy retries at its next flush, emits nothing.
 type Usage struct {
 	Store     UsageAdder
 	Metrics   *metrics.Writer
@@ -117,28 +121,31 @@ type Usage struct {
 
 var _ proxy.UsageRecorder = Usage{}
 
-// RecordUsage emits and stores u.
+// RecordUsage stores and emits u.
 func (s Usage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
-	s.Metrics.Usage(metrics.RequestUsage{Key: u.Key, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
-		OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens})
-	return s.Store.AddUsage(ctx, u.Time, statestore.UsageDelta{
-		Key: u.Key, Account: u.Account, Model: u.Model, Requests: 1,
+	if err := s.Store.AddUsage(ctx, u.Time, statestore.UsageDelta{
+		Key: u.Key, Account: u.Account, Model: u.Model, Requests: u.Requests,
 		InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens,
-	}, s.Retention)
+	}, s.Retention); err != nil {
+		return err
+	}
+	s.Metrics.Usage(metrics.RequestUsage{Key: u.Key, Requests: u.Requests, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
+		OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens})
+	return nil
 }
 
 // TokensReader is the statestore call Budgets makes.
 type TokensReader interface {
-	KeyTokensOn(ctx context.Context, name string, now time.Time) (int64, error)
+	KeyTokensOn(ctx context.Context, name string, day time.Time) (int64, error)
 }
 
-// Budgets reads a key's use today from the table's usage counters (the
-// budget itself comes with the key: Keys.VerifyKeyBudget).
+// Budgets reads a key's use on a day from the table's usage counters (the
+// budgets themselves come with the key: Keys.VerifyKeyBudget).
 type Budgets struct{ Store TokensReader }
 
 var _ proxy.BudgetSource = Budgets{}
 
-// UsedToday sums the key's counters of now's day.
-func (b Budgets) UsedToday(ctx context.Context, name string, now time.Time) (int64, error) {
-	return b.Store.KeyTokensOn(ctx, name, now)
+// TokensOn sums the key's counters of day's UTC day.
+func (b Budgets) TokensOn(ctx context.Context, name string, day time.Time) (int64, error) {
+	return b.Store.KeyTokensOn(ctx, name, day)
 }

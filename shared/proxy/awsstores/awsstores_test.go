@@ -52,6 +52,19 @@ func TestKeys_VerifyKey(t *testing.T) {
 	}
 }
 
+func TestKeys_VerifyKeyBudget(t *testing.T) {
+	k := Keys{Store: fakeLookup{"cgk_good": {Name: "intern", DailyTokens: 100, WeeklyTokens: 500}, "cgk_free": {Name: "boss"}}}
+	if name, b, err := k.VerifyKeyBudget(context.Background(), "cgk_good"); err != nil || name != "intern" || b != (proxy.KeyBudget{Daily: 100, Weekly: 500}) {
+		t.Errorf("VerifyKeyBudget = %q, %+v, %v; want intern, {100 500}", name, b, err)
+	}
+	if _, b, err := k.VerifyKeyBudget(context.Background(), "cgk_free"); err != nil || b != (proxy.KeyBudget{}) {
+		t.Errorf("no budget: %+v, %v", b, err)
+	}
+	if _, _, err := k.VerifyKeyBudget(context.Background(), "cgk_unknown"); !errors.Is(err, proxy.ErrInvalidKey) {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
 type fakeStates struct {
 	snap      statestore.Snapshot
 	cooldowns []string
@@ -120,24 +133,35 @@ func TestUsage_RecordUsage(t *testing.T) {
 	at := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
 	store := &fakeAdder{err: errors.New("dynamodb: throttled")}
 	u := Usage{Store: store, Metrics: metrics.New(&emf).WithClock(func() time.Time { return at }), Retention: 48 * time.Hour}
-	rec := proxy.UsageRecord{Time: at, Key: "alice", Account: "kim",
+	// Three requests summed by the proxy between two flushes.
+	rec := proxy.UsageRecord{Time: at, Key: "alice", Account: "kim", Requests: 3,
 		Usage: proxy.Usage{Model: "gpt-5-codex", InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}}
 	if err := u.RecordUsage(context.Background(), rec); err == nil || !strings.Contains(err.Error(), "throttled") {
 		t.Errorf("err = %v, want the store's", err)
 	}
-	want := statestore.UsageDelta{Key: "alice", Account: "kim", Model: "gpt-5-codex", Requests: 1, InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}
+	want := statestore.UsageDelta{Key: "alice", Account: "kim", Model: "gpt-5-codex", Requests: 3, InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}
 	if store.d != want || !store.now.Equal(at) || store.retention != 48*time.Hour {
 		t.Errorf("AddUsage(%v, %+v, %v), want (%v, %+v, 48h)", store.now, store.d, store.retention, at, want)
 	}
-	// The metric line is written even when the table write fails.
+	// A failed write emits nothing: the proxy retries it at its next flush,
+	// and the metrics add up to what the table holds.
+	if emf.Len() != 0 {
+		t.Errorf("EMF after a failed write: %s", emf.String())
+	}
+	store.err = nil
+	if err := u.RecordUsage(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
 	line := emf.String()
-	for _, s := range []string{`"Key":"alice"`, `"Dimensions":[["Key"]]`, `"Requests":1`, `"InputTokens":300`, `"CachedInputTokens":150`, `"OutputTokens":40`, `"ReasoningTokens":12`} {
+	if strings.Count(line, "\n") != 1 {
+		t.Errorf("want one EMF line: %q", line)
+	}
+	for _, s := range []string{`"Key":"alice"`, `"Dimensions":[["Key"]]`, `"Requests":3`, `"InputTokens":300`, `"CachedInputTokens":150`, `"OutputTokens":40`, `"ReasoningTokens":12`} {
 		if !strings.Contains(line, s) {
 			t.Errorf("EMF line lacks %s: %s", s, line)
 		}
 	}
 	// Without a metrics writer nothing is emitted and the write still happens.
-	store.err = nil
 	if err := (Usage{Store: store}).RecordUsage(context.Background(), rec); err != nil {
 		t.Error(err)
 	}
