@@ -234,14 +234,36 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 	mustSucceed(t, r)
 	intern := strings.TrimSpace(r.stdout)
 	boss := s.createKey("boss")
-	mustFail(t, s.run("keys", "budget", "--name", "intern"), 2, "--daily-tokens is required")
+	mustFail(t, s.run("keys", "budget", "--name", "intern"), 2, "want --daily-tokens or --weekly-tokens")
 	mustFail(t, s.run("keys", "budget", "--name", "nobody", "--daily-tokens", "5"), 1, `no active key named "nobody"`)
 	mustFail(t, s.run("keys", "create", "--name", "x", "--daily-tokens", "-3"), 2, "--daily-tokens -3")
+	mustFail(t, s.run("keys", "create", "--name", "x", "--weekly-tokens", "-1"), 2, "--weekly-tokens -1")
+	mustFail(t, s.run("keys", "budget", "--name", "intern", "--daily-tokens", "5", "--weekly-tokens", "-7"), 2, "--weekly-tokens -7")
 	r = s.run("keys", "list")
 	mustSucceed(t, r)
-	if !regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^boss\s.*active\s+-$`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^NAME\s.*DAILY BUDGET\s+WEEKLY BUDGET$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+-$`).MatchString(r.stdout) {
 		t.Errorf("keys list:\n%s", r.stdout)
 	}
+	// A weekly budget beside the daily one; each flag changes only its own.
+	r = s.run("keys", "budget", "--name", "boss", "--weekly-tokens", "900000")
+	mustSucceed(t, r)
+	if strings.TrimSpace(r.stdout) != "key boss: weekly budget 900000 tokens" {
+		t.Errorf("keys budget --weekly-tokens: %q", r.stdout)
+	}
+	r = s.run("keys", "list")
+	if !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+900000 tokens$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-$`).MatchString(r.stdout) {
+		t.Errorf("keys list after a weekly budget:\n%s", r.stdout)
+	}
+	mustSucceed(t, s.run("keys", "budget", "--name", "boss", "--weekly-tokens", "0"))
+	r = s.run("keys", "create", "--name", "weekly", "--weekly-tokens", "123")
+	mustSucceed(t, r)
+	r = s.run("keys", "list", "--json")
+	if !strings.Contains(r.stdout, `"name": "weekly"`) || !strings.Contains(r.stdout, `"weekly_tokens": 123`) {
+		t.Errorf("keys list --json lacks the weekly budget:\n%s", r.stdout)
+	}
+	mustSucceed(t, s.run("keys", "revoke", "--name", "weekly"))
 
 	srv := s.startServe()
 	status := func(key, path, body string) (int, string) {
@@ -278,11 +300,14 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 	mustSucceed(t, s.run("keys", "budget", "--name", "intern", "--daily-tokens", "0"))
 	var rows []keyRow
 	r = s.run("keys", "list", "--json")
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 2 {
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 3 {
 		t.Fatalf("keys list --json: %v %s", err, r.stdout)
 	}
 	for _, k := range rows {
-		if k.DailyTokens != 0 {
+		if k.Revoked {
+			continue
+		}
+		if k.DailyTokens != 0 || k.WeeklyTokens != 0 {
 			t.Errorf("%s still has a budget: %+v", k.Name, k)
 		}
 	}
