@@ -243,8 +243,9 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 	serve := ServeTarget(client(), srv.URL, ten.Key).Do
 	cp.do = func(ctx context.Context) error {
 		err := serve(ctx)
-		// The usage write runs beside the answer's end: let it land, so
-		// that it counts with its own request and not the next one.
+		// Wait writes the request's usage, as the end of every Lambda
+		// invocation does (lambdaproxy.WaitAfter), so that it counts with
+		// its own request and not the next one.
 		if werr := p.Wait(ctx); err == nil {
 			err = werr
 		}

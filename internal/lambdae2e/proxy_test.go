@@ -103,6 +103,17 @@ func TestProxy_RIE(t *testing.T) {
 		}
 	}
 	wantStream("first turn")
+	// The invocation wrote its request's usage before it ended (Lambda
+	// freezes the container then): the counter is in the table already,
+	// one request's worth.
+	rows, err := w.states.Usage(context.Background(), time.Now().Add(-24*time.Hour), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := w.Sim.Stats().LastUsage; len(rows) != 1 || rows[0].Key != "e2e" || rows[0].Requests != 1 ||
+		rows[0].InputTokens != int64(u.InputTokens) || rows[0].OutputTokens != int64(u.OutputTokens) {
+		t.Errorf("usage counters after the first invocation: %+v, want one of key e2e, 1 request, %+v", rows, u)
+	}
 
 	// A wrong key: 401 in OpenAI's error shape, nothing sent upstream.
 	p, body := streamed(t, fn, proxyEvent(t, "cgk_wrong_0123456789abcdef"))
