@@ -20,7 +20,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			"POST /v1/chat/completions, GET /v1/models)\n"+
 			"over plain HTTP, streaming each SSE event as it arrives, with the same accounts, keys and\n"+
 			"refresh routine as the Lambda deployment. Clients authenticate with a key from\n"+
-			"`codexgate keys create`. Stops gracefully on SIGINT or SIGTERM.")
+			"`codexgate keys create`. Per-key usage is summed and written every CODEXGATE_USAGE_FLUSH (1s).\n"+
+			"Stops gracefully on SIGINT or SIGTERM, writing the usage still pending.")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port; the URL is printed)")
 	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
 	if err := fs.parse(args); err != nil {

@@ -1,6 +1,7 @@
 package awsstores
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,9 +19,23 @@ import (
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
+
+// syncBuffer is a bytes.Buffer safe for the proxy's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type accounts []string
 
@@ -76,6 +91,7 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 	}
 	secrets.Seed("a", auth)
 	clock := &testClock{t: sunday}
+	var emf syncBuffer
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
 		Tokens: codex.NewRefresher(secrets, codexmem.NewLeaser(time.Now),
@@ -84,6 +100,7 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 		Accounts:      accounts{"a"},
 		Usage:         Usage{Store: store},
 		Budgets:       Budgets{Store: store},
+		BudgetEvents:  metrics.BudgetEvents{W: metrics.New(&emf)},
 		BudgetRefresh: time.Millisecond, // the clock ticks a millisecond per request: every check reloads
 		Clock:         clock.now,
 		Logger:        slog.New(slog.DiscardHandler),
@@ -153,6 +170,11 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 	if code, _, body := post("/v1/messages", `{"model":"claude-sonnet-4-5-20250929","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`); code != http.StatusTooManyRequests ||
 		!strings.Contains(body, `"type":"rate_limit_error"`) || !strings.Contains(body, "weekly budget") || !strings.Contains(body, "2026-05-04T00:00:00Z") {
 		t.Errorf("messages refusal: %d %s", code, body)
+	}
+	// One BudgetRefused line per refused request, as app.Proxy wires it.
+	if lines := strings.Split(strings.TrimSpace(emf.String()), "\n"); len(lines) != 3 ||
+		strings.Count(emf.String(), `"BudgetRefused":1`) != 3 || strings.Count(emf.String(), `"Budget":"weekly"`) != 3 || strings.Count(emf.String(), `"Key":"intern"`) != 3 {
+		t.Errorf("EMF after 3 refusals:\n%s", emf.String())
 	}
 	st := sim.Stats()
 	if used, err := store.KeyTokensOn(ctx, "intern", sunday); err != nil || used != int64(st.InputTokens+st.OutputTokens) {
