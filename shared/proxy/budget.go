@@ -41,13 +41,20 @@ type BudgetEvents interface {
 // may get before it is read again (in the background).
 const DefaultBudgetRefresh = 10 * time.Second
 
+// pastSettle is how long after midnight (UTC) the week's earlier days are
+// still read again with each refresh: yesterday's last flushes (every
+// container's) land in the first seconds of the new day.
+const pastSettle = 2 * time.Minute
+
 // budgets enforces daily and weekly token budgets from a per-container
 // cache, so the check before the first byte makes no AWS call: a stale or
 // missing entry is reloaded in the background and the request goes on
 // meanwhile. What this container served is added locally at once, and
 // stays counted until the table holds it (its flushed write succeeded) and
 // a later read saw it. The week's use is the week's earlier days, read once
-// per key and day (a day that is over no longer changes), plus today.
+// per key and day (a day that is over no longer changes; read again with
+// each refresh during its first pastSettle, while the last writes of the
+// day before land), plus today.
 //
 // Overshoot: a key can exceed a budget by the tokens of the requests
 // admitted while the counters this container sees are below it: requests in
@@ -75,8 +82,9 @@ type budgetEntry struct {
 	unwritten    int64  // served by this container today, write not yet done
 	writtenSince int64  // written since the running load began: maybe not in its read
 	readAt       time.Time
-	pastKnown    bool  // past loaded for day
-	past         int64 // the week's days before day, from the table
+	pastKnown    bool      // past loaded for day
+	past         int64     // the week's days before day, from the table
+	pastAt       time.Time // when past was read
 	loading      bool
 }
 
@@ -109,7 +117,8 @@ func (b *budgets) check(name string, kb KeyBudget) (string, error) {
 	needPast := kb.Weekly > 0 && !e.pastKnown
 	if !e.loading && (!e.known || needPast || now.Sub(e.readAt) >= b.refresh) {
 		e.loading, e.writtenSince = true, 0
-		go b.load(name, now, needPast)
+		settled := e.pastKnown && !e.pastAt.Before(dayStart(now).Add(pastSettle))
+		go b.load(name, now, kb.Weekly > 0 && !settled)
 	}
 	today := e.used + e.local
 	// The weekly refusal first: when both are reached, waiting for
@@ -181,7 +190,7 @@ func (b *budgets) load(name string, now time.Time, past bool) {
 	case pastErr != nil:
 		b.log.LogAttrs(ctx, slog.LevelWarn, "load key budget: the week's earlier days", slog.String("key", name), slog.String("error", pastErr.Error()))
 	case past:
-		e.pastKnown, e.past = true, before
+		e.pastKnown, e.past, e.pastAt = true, before, now
 	}
 	if err != nil {
 		b.log.LogAttrs(ctx, slog.LevelWarn, "load key budget", slog.String("key", name), slog.String("error", err.Error()))

@@ -300,6 +300,36 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 	}
 }
 
+// Yesterday's last writes land after midnight: the week's earlier days are
+// read again in the first minutes of a day, so they still count.
+func TestProxy_Budget_WeeklySeesYesterdaysLateWrite(t *testing.T) {
+	h0, _, _ := budgetHarness(t, KeyBudget{}, nil)
+	h0.post("/v1/responses", simBody, nil)
+	probe := h0.usage.waitRecords(t, 1)
+	turn := probe[0].InputTokens + probe[0].OutputTokens
+
+	clock := &testClock{t: time.Date(2026, 5, 5, 23, 59, 59, 0, time.UTC)} // Tuesday
+	h, src, _ := budgetHarness(t, KeyBudget{Weekly: turn + 1}, clock)
+	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("tuesday: %d %s", resp.StatusCode, body)
+	}
+	// Wednesday: the week's earlier days are read before Tuesday's turn is
+	// written, then it is written.
+	clock.set(time.Date(2026, 5, 6, 0, 0, 30, 0, time.UTC))
+	reload(t, h, src, clock)
+	h.usage.waitRecords(t, 1)
+	reload(t, h, src, clock)
+	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("wednesday's first turn (%d of %d tokens used): %d %s", turn, turn+1, resp.StatusCode, body)
+	}
+	h.usage.waitRecords(t, 2)
+	reload(t, h, src, clock)
+	resp, body := h.post("/v1/responses", simBody, nil)
+	if _, _, msg, _ := budgetError(t, body); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(msg, "weekly budget") {
+		t.Errorf("after tuesday's late turn and wednesday's (%d of %d tokens): %d %s", 2*turn, turn+1, resp.StatusCode, body)
+	}
+}
+
 // What this container served counts against the budget until the table
 // holds it: a reload of the table in between must not forget it.
 func TestProxy_Budget_CountsUnflushedUse(t *testing.T) {

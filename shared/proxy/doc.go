@@ -34,15 +34,19 @@
 //   - keepalive.go: a non-streaming answer still pending after 10 s gets its
 //     200 and headers, then whitespace every 30 s (valid before a JSON
 //     document), so API Gateway's 5-minute idle limit never cuts a long turn;
-//   - usage.go: the upstream's final usage, caught as the SSE reader hands
-//     events out (every front), is recorded once per request after the
-//     answer's last byte (a UsageRecorder: per-key day counters, metrics);
-//   - budget.go: a key's daily token budget, checked with the key from
-//     per-container counters refreshed in the background;
+//   - usage.go, usage_batch.go: the upstream's final usage, caught as the
+//     SSE reader hands events out (every front), is counted once per
+//     request after the answer's last byte, summed per counter (day, key,
+//     account, model) and written at the next flush (a UsageRecorder:
+//     per-key day counters, metrics): FlushUsage every interval in
+//     `codexgate serve`, Wait at the end of every Lambda invocation;
+//   - budget.go: a key's daily and weekly token budgets, checked with the
+//     key from per-container counters refreshed in the background;
 //   - headers.go: what is stripped and set, both ways, as data;
 //   - errors.go: every error the client sees, in OpenAI's shape.
 //
 // A warm request makes no AWS call before its first byte: keys, budgets,
 // account states and access tokens come from per-container caches that are
-// refreshed lazily; its usage is written after its last byte.
+// refreshed lazily; its usage is written after its last byte, at most one
+// write per request.
 package proxy

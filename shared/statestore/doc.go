@@ -16,15 +16,17 @@
 //	                                                          fetched_at, updated_at
 //	API key    pk "apikeys"           sk SHA-256 hex of key   name S, prefix S (first 8 characters of
 //	                                                          the key), created_at S, revoked BOOL,
-//	                                                          revoked_at S, daily_tokens N (budget, optional)
+//	                                                          revoked_at S, daily_tokens N, weekly_tokens N
+//	                                                          (budgets, optional)
 //	usage      pk "usage#<YYYY-MM-DD>" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,
 //	                                                          output_tokens, reasoning_tokens N (atomic
-//	                                                          ADD, one UpdateItem per request); ttl N
+//	                                                          ADD, one UpdateItem per flushed delta); ttl N
 //	                                                          (epoch s: the day's end + retention)
 //
-// One Query on pk "usage#<day>" returns a day's usage of every key.
+// One Query on pk "usage#<day>" returns a day's usage of every key; with
+// begins_with(sk, "<key>"|) it returns one key's (KeyTokensOn).
 // One Query on pk "accounts" returns every state and quota item (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is
 // returned once by CreateKey and never stored or logged.
