@@ -325,8 +325,11 @@ func TestProxy_Budget_WeeklySeesYesterdaysLateWrite(t *testing.T) {
 	h.usage.waitRecords(t, 2)
 	reload(t, h, src, clock)
 	resp, body := h.post("/v1/responses", simBody, nil)
-	if _, _, msg, _ := budgetError(t, body); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(msg, "weekly budget") {
-		t.Errorf("after tuesday's late turn and wednesday's (%d of %d tokens): %d %s", 2*turn, turn+1, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after tuesday's late turn and wednesday's (%d of %d tokens): %d, want 429", 2*turn, turn+1, resp.StatusCode)
+	}
+	if _, _, msg, _ := budgetError(t, body); !strings.Contains(msg, "weekly budget") {
+		t.Errorf("refusal %s, want the weekly budget named", body)
 	}
 }
 
