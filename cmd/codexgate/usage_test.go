@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -390,5 +391,53 @@ func TestKeys_BudgetStormAcrossProcesses(t *testing.T) {
 		procs, clients, turn, budget, used, overshoot, bound, served, refused)
 	if refused != procs*clients || used < budget || overshoot > bound {
 		t.Errorf("refused %d of %d clients, used %d of %d (overshoot %d > bound %d?)", refused, procs*clients, used, budget, overshoot, bound)
+	}
+}
+
+// TestUsage_ServeFlushesEveryInterval: a running `codexgate serve` writes
+// the usage it summed every CODEXGATE_USAGE_FLUSH, without being stopped;
+// a value that is no duration is a one-line error naming the variable.
+func TestUsage_ServeFlushesEveryInterval(t *testing.T) {
+	s := newStack(t, openaisim.Options{})
+	file, _ := s.newLogin(openaisim.Account{Name: "kim"})
+	mustSucceed(t, s.run("import", "--account", "kim", "--auth-file", file))
+	key := s.createKey("alice")
+	bad := append(slices.Clone(s.env), "CODEXGATE_USAGE_FLUSH=soon")
+	r := runCLI(t, bad, "", "serve", "--addr", "127.0.0.1:0")
+	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); r.code == 0 || len(lines) != 1 || !strings.Contains(lines[0], `CODEXGATE_USAGE_FLUSH="soon"`) {
+		t.Errorf("serve with CODEXGATE_USAGE_FLUSH=soon: %s", r)
+	}
+
+	s.env = append(s.env, "CODEXGATE_USAGE_FLUSH=200ms")
+	srv := s.startServe()
+	requests := func() int64 {
+		var n int64
+		for _, row := range usageJSON(t, s, "--days", "2") {
+			n += row.Requests
+		}
+		return n
+	}
+	sent := int64(0)
+	for _, batch := range []int{5, 3} {
+		for range batch {
+			resp := post(t, srv.base+"/v1/responses", key, responsesBody)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d", resp.StatusCode)
+			}
+			sent++
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for requests() != sent {
+			if time.Now().After(deadline) {
+				t.Fatalf("serve still running: %d requests stored after 30 s, want %d", requests(), sent)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	srv.stop(t)
+	if n := requests(); n != sent {
+		t.Errorf("after the stop: %d requests stored, want %d", n, sent)
 	}
 }
