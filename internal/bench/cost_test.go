@@ -40,7 +40,7 @@ func shareSize(mb int, firstByteAdded, cold time.Duration) ShareSize {
 		MemoryMB: mb, Period: 100 * time.Millisecond, Quota: QuotaFor(mb, 100*time.Millisecond),
 		ColdFirst: 50*time.Millisecond + cold, ColdWarm: 50 * time.Millisecond,
 		FirstByte: one(5*time.Millisecond + firstByteAdded), DirectFirstByte: one(5 * time.Millisecond),
-		Whole: one(80 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
+		Whole: one(80 * time.Millisecond), End: one(82 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
 		Events: 248, CPU: 20 * time.Millisecond, Turns: 10,
 	}
 }
