@@ -40,7 +40,7 @@ func shareSize(mb int, firstByteAdded, cold time.Duration) ShareSize {
 		MemoryMB: mb, Period: 100 * time.Millisecond, Quota: QuotaFor(mb, 100*time.Millisecond),
 		ColdFirst: 50*time.Millisecond + cold, ColdWarm: 50 * time.Millisecond,
 		FirstByte: one(5*time.Millisecond + firstByteAdded), DirectFirstByte: one(5 * time.Millisecond),
-		Whole: one(80 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
+		Whole: one(80 * time.Millisecond), End: one(82 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
 		Events: 248, CPU: 20 * time.Millisecond, Turns: 10,
 	}
 }
@@ -82,7 +82,8 @@ func TestResults_WriteShare(t *testing.T) {
 		"**missed**: first byte +40.000 ms > 20ms",
 		"| 256 MB | 14.5% (14471 µs / 100000 µs) | 120.000 | 8.000 |",
 		"not measured: `rie exploded`",
-		"| 128 MB | 60.010 | 100.02 | 0.20 | 3.50 | 0.0000 | **103.72** |",
+		"| 128 MB | 60.012 | 100.02 | 0.20 | 3.50 | 0.0000 | **103.72** |", // billed: the turn + the added end (82 − 70 ms)
+		"| 40.000 | 10.000 | 12.000 |",
 		RecommendedLine + "**256 MB**",
 		"https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
 		"https://aws.amazon.com/lambda/pricing/",

@@ -41,8 +41,12 @@ type ShareSize struct {
 	ColdFirst, ColdWarm time.Duration
 	ColdRuns            int
 	// Warm long turns through the RIE and, interleaved, straight to the
-	// simulator: time to the first body byte and to the end of the stream.
-	FirstByte, Whole             *Sample
+	// simulator: time to the first body byte and to the last. Through the
+	// RIE both are read on the runtime API (rie.Tap), where Lambda sees the
+	// answer: the emulator itself sends a streamed answer only once it is
+	// whole. End is when the bootstrap ended the invocation (after the
+	// usage write and any refresh it waits for): what Lambda bills.
+	FirstByte, Whole, End        *Sample
 	DirectFirstByte, DirectWhole *Sample
 	Events                       int           // SSE events in one turn's answer
 	CPU                          time.Duration // bootstrap CPU over Turns warm turns
@@ -63,6 +67,12 @@ func (s ShareSize) AddedFirstByte() time.Duration {
 // AddedWhole is the median added latency to the end of the stream.
 func (s ShareSize) AddedWhole() time.Duration {
 	return s.Whole.Percentile(50) - s.DirectWhole.Percentile(50)
+}
+
+// AddedEnd is the median time from the end of the direct stream to the end
+// of the invocation: the billed duration beyond the turn itself.
+func (s ShareSize) AddedEnd() time.Duration {
+	return s.End.Percentile(50) - s.DirectWhole.Percentile(50)
 }
 
 // CPUPerTurn is the bootstrap's CPU time per warm turn.
@@ -148,7 +158,7 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 		}
 	}()
 	for i := range o.ColdRuns {
-		c, err := rie.Start(o.RIE, boot, env)
+		c, err := rie.StartTapped(o.RIE, boot, env)
 		if err != nil {
 			s.Err = err
 			return s
@@ -186,8 +196,18 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 	hc := client()
 	turn := rie.APIGatewayEvent(http.MethodPost, "/v1/responses",
 		map[string]string{"Authorization": "Bearer " + o.Key, "Content-Type": "application/json"}, RequestBody)
-	viaRIE := func() (time.Duration, time.Duration, int, error) {
-		return streamTimes(ctx, hc, last.InvocationURL(), turn, nil, true)
+	// viaRIE times one turn on the runtime API: first byte, last byte and
+	// end of the invocation, from the moment the event was sent.
+	viaRIE := func() (first, whole, end time.Duration, events int, err error) {
+		sent := time.Now()
+		if _, _, events, err = streamTimes(ctx, hc, last.InvocationURL(), turn, nil, true); err != nil {
+			return 0, 0, 0, 0, err
+		}
+		a := last.Tap().Last()
+		if a.FirstByte.Before(sent) || a.End.Before(a.LastByte) {
+			return 0, 0, 0, 0, fmt.Errorf("runtime API tap: no answer to this turn (%+v)", a)
+		}
+		return a.FirstByte.Sub(sent), a.LastByte.Sub(sent), a.End.Sub(sent), events, nil
 	}
 	direct := func() (time.Duration, time.Duration, int, error) {
 		return streamTimes(ctx, hc, o.SimURL+"/backend-api/codex/responses", []byte(RequestBody), map[string]string{
@@ -195,7 +215,7 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 			"Content-Type": "application/json", "Accept": "text/event-stream"}, false)
 	}
 	for range 2 { // warm-up: connections, the token cache
-		if _, _, _, err := viaRIE(); err != nil {
+		if _, _, _, _, err := viaRIE(); err != nil {
 			s.Err = fmt.Errorf("warm-up: %w", err)
 			return s
 		}
@@ -204,11 +224,11 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 			return s
 		}
 	}
-	s.FirstByte, s.Whole, s.DirectFirstByte, s.DirectWhole = &Sample{}, &Sample{}, &Sample{}, &Sample{}
+	s.FirstByte, s.Whole, s.End, s.DirectFirstByte, s.DirectWhole = &Sample{}, &Sample{}, &Sample{}, &Sample{}, &Sample{}
 	before, _ := OnCPUTime(kids[0])
 	th0, _ := g.Stat()
 	for range o.Turns {
-		fb, whole, events, err := viaRIE()
+		fb, whole, end, events, err := viaRIE()
 		if err != nil {
 			s.Err = err
 			return s
@@ -216,6 +236,7 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 		s.Events = events
 		s.FirstByte.Latencies = append(s.FirstByte.Latencies, fb)
 		s.Whole.Latencies = append(s.Whole.Latencies, whole)
+		s.End.Latencies = append(s.End.Latencies, end)
 		fb, whole, _, err = direct()
 		if err != nil {
 			s.Err = fmt.Errorf("direct: %w", err)
@@ -228,7 +249,7 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 	th1, _ := g.Stat()
 	s.CPU = after - before
 	s.Throttle = Throttling{Periods: th1.Periods - th0.Periods, Throttled: th1.Throttled - th0.Throttled, ThrottledTime: th1.ThrottledTime - th0.ThrottledTime}
-	for _, smp := range []*Sample{s.FirstByte, s.Whole, s.DirectFirstByte, s.DirectWhole} {
+	for _, smp := range []*Sample{s.FirstByte, s.Whole, s.End, s.DirectFirstByte, s.DirectWhole} {
 		sortDurations(smp.Latencies)
 	}
 	if m, err := ReadMemory(kids[0]); err == nil {

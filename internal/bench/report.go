@@ -332,11 +332,11 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	if len(c.Sizes) > 0 {
 		first = c.Sizes[0]
 	}
-	p("Lambda gives a function CPU in proportion to its memory: one vCPU at %d MB (AWS Lambda Developer Guide, *Configure Lambda function memory*, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Emulated here: for each size the proxy bootstrap runs under the RIE inside its own cgroup v1 `cpu` group with `cpu.cfs_period_us` = %d and `cpu.cfs_quota_us` = period × MB / %d (the bootstrap moves itself into the group before it execs, so the RIE, which stands in for Lambda's own machinery, is not limited). Per size: %d fresh containers for the cold start (GET /v1/models twice: cold overhead = first − warm, median), then in the last one %d warm turns of `POST /v1/responses` against a simulator answering %d words (%d SSE events a turn), each followed by the same turn straight to the simulator (*direct*); *added* = RIE − direct, medians. First byte = first byte of the SSE body (after the RIE's prelude); whole = end of the stream. CPU: the bootstrap's on-CPU time over the warm turns (sum of its threads' `/proc/<pid>/task/*/schedstat`, ns). Peak RSS: the bootstrap's VmHWM.",
+	p("Lambda gives a function CPU in proportion to its memory: one vCPU at %d MB (AWS Lambda Developer Guide, *Configure Lambda function memory*, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Emulated here: for each size the proxy bootstrap runs under the RIE inside its own cgroup v1 `cpu` group with `cpu.cfs_period_us` = %d and `cpu.cfs_quota_us` = period × MB / %d (the bootstrap moves itself into the group before it execs, so the RIE, which stands in for Lambda's own machinery, is not limited). Per size: %d fresh containers for the cold start (GET /v1/models twice: cold overhead = first − warm, median), then in the last one %d warm turns of `POST /v1/responses` against a simulator answering %d words (%d SSE events a turn), each followed by the same turn straight to the simulator (*direct*); *added* = Lambda − direct, medians. The RIE sends a streamed answer to its client only once it is whole (aws-lambda-runtime-interface-emulator issue #175), so the Lambda side is timed where the Lambda service sees the answer: a recording hop between the bootstrap and the RIE's runtime API (internal/rie's tap) notes when the first and the last byte of the SSE body (after the streaming prelude) leave the bootstrap, and when the bootstrap ends the invocation (*end*: after the request's usage write and any refresh it waits for, the duration Lambda bills). First byte and whole stream are from the moment the event is sent. CPU: the bootstrap's on-CPU time over the warm turns (sum of its threads' `/proc/<pid>/task/*/schedstat`, ns). Peak RSS: the bootstrap's VmHWM.",
 		LambdaMBPerVCPU, period.Microseconds(), LambdaMBPerVCPU, first.ColdRuns, first.Turns, ShareWords, first.Events)
 	p("")
-	p("| memory | CPU share | cold overhead ms (first − warm) | added first byte p50 ms | added whole stream p50 ms | whole stream p50 ms (direct) | CPU per turn ms | CPU per event µs | throttled periods | peak RSS MB | budgets (first byte ≤ %s, cold ≤ %s) |", FirstByteBudget, ColdBudget)
-	p("|---|---|---|---|---|---|---|---|---|---|---|")
+	p("| memory | CPU share | cold overhead ms (first − warm) | added first byte p50 ms | added whole stream p50 ms | added end p50 ms | whole stream p50 ms (direct) | CPU per turn ms | CPU per event µs | throttled periods | peak RSS MB | budgets (first byte ≤ %s, cold ≤ %s) |", FirstByteBudget, ColdBudget)
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range c.Sizes {
 		share := fmt.Sprintf("%.1f%% (%d µs / %d µs)", 100*float64(s.Quota)/float64(s.Period), s.Quota.Microseconds(), s.Period.Microseconds())
 		if s.Err != nil || s.FirstByte == nil {
@@ -344,7 +344,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 			if s.Err != nil {
 				err = strings.ReplaceAll(s.Err.Error(), "\n", " ")
 			}
-			p("| %d MB | %s | not measured: `%.300s` | | | | | | | | |", s.MemoryMB, share, err)
+			p("| %d MB | %s | not measured: `%.300s` | | | | | | | | | |", s.MemoryMB, share, err)
 			continue
 		}
 		ok, why := s.Fits()
@@ -356,7 +356,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 		if s.Events > 0 {
 			perEvent = fmt.Sprintf("%.1f", float64(s.CPUPerTurn())/float64(time.Microsecond)/float64(s.Events))
 		}
-		p("| %d MB | %s | %s | %s | %s | %s (%s) | %s | %s | %d of %d | %.1f | %s |", s.MemoryMB, share, ms(s.Cold()), ms(s.AddedFirstByte()), ms(s.AddedWhole()),
+		p("| %d MB | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %d of %d | %.1f | %s |", s.MemoryMB, share, ms(s.Cold()), ms(s.AddedFirstByte()), ms(s.AddedWhole()), ms(s.AddedEnd()),
 			ms(s.Whole.Percentile(50)), ms(s.DirectWhole.Percentile(50)), ms(s.CPUPerTurn()), perEvent, s.Throttle.Throttled, s.Throttle.Periods, float64(s.PeakRSSKB)/1024, v)
 	}
 	p("")
@@ -370,15 +370,15 @@ func (r *Results) writeShare(p func(string, ...any)) {
 		store = costOf(r.Calls.WarmByOp) / float64(r.Calls.WarmRequests)
 		storeNote = fmt.Sprintf("%s per warm request, measured in section 2", ops(r.Calls.WarmByOp, r.Calls.WarmRequests))
 	}
-	p("Prices (us-east-1, first tier, list prices as published on %s): Lambda Arm $%.10f per GB-second and $0.20 per million requests (https://aws.amazon.com/lambda/pricing/); API Gateway REST API $3.50 per million requests, first 333 million a month (https://aws.amazon.com/api-gateway/pricing/); storage calls: %s, priced as in section 5. A streamed turn keeps the invocation running for the whole turn, so the billed duration is the turn (%d min) plus the proxy's added whole-stream latency at that size. Not included: cold starts (their init time is billed too, but how often they happen depends on traffic), token refreshes (per account, not per turn: section 5), free tiers, data transfer.",
+	p("Prices (us-east-1, first tier, list prices as published on %s): Lambda Arm $%.10f per GB-second and $0.20 per million requests (https://aws.amazon.com/lambda/pricing/); API Gateway REST API $3.50 per million requests, first 333 million a month (https://aws.amazon.com/api-gateway/pricing/); storage calls: %s, priced as in section 5. A streamed turn keeps the invocation running for the whole turn, so the billed duration is the turn (%d min) plus the time from the end of the direct stream to the end of the invocation at that size (*added end*). Not included: cold starts (their init time is billed too, but how often they happen depends on traffic), token refreshes (per account, not per turn: section 5), free tiers, data transfer.",
 		PricesRecorded, priceLambdaArmGBSecond, storeNote, TurnMinutes)
 	p("")
 	p("| memory | billed per turn s | Lambda duration $ | Lambda requests $ | API Gateway $ | storage calls $ | **total $ per million turns** |")
 	p("|---|---|---|---|---|---|---|")
 	for _, s := range c.Sizes {
 		var added time.Duration
-		if s.Err == nil && s.Whole != nil {
-			added = s.AddedWhole()
+		if s.Err == nil && s.End != nil {
+			added = s.AddedEnd()
 		}
 		tc := CostPerMillionTurns(s.MemoryMB, TurnMinutes*time.Minute, added, store)
 		p("| %d MB | %.3f | %.2f | %.2f | %.2f | %.4f | **%.2f** |", s.MemoryMB, tc.Billed.Seconds(), tc.Duration, tc.Requests, tc.API, tc.Store, tc.Total())

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -25,6 +26,8 @@ type Container struct {
 	start time.Time
 	log   logBuffer
 	stop  sync.Once
+	tap   *Tap // nil unless StartTapped
+	clean func()
 }
 
 // Start runs bin (the emulator, see Find) with bootstrap on free 127.0.0.1
@@ -33,6 +36,16 @@ type Container struct {
 // reaches the bootstrap too, and is killed if this process dies. The
 // bootstrap itself starts on the first invocation.
 func Start(bin, bootstrap string, env []string) (*Container, error) {
+	return start(bin, bootstrap, env, false)
+}
+
+// StartTapped is Start with a Tap between the bootstrap and the emulator's
+// runtime API (Container.Tap), for callers that time answers.
+func StartTapped(bin, bootstrap string, env []string) (*Container, error) {
+	return start(bin, bootstrap, env, true)
+}
+
+func start(bin, bootstrap string, env []string, tapped bool) (*Container, error) {
 	emu, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -41,7 +54,17 @@ func Start(bin, bootstrap string, env []string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{url: "http://" + emu + "/2015-03-31/functions/function/invocations"}
+	c := &Container{url: "http://" + emu + "/2015-03-31/functions/function/invocations", clean: func() {}}
+	if tapped {
+		if c.tap, err = startTap(api); err != nil {
+			return nil, err
+		}
+		if bootstrap, err = tapWrapper(bootstrap, c.tap.Addr()); err != nil {
+			c.tap.close()
+			return nil, err
+		}
+		c.clean = func() { c.tap.close(); os.RemoveAll(filepath.Dir(bootstrap)) } //nolint:errcheck // a temporary script
+	}
 	c.cmd = exec.Command(bin, "--runtime-interface-emulator-address", emu, "--runtime-api-address", api, bootstrap)
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.log, &c.log
@@ -50,6 +73,7 @@ func Start(bin, bootstrap string, env []string) (*Container, error) {
 	c.cmd.WaitDelay = time.Second
 	c.start = time.Now()
 	if err := c.cmd.Start(); err != nil {
+		c.clean()
 		return nil, fmt.Errorf("start aws-lambda-rie: %w", err)
 	}
 	if err := waitListen(emu, 10*time.Second); err != nil {
@@ -65,8 +89,12 @@ func (c *Container) Stop() {
 	c.stop.Do(func() {
 		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck // already gone is fine
 		c.cmd.Wait()                                      //nolint:errcheck // killed: the error says so
+		c.clean()
 	})
 }
+
+// Tap is the runtime API tap of a container from StartTapped, else nil.
+func (c *Container) Tap() *Tap { return c.tap }
 
 // Pid is the emulator's process id; the bootstrap is its child.
 func (c *Container) Pid() int { return c.cmd.Process.Pid }

@@ -177,7 +177,7 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if m.conv.Done() && !terminalEvents[last] {
+	if m.conv.Done() && !isTerminal(last) {
 		return len(b), errAnswerDone
 	}
 	return len(b), nil

@@ -42,10 +42,8 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 	copyResponseHeader(w.Header(), up.resp.Header)
 	w.WriteHeader(up.resp.StatusCode)
 	chunk, err := up.first, error(nil)
-	terminal := false
 	for {
 		if len(chunk) > 0 {
-			terminal = terminal || endsStream(chunk)
 			if _, werr := w.Write(chunk); werr != nil {
 				lg.err = werr // the client went away; closing the body cancels upstream
 				return up.resp.StatusCode
@@ -60,7 +58,7 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 		}
 		chunk, err = up.sse.next()
 	}
-	if err == io.EOF && terminal {
+	if err == io.EOF && up.sse.terminal {
 		return up.resp.StatusCode
 	}
 	// Cut mid-answer, or ended without a terminal event: tell the client in
@@ -69,23 +67,6 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 	w.Write(streamErrorEvent(errIncomplete)) //nolint:errcheck // the client may be gone too
 	rc.Flush()                               //nolint:errcheck
 	return up.resp.StatusCode
-}
-
-// endsStream reports whether a chunk of whole events holds a terminal event.
-func endsStream(chunk []byte) bool {
-	for len(chunk) > 0 {
-		n := eventEnd(chunk)
-		if n < 0 {
-			n = len(chunk)
-		}
-		// terminalEvents[string(name)] does not copy name (a map index by a
-		// converted []byte never allocates).
-		if name := eventNameBytes(chunk[:n]); terminalEvents[string(name)] || (len(name) == 0 && terminalEvents[parseEvent(chunk[:n]).name]) {
-			return true
-		}
-		chunk = chunk[n:]
-	}
-	return false
 }
 
 // aggregate answers a non-streaming client: it reads the upstream stream to

@@ -17,7 +17,11 @@ type sseReader struct {
 	buf        []byte
 	start, end int // buf[start:end] is read but not yet returned
 	err        error
-	usage      *Usage // of the final event, once it was read (usage.go)
+	// What the events handed out so far said, each event looked at once
+	// as the reader splits it (see): whether a terminal event came, and
+	// the usage of the final one (usage.go).
+	terminal bool
+	usage    *Usage
 }
 
 const (
@@ -50,20 +54,33 @@ func (s *sseReader) release() {
 // an incomplete trailing event is dropped and reported as
 // io.ErrUnexpectedEOF.
 func (s *sseReader) next() ([]byte, error) {
-	return s.read(lastEventEnd)
+	return s.read(true)
 }
 
 // nextEvent is next for exactly one event.
 func (s *sseReader) nextEvent() ([]byte, error) {
-	return s.read(eventEnd)
+	return s.read(false)
 }
 
-func (s *sseReader) read(boundary func([]byte) int) ([]byte, error) {
+// read hands out the complete events buffered (all of them, or the first),
+// splitting and looking at each once.
+func (s *sseReader) read(all bool) ([]byte, error) {
 	for {
-		if n := boundary(s.buf[s.start:s.end]); n > 0 {
+		n := 0
+		for {
+			m := eventEnd(s.buf[s.start+n : s.end])
+			if m < 0 {
+				break
+			}
+			s.see(s.buf[s.start+n : s.start+n+m])
+			n += m
+			if !all {
+				break
+			}
+		}
+		if n > 0 {
 			out := s.buf[s.start : s.start+n]
 			s.start += n
-			s.watchUsage(out)
 			return out, nil
 		}
 		if s.err != nil {
@@ -119,18 +136,6 @@ func eventEnd(b []byte) int {
 		i = k
 	}
 	return -1
-}
-
-// lastEventEnd returns the length of all complete events at b's start.
-func lastEventEnd(b []byte) int {
-	total := -1
-	for {
-		n := eventEnd(b[max(total, 0):])
-		if n < 0 {
-			return total
-		}
-		total = max(total, 0) + n
-	}
 }
 
 // sseEvent is one parsed event: its name and its data lines joined.
@@ -194,13 +199,38 @@ func eventNameBytes(raw []byte) []byte {
 	return nil
 }
 
-// Terminal events of a Responses stream: after one of them, the stream is
-// complete; a stream that ends without one was cut.
-var terminalEvents = map[string]bool{
-	"response.completed":  true,
-	"response.incomplete": true,
-	"response.failed":     true,
-	"error":               true,
+// see looks at one event as the reader hands it out: only its name, unless
+// it is the final one. A delta, almost every event of a turn, costs a scan
+// of its first line.
+func (s *sseReader) see(ev []byte) {
+	name := eventNameBytes(ev)
+	if len(name) == 0 {
+		// No "event:" line: the name is the data's "type", parsed only
+		// when it can be a Responses event at all.
+		if !bytes.Contains(ev, []byte(`"type"`)) {
+			return
+		}
+		name = []byte(parseEvent(ev).name)
+	}
+	if !isTerminal(name) {
+		return
+	}
+	s.terminal = true
+	if string(name) == "response.completed" || string(name) == "response.incomplete" {
+		if u, ok := parseUsage(parseEvent(ev).data); ok {
+			s.usage = &u
+		}
+	}
+}
+
+// isTerminal reports whether an event of this name ends a Responses
+// stream; a stream that ends without one was cut.
+func isTerminal[T string | []byte](name T) bool {
+	switch string(name) {
+	case "response.completed", "response.incomplete", "response.failed", "error":
+		return true
+	}
+	return false
 }
 
 // streamFailure reports whether a (first) event is an account-level

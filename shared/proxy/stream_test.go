@@ -311,20 +311,21 @@ func TestProxy_ServeHTTP_ClientErrorPassesThrough(t *testing.T) {
 	}
 }
 
-// The relay checks every chunk for a terminal event; on the deltas that make
-// up almost all of a turn that check must not allocate (it did, one string
-// per event, before).
-func TestEndsStream_Deltas_NoAllocs(t *testing.T) {
+// The reader looks at every event it splits for a terminal one; on the
+// deltas that make up almost all of a turn that look must not allocate (it
+// did, one string per event, before).
+func TestSSEReader_See_DeltasNoAllocs(t *testing.T) {
 	evs := completedEvents("a")
-	deltas := []byte(strings.Repeat(evs[1], 20))
-	done := []byte(evs[1] + evs[2])
-	if endsStream(deltas) {
-		t.Fatal("deltas end the stream")
+	delta := []byte(evs[1])
+	var s sseReader
+	if n := testing.AllocsPerRun(100, func() { s.see(delta) }); n != 0 {
+		t.Errorf("see allocates %v times per delta, want 0", n)
 	}
-	if !endsStream(done) {
+	if s.terminal {
+		t.Fatal("a delta ends the stream")
+	}
+	s.see([]byte(evs[2]))
+	if !s.terminal {
 		t.Fatal("response.completed does not end the stream")
-	}
-	if n := testing.AllocsPerRun(100, func() { endsStream(deltas); endsStream(done) }); n != 0 {
-		t.Errorf("endsStream allocates %v times per call pair, want 0", n)
 	}
 }

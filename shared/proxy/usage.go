@@ -1,11 +1,12 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/jsonscan"
 )
 
 // UsageRecorder stores usage deltas: awsstores.Usage adds each to its day
@@ -75,55 +76,33 @@ func (p *Proxy) Wait(ctx context.Context) error {
 	return errors.Join(ferr, p.usage.wait(ctx))
 }
 
-// watchUsage looks at events as the reader hands them out and keeps the
-// usage of the final one. Only the event names are looked at until a final
-// event comes, so a stream of deltas costs a line scan per event.
-func (s *sseReader) watchUsage(events []byte) {
-	for len(events) > 0 {
-		n := eventEnd(events)
-		if n < 0 {
-			n = len(events)
-		}
-		ev := events[:n]
-		events = events[n:]
-		name := eventName(ev)
-		if name == "" {
-			if !bytes.Contains(ev, []byte(`"response.`)) {
-				continue
-			}
-			name = parseEvent(ev).name
-		}
-		if name != "response.completed" && name != "response.incomplete" {
-			continue
-		}
-		if u, ok := parseUsage(parseEvent(ev).data); ok {
-			s.usage = &u
-		}
-	}
-}
-
 // parseUsage reads the usage of a response.completed/incomplete event's
-// data. ok is false when the event carries no usage object.
+// data. ok is false when the event carries no usage object. The event
+// holds the whole answer: only the model and the usage are decoded, the
+// rest is skimmed (jsonscan).
 func parseUsage(data []byte) (Usage, bool) {
-	var ev struct {
-		Response struct {
-			Model string `json:"model"`
-			Usage *struct {
-				InputTokens        int64 `json:"input_tokens"`
-				InputTokensDetails struct {
-					CachedTokens int64 `json:"cached_tokens"`
-				} `json:"input_tokens_details"`
-				OutputTokens        int64 `json:"output_tokens"`
-				OutputTokensDetails struct {
-					ReasoningTokens int64 `json:"reasoning_tokens"`
-				} `json:"output_tokens_details"`
-			} `json:"usage"`
-		} `json:"response"`
-	}
-	if json.Unmarshal(data, &ev) != nil || ev.Response.Usage == nil {
+	var resp [1][]byte
+	if _, ok := jsonscan.FieldsInto(resp[:], data, []string{"response"}); !ok || resp[0] == nil {
 		return Usage{}, false
 	}
-	u := ev.Response.Usage
-	return Usage{Model: ev.Response.Model, InputTokens: u.InputTokens, CachedTokens: u.InputTokensDetails.CachedTokens,
+	var f [2][]byte
+	if _, ok := jsonscan.FieldsInto(f[:], resp[0], []string{"model", "usage"}); !ok || f[1] == nil {
+		return Usage{}, false
+	}
+	var model string
+	var u *struct {
+		InputTokens        int64 `json:"input_tokens"`
+		InputTokensDetails struct {
+			CachedTokens int64 `json:"cached_tokens"`
+		} `json:"input_tokens_details"`
+		OutputTokens        int64 `json:"output_tokens"`
+		OutputTokensDetails struct {
+			ReasoningTokens int64 `json:"reasoning_tokens"`
+		} `json:"output_tokens_details"`
+	}
+	if json.Unmarshal(f[1], &u) != nil || u == nil || (f[0] != nil && json.Unmarshal(f[0], &model) != nil) {
+		return Usage{}, false
+	}
+	return Usage{Model: model, InputTokens: u.InputTokens, CachedTokens: u.InputTokensDetails.CachedTokens,
 		OutputTokens: u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens}, true
 }

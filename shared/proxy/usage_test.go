@@ -136,7 +136,7 @@ func TestProxy_RecordUsage_NothingWithoutFinalUsage(t *testing.T) {
 	}
 }
 
-func TestSSEReader_WatchUsage_CutStream(t *testing.T) {
+func TestSSEReader_Usage_CutStream(t *testing.T) {
 	// A stream cut before its final event has no usage to record.
 	raw := "event: response.created\ndata: {\"type\":\"response.created\"}\n\nevent: response.output_text.delta\ndata: {\"delta\":\"response.completed\"}\n\n"
 	r := newSSEReader(strings.NewReader(raw))
@@ -160,5 +160,32 @@ func TestSSEReader_WatchUsage_CutStream(t *testing.T) {
 	}
 	if want := (Usage{Model: "m", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}); r2.usage == nil || *r2.usage != want {
 		t.Errorf("usage %+v, want %+v", r2.usage, want)
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	full := Usage{Model: "gpt-5-codex", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}
+	usage := `"usage":{"input_tokens":7,"input_tokens_details":{"cached_tokens":3},"output_tokens":5,"output_tokens_details":{"reasoning_tokens":2}}`
+	for _, tc := range []struct {
+		name, data string
+		want       Usage
+		ok         bool
+	}{
+		{"completed", `{"type":"response.completed","response":{"id":"r","output":[{"text":"a \"usage\": {}"}],"model":"gpt-5-codex",` + usage + `}}`, full, true},
+		{"usage before model", `{"response":{` + usage + `,"model":"gpt-5-codex"}}`, full, true},
+		{"no model", `{"response":{` + usage + `}}`, Usage{InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}, true},
+		{"usage null", `{"response":{"model":"m","usage":null}}`, Usage{}, false},
+		{"no usage", `{"response":{"model":"m"}}`, Usage{}, false},
+		{"no response", `{"type":"response.completed"}`, Usage{}, false},
+		{"usage not an object", `{"response":{"usage":"many"}}`, Usage{}, false},
+		{"cut", `{"response":{"model":"m",` + usage[:30], Usage{}, false},
+		{"not JSON", `usage`, Usage{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseUsage([]byte(tc.data))
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("parseUsage = %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
 	}
 }
