@@ -27,8 +27,8 @@ func TestPercentile(t *testing.T) {
 func TestParseStatCPU(t *testing.T) {
 	stat := "1234 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0"
 	got, err := parseStatCPU([]byte(stat))
-	if err != nil || got != 2*time.Second {
-		t.Fatalf("got %v, %v; want 2s", got, err)
+	if err != nil || got != (CPU{User: 1500 * time.Millisecond, System: 500 * time.Millisecond}) {
+		t.Fatalf("got %+v, %v; want 1.5s user, 0.5s system", got, err)
 	}
 	if _, err := CPUTime(os.Getpid()); err != nil {
 		t.Fatal(err)

@@ -27,22 +27,33 @@ func (f *LongFloor) requests(name string) int {
 	return n
 }
 
-// cpu is the process CPU charged to target name over every concurrency.
-func (f *LongFloor) cpu(name string) time.Duration {
+// cpu is the process CPU charged to target name over every concurrency:
+// all of it, or its user-space part.
+func (f *LongFloor) cpu(name string, user bool) time.Duration {
 	var d time.Duration
 	for _, o := range f.Overhead {
-		d += o.CPU[name]
+		if user {
+			d += o.UserCPU[name]
+		} else {
+			d += o.CPU[name]
+		}
 	}
 	return d
 }
 
 // CPUPerRequest is target name's CPU per request (0 when not charged).
-func (f *LongFloor) CPUPerRequest(name string) time.Duration {
+func (f *LongFloor) CPUPerRequest(name string) time.Duration { return f.perRequest(name, false) }
+
+// UserCPUPerRequest is the user-space part of CPUPerRequest: the process's
+// own code, without the kernel's work on its sockets.
+func (f *LongFloor) UserCPUPerRequest(name string) time.Duration { return f.perRequest(name, true) }
+
+func (f *LongFloor) perRequest(name string, user bool) time.Duration {
 	n := f.requests(name)
 	if n == 0 {
 		return 0
 	}
-	return f.cpu(name) / time.Duration(n)
+	return f.cpu(name, user) / time.Duration(n)
 }
 
 // measureLongFloor runs serve and the bare reverse proxy against the

@@ -121,6 +121,7 @@ type Overhead struct {
 	Samples     map[string]*Sample
 	Order       []string
 	CPU         map[string]time.Duration // process CPU spent during that target's requests
+	UserCPU     map[string]time.Duration // the user-space part of CPU
 }
 
 // MeasureOverhead sends n requests per target at concurrency c, in rounds
@@ -128,7 +129,7 @@ type Overhead struct {
 // machine hits all targets alike. cpuPid maps a target name to the process
 // whose CPU time is charged to it.
 func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
-	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{}}
+	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{}, UserCPU: map[string]time.Duration{}}
 	for _, t := range targets {
 		o.Order = append(o.Order, t.Name)
 		o.Samples[t.Name] = &Sample{}
@@ -136,15 +137,16 @@ func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cp
 	per := max(n/rounds, 1)
 	for range rounds {
 		for _, t := range targets {
-			var before time.Duration
+			var before CPU
 			pid, charge := cpuPid[t.Name]
 			if charge {
-				before, _ = CPUTime(pid)
+				before, _ = ReadCPU(pid)
 			}
 			s := Run(ctx, c, per, t.Do)
 			if charge {
-				after, _ := CPUTime(pid)
-				o.CPU[t.Name] += after - before
+				after, _ := ReadCPU(pid)
+				o.CPU[t.Name] += after.User + after.System - before.User - before.System
+				o.UserCPU[t.Name] += after.User - before.User
 			}
 			agg := o.Samples[t.Name]
 			agg.Latencies = append(agg.Latencies, s.Latencies...)

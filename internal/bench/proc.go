@@ -17,30 +17,42 @@ const clockTick = 10 * time.Millisecond
 // CPUTime returns the user+system CPU time process pid has used so far
 // (fields 14 and 15 of /proc/<pid>/stat; threads included).
 func CPUTime(pid int) (time.Duration, error) {
+	c, err := ReadCPU(pid)
+	return c.User + c.System, err
+}
+
+// CPU is a process's CPU time so far, in user space (its own code) and in
+// the kernel (its system calls, and whatever interrupt work the kernel
+// charged to it).
+type CPU struct{ User, System time.Duration }
+
+// ReadCPU returns the CPU time process pid has used so far, threads
+// included.
+func ReadCPU(pid int) (CPU, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return CPU{}, err
 	}
 	return parseStatCPU(b)
 }
 
-func parseStatCPU(b []byte) (time.Duration, error) {
+func parseStatCPU(b []byte) (CPU, error) {
 	// comm (field 2) may hold spaces and parentheses: split after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("proc stat: no ')'")
+		return CPU{}, fmt.Errorf("proc stat: no ')'")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); utime is field 14, stime 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat: %d fields", len(f))
+		return CPU{}, fmt.Errorf("proc stat: %d fields", len(f))
 	}
 	u, err1 := strconv.ParseInt(f[11], 10, 64)
 	s, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("proc stat: bad utime/stime %q %q", f[11], f[12])
+		return CPU{}, fmt.Errorf("proc stat: bad utime/stime %q %q", f[11], f[12])
 	}
-	return time.Duration(u+s) * clockTick, nil
+	return CPU{User: time.Duration(u) * clockTick, System: time.Duration(s) * clockTick}, nil
 }
 
 // Memory is a process's resident set from /proc/<pid>/status.

@@ -441,7 +441,10 @@ func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
 			p("| added p50 at c=%d, ms | %s | %s | %s |", conc, ms(a["codexgate serve"]), ms(a[BareProxyName]), verdict(a["codexgate serve"] <= a[BareProxyName]))
 		}
 	}
+	userServe, userFloor := f.UserCPUPerRequest("codexgate serve"), f.UserCPUPerRequest(BareProxyName)
 	p("| CPU per request, ms | %s | %s | %s |", ms(serve), ms(floor), verdict(serve > 0 && serve <= floor))
 	p("| CPU per event, µs | %s | %s | — |", perEvent(serve), perEvent(floor))
+	p("| of which user space (the process's own code) per request, ms | %s | %s | %s |", ms(userServe), ms(userFloor), verdict(userServe > 0 && userServe <= userFloor))
+	p("| of which in the kernel (system calls, socket work charged to the process) per request, ms | %s | %s | — |", ms(serve-userServe), ms(floor-userFloor))
 	p("")
 }
