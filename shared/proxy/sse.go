@@ -68,11 +68,11 @@ func (s *sseReader) read(all bool) ([]byte, error) {
 	for {
 		n := 0
 		for {
-			m := eventEnd(s.buf[s.start+n : s.end])
+			m, first := splitEvent(s.buf[s.start+n : s.end])
 			if m < 0 {
 				break
 			}
-			s.see(s.buf[s.start+n : s.start+n+m])
+			s.see(s.buf[s.start+n:s.start+n+m], first)
 			n += m
 			if !all {
 				break
@@ -121,21 +121,33 @@ func (s *sseReader) fill() error {
 // eventEnd returns the length of the first complete event in b (through
 // its blank line), or -1.
 func eventEnd(b []byte) int {
+	n, _ := splitEvent(b)
+	return n
+}
+
+// splitEvent returns the length of the first complete event in b (through
+// its blank line), or -1, and the event's first line (without its line
+// end), which is its "event:" field in every stream the backend sends: the
+// reader learns the name from the same scan that finds the end.
+func splitEvent(b []byte) (n int, first []byte) {
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
-			return -1
+			return -1, nil
+		}
+		if i == 0 {
+			first = b[:j]
 		}
 		k := i + j + 1 // just after the line's \n
 		switch {
 		case k < len(b) && b[k] == '\n':
-			return k + 1
+			return k + 1, first
 		case k+1 < len(b) && b[k] == '\r' && b[k+1] == '\n':
-			return k + 2
+			return k + 2, first
 		}
 		i = k
 	}
-	return -1
+	return -1, nil
 }
 
 // sseEvent is one parsed event: its name and its data lines joined.
@@ -199,11 +211,15 @@ func eventNameBytes(raw []byte) []byte {
 	return nil
 }
 
-// see looks at one event as the reader hands it out: only its name, unless
-// it is the final one. A delta, almost every event of a turn, costs a scan
-// of its first line.
-func (s *sseReader) see(ev []byte) {
-	name := eventNameBytes(ev)
+// see looks at one event as the reader hands it out: only its name (from
+// its first line, found by splitEvent), unless it is the final one.
+func (s *sseReader) see(ev, first []byte) {
+	name, ok := bytes.CutPrefix(first, []byte("event:"))
+	if ok {
+		name = bytes.TrimSpace(name)
+	} else {
+		name = eventNameBytes(ev)
+	}
 	if len(name) == 0 {
 		// No "event:" line: the name is the data's "type", parsed only
 		// when it can be a Responses event at all.
