@@ -3,7 +3,9 @@ package proxy
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -409,5 +411,47 @@ func TestProxy_ServeHTTP_RejectedKeyCached(t *testing.T) {
 	read(t, h.do("GET", "/v1/models", "", http.Header{"Authorization": {"Bearer cg-other-wrong"}}))
 	if n := h.keys.count(); n != 3 {
 		t.Errorf("verifier calls = %d, want 3", n)
+	}
+}
+
+// blockingWriter holds every write until released: a log destination that
+// drains slowly (a pipe whose reader is busy).
+type blockingWriter struct{ release chan struct{} }
+
+func (b blockingWriter) Write(p []byte) (int, error) {
+	<-b.release
+	return len(p), nil
+}
+
+// The answer ends without waiting for the request's log line; Wait (the
+// end of a Lambda invocation, serve's shutdown) waits for it. Written
+// inside the handler, the line would hold the end of every streamed answer
+// until the log takes it.
+func TestProxy_ServeHTTP_AnswerEndsBeforeItsLogLine(t *testing.T) {
+	h := newHarness(t, []string{"a"})
+	bw := blockingWriter{release: make(chan struct{})}
+	h.proxy.cfg.Logger = slog.New(slog.NewTextHandler(bw, nil))
+	got := make(chan string, 1)
+	go func() {
+		_, body := read(t, h.do("POST", "/v1/responses", streamBody, nil))
+		got <- body
+	}()
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "response.completed") {
+			t.Fatalf("answer %q", body)
+		}
+	case <-time.After(30 * time.Second):
+		close(bw.release)
+		t.Fatal("the answer did not end while its log line was blocked")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.proxy.Wait(ctx); err == nil {
+		t.Fatal("Wait returned while a log line was still blocked")
+	}
+	close(bw.release)
+	if err := h.proxy.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait after the line was written: %v", err)
 	}
 }

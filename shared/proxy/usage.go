@@ -70,12 +70,12 @@ func (p *Proxy) FlushUsage(ctx context.Context) error {
 }
 
 // Wait flushes the pending usage and blocks until every usage write in
-// flight is done, or ctx ends. A process calls it before it ends or
+// flight and every request's log line is done, or ctx ends. A process calls it before it ends or
 // freezes: a Lambda invocation (lambdaproxy.WaitAfter), `codexgate serve`
 // on a signal.
 func (p *Proxy) Wait(ctx context.Context) error {
 	ferr := p.usage.flush(ctx)
-	return errors.Join(ferr, p.usage.wait(ctx))
+	return errors.Join(ferr, p.usage.wait(ctx), waitGroup(ctx, &p.logs))
 }
 
 // parseUsage reads the usage of a response.completed/incomplete event's
