@@ -41,12 +41,17 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{[]string{"keys", "rotate"}, `unknown keys subcommand "rotate"`},
 		{[]string{"keys", "create"}, "--name is required"},
 		{[]string{"keys", "revoke"}, "--name is required"},
+		{[]string{"keys", "budget", "--name", "intern"}, "want --daily-tokens or --weekly-tokens"},
+		{[]string{"keys", "budget", "--name", "intern", "--weekly-tokens", "-7"}, "--weekly-tokens -7: want 0 (none) or more"},
+		{[]string{"keys", "create", "--name", "intern", "--daily-tokens", "-3"}, "--daily-tokens -3: want 0 (none) or more"},
 		{[]string{"accounts", "--json=maybe"}, "invalid boolean value"},
 		{[]string{"serve", "--addr"}, "flag needs an argument"},
 	}
+	// Bad arguments are refused before any AWS configuration is needed.
+	noAWS := append(env, "AWS_REGION=", "AWS_DEFAULT_REGION=", "AWS_CONFIG_FILE=/dev/null", "AWS_PROFILE=")
 	for _, tt := range tests {
-		r := runCLI(t, env, "", tt.args...)
-		mustFail(t, r, 2, tt.want)
+		mustFail(t, runCLI(t, env, "", tt.args...), 2, tt.want)
+		mustFail(t, runCLI(t, noAWS, "", tt.args...), 2, tt.want)
 	}
 	if r := runCLI(t, env, ""); r.code != 2 || !strings.Contains(r.stderr, "Commands:") {
 		t.Errorf("no arguments: %s", r)

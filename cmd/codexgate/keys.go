@@ -47,11 +47,11 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "key name (letters, digits, '.', '_', '-'), e.g. laptop")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens (UTC day; 0: none); see `keys budget`")
 	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens (ISO week: Monday 00:00 UTC to the next Monday; 0: none)")
-	a, err := c.parseName(ctx, fs, args, name)
-	if err != nil {
+	var change statestore.BudgetChange
+	a, err := c.parseName(ctx, fs, args, name, func() (err error) {
+		change, err = budgetFlags(fs, daily, weekly)
 		return err
-	}
-	change, err := budgetFlags(fs, daily, weekly)
+	})
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (c *KeysCommand) revoke(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "keys revoke", "codexgate keys revoke --name N",
 		"Revokes key N. Running proxies stop accepting it within their key cache TTL (30 s by default).")
 	name := fs.String("name", "", "name of the key to revoke")
-	a, err := c.parseName(ctx, fs, args, name)
+	a, err := c.parseName(ctx, fs, args, name, nil)
 	if err != nil {
 		return err
 	}
@@ -101,16 +101,18 @@ func (c *KeysCommand) budget(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "name of the key")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens; 0 removes it")
 	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens; 0 removes it")
-	a, err := c.parseName(ctx, fs, args, name)
+	var change statestore.BudgetChange
+	a, err := c.parseName(ctx, fs, args, name, func() (err error) {
+		if change, err = budgetFlags(fs, daily, weekly); err != nil {
+			return err
+		}
+		if change.Daily == nil && change.Weekly == nil {
+			return usagef(fs.cmd, "want --daily-tokens or --weekly-tokens (or both): a budget of 1 or more tokens, or 0 to remove it")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	change, err := budgetFlags(fs, daily, weekly)
-	if err != nil {
-		return err
-	}
-	if change.Daily == nil && change.Weekly == nil {
-		return usagef(fs.cmd, "want --daily-tokens or --weekly-tokens (or both): a budget of 1 or more tokens, or 0 to remove it")
 	}
 	if err := a.States.SetKeyBudget(ctx, *name, change); err != nil {
 		if errors.Is(err, statestore.ErrKeyNotFound) {
@@ -155,8 +157,10 @@ func budgetFlags(fs *flagSet, daily, weekly *int64) (statestore.BudgetChange, er
 	return change, err
 }
 
-// parseName parses a --name command line and wires the app.
-func (c *KeysCommand) parseName(ctx context.Context, fs *flagSet, args []string, name *string) (*app.App, error) {
+// parseName parses a --name command line, runs check on the other flags
+// (when not nil) and wires the app: bad arguments are refused before any
+// AWS configuration is needed.
+func (c *KeysCommand) parseName(ctx context.Context, fs *flagSet, args []string, name *string, check func() error) (*app.App, error) {
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
@@ -165,6 +169,11 @@ func (c *KeysCommand) parseName(ctx context.Context, fs *flagSet, args []string,
 	}
 	if !keyName.MatchString(*name) {
 		return nil, usagef(fs.cmd, "key name %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", *name)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
 	}
 	return c.m.loadApp(ctx, quiet)
 }
