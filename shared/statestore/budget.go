@@ -3,14 +3,12 @@ package statestore
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // BudgetChange is what SetKeyBudget changes: a key's budgets of input +
@@ -24,15 +22,14 @@ type BudgetChange struct {
 // SetKeyBudget changes the budgets of the active key named name.
 // ErrKeyNotFound when no active key has the name.
 func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) error {
-	var set, remove []string
-	names := map[string]string{"#pk": attrPK}
-	values := map[string]types.AttributeValue{}
+	var upd expression.UpdateBuilder
+	given := false
 	for _, b := range []struct {
-		label, attr, ref string
-		v                *int64
+		label, attr string
+		v           *int64
 	}{
-		{"daily", "daily_tokens", "#daily", c.Daily},
-		{"weekly", "weekly_tokens", "#weekly", c.Weekly},
+		{"daily", "daily_tokens", c.Daily},
+		{"weekly", "weekly_tokens", c.Weekly},
 	} {
 		switch {
 		case b.v == nil:
@@ -40,25 +37,18 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) e
 		case *b.v < 0:
 			return fmt.Errorf("set budget of API key %q: negative %s budget %d", name, b.label, *b.v)
 		case *b.v == 0:
-			remove = append(remove, b.ref)
+			upd = upd.Remove(expression.Name(b.attr))
 		default:
-			set = append(set, b.ref+" = :"+b.label)
-			values[":"+b.label] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*b.v, 10)}
+			upd = upd.Set(expression.Name(b.attr), expression.Value(*b.v))
 		}
-		names[b.ref] = b.attr
+		given = true
 	}
-	if len(set)+len(remove) == 0 {
+	if !given {
 		return fmt.Errorf("set budget of API key %q: no budget given", name)
 	}
-	var update []string
-	if len(set) > 0 {
-		update = append(update, "SET "+strings.Join(set, ", "))
-	}
-	if len(remove) > 0 {
-		update = append(update, "REMOVE "+strings.Join(remove, ", "))
-	}
-	if len(values) == 0 {
-		values = nil
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(attrPK))).WithUpdate(upd).Build()
+	if err != nil {
+		return fmt.Errorf("set budget of API key %q: %w", name, err)
 	}
 	items, err := s.keyItems(ctx)
 	if err != nil {
@@ -73,10 +63,10 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) e
 		if _, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(pkAPIKeys, it.Hash),
-			ConditionExpression:       aws.String("attribute_exists(#pk)"),
-			UpdateExpression:          aws.String(strings.Join(update, " ")),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
+			ConditionExpression:       expr.Condition(),
+			UpdateExpression:          expr.Update(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
 		}); err != nil {
 			return fmt.Errorf("set budget of API key %q: %w", name, err)
 		}
@@ -92,13 +82,16 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) e
 // only that key's counters (their sort keys begin with the quoted name).
 func (s *Store) KeyTokensOn(ctx context.Context, name string, day time.Time) (int64, error) {
 	d := UsageDay(day)
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(pkUsagePrefix + d)).
+		And(expression.Key(attrSK).BeginsWith(usageKeyPrefix(name)))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, d, err)
+	}
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :key)"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pkUsagePrefix + d}, ":key": &types.AttributeValueMemberS{Value: usageKeyPrefix(name)},
-		},
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	})
 	var used int64
 	for p.HasMorePages() {
