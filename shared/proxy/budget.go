@@ -103,7 +103,7 @@ func (b *budgets) check(name string, kb KeyBudget) (string, error) {
 		return "", nil
 	}
 	now := b.now().UTC()
-	day := now.Format(time.DateOnly)
+	day := utcDay(now)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[name]
@@ -139,7 +139,7 @@ func (b *budgets) add(name string, at time.Time, tokens int64) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e := b.m[name]; e != nil && e.day == at.UTC().Format(time.DateOnly) {
+	if e := b.m[name]; e != nil && e.day == utcDay(at) {
 		e.local += tokens
 		e.unwritten += tokens
 	}
@@ -153,7 +153,7 @@ func (b *budgets) written(u UsageRecord) {
 	tokens := u.InputTokens + u.OutputTokens
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e := b.m[u.Key]; e != nil && e.day == u.Time.UTC().Format(time.DateOnly) {
+	if e := b.m[u.Key]; e != nil && e.day == utcDay(u.Time) {
 		e.unwritten = max(e.unwritten-tokens, 0) // requests served before the entry existed were not added
 		e.writtenSince += tokens
 	}
@@ -183,7 +183,7 @@ func (b *budgets) load(name string, now time.Time, past bool) {
 	defer b.mu.Unlock()
 	e := b.m[name]
 	e.loading = false
-	if e.day != now.Format(time.DateOnly) {
+	if e.day != utcDay(now) {
 		return // a new day began meanwhile: the next check reloads
 	}
 	switch {
@@ -200,6 +200,10 @@ func (b *budgets) load(name string, now time.Time, past bool) {
 	// written, and those written while it ran.
 	e.known, e.used, e.local, e.readAt = true, used, e.unwritten+e.writtenSince, now
 }
+
+// utcDay names t's UTC day (YYYY-MM-DD): the day budgets and usage
+// counters count for.
+func utcDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // dayStart is the start of t's UTC day.
 func dayStart(t time.Time) time.Time {

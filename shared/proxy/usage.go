@@ -70,9 +70,9 @@ func (p *Proxy) FlushUsage(ctx context.Context) error {
 }
 
 // Wait flushes the pending usage and blocks until every usage write in
-// flight and every request's log line is done, or ctx ends. A process calls it before it ends or
-// freezes: a Lambda invocation (lambdaproxy.WaitAfter), `codexgate serve`
-// on a signal.
+// flight and every request's log line is done, or ctx ends. A process
+// calls it before it ends or freezes: a Lambda invocation
+// (lambdaproxy.WaitAfter), `codexgate serve` on a signal.
 func (p *Proxy) Wait(ctx context.Context) error {
 	ferr := p.usage.flush(ctx)
 	return errors.Join(ferr, p.usage.wait(ctx), waitGroup(ctx, &p.logs))
@@ -84,8 +84,9 @@ func (p *Proxy) Wait(ctx context.Context) error {
 // the model and the token counts are decoded, without reflection, since
 // every answer pays for it.
 func parseUsage(data []byte) (Usage, bool) {
-	var resp, f [2][]byte
-	if _, ok := jsonscan.FieldsInto(resp[:1], data, responseKey); !ok || resp[0] == nil {
+	var resp [1][]byte
+	var f [2][]byte
+	if _, ok := jsonscan.FieldsInto(resp[:], data, responseKey); !ok || resp[0] == nil {
 		return Usage{}, false
 	}
 	if _, ok := jsonscan.FieldsInto(f[:], resp[0], modelUsageKeys); !ok || f[1] == nil {

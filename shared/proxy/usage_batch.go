@@ -49,7 +49,7 @@ func newUsageBatch(rec UsageRecorder, log *slog.Logger, written func(UsageRecord
 }
 
 func counterOf(u UsageRecord) usageCounter {
-	return usageCounter{day: u.Time.UTC().Format("2006-01-02"), key: u.Key, account: u.Account, model: u.Model}
+	return usageCounter{day: utcDay(u.Time), key: u.Key, account: u.Account, model: u.Model}
 }
 
 // add sums u into its counter's pending delta.
