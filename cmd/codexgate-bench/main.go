@@ -66,7 +66,7 @@ func run(ctx context.Context) error {
 	flag.DurationVar(&o.SharePeriod, "share-period", 100*time.Millisecond, "CFS period of the CPU-share quota")
 	flag.IntVar(&o.ShareColdRuns, "share-cold-runs", 3, "fresh containers per size (cold start median)")
 	flag.IntVar(&o.ShareTurns, "share-turns", 20, "warm long turns per size")
-	flag.IntVar(&o.FloorN, "floor-n", 400, "requests per target and concurrency: serve vs the floor on the long stream")
+	flag.IntVar(&o.FloorN, "floor-n", 800, "requests per target and concurrency: serve vs the floor on the long stream")
 	flag.StringVar(&o.Only, "only", "", `run one section alone: "cpushare"`)
 	flag.Parse()
 	if o.Only != "" && o.Only != "cpushare" {

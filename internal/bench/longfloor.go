@@ -12,8 +12,30 @@ import (
 // work outweighs the per-request work.
 type LongFloor struct {
 	Events   int
+	Rounds   int         // interleaved rounds per concurrency
 	Overhead []*Overhead // c=1 and c=8: direct, floor, serve
 	Err      error
+}
+
+// FloorRounds is how many rounds the long-stream comparison runs at each
+// concurrency: each round sends serve's and the floor's requests
+// interleaved (MeasureMixed) and reads both processes' CPU over it, so the
+// run yields 2 × FloorRounds paired CPU figures.
+const FloorRounds = 8
+
+// PairedCPU is serve's CPU over the floor's in each round (same requests,
+// same seconds), over every concurrency.
+func (f *LongFloor) PairedCPU(serve, floor string) []float64 {
+	var out []float64
+	for _, o := range f.Overhead {
+		s, b := o.RoundCPU[serve], o.RoundCPU[floor]
+		for i := range min(len(s), len(b)) {
+			if b[i] > 0 {
+				out = append(out, float64(s[i])/float64(b[i]))
+			}
+		}
+	}
+	return out
 }
 
 // requests is how many requests target name got over every concurrency.
@@ -60,7 +82,7 @@ func (f *LongFloor) perRequest(name string, user bool) time.Duration {
 // simulator at simURL (answering ShareAnswer) and measures both beside the
 // direct baseline at c=1 and c=8, n requests each.
 func measureLongFloor(ctx context.Context, o Options, ten *Tenant, simURL string, n int) *LongFloor {
-	f := &LongFloor{Events: ShareWords + 8}
+	f := &LongFloor{Events: ShareWords + 8, Rounds: FloorRounds}
 	serve, err := StartServe(o.Codexgate, ten.Env(simURL), io.Discard)
 	if err != nil {
 		f.Err = err
@@ -88,7 +110,7 @@ func measureLongFloor(ctx context.Context, o Options, ten *Tenant, simURL string
 	}
 	cpu := map[string]int{srv.Name: serve.Pid(), bare.Name: bareProc.Pid()}
 	for _, conc := range []int{1, 8} {
-		ov, err := MeasureOverhead(ctx, conc, n, 4, targets, cpu)
+		ov, err := MeasureMixed(ctx, conc, n, f.Rounds, targets, cpu)
 		if err != nil {
 			f.Err = err
 			return f

@@ -120,33 +120,44 @@ type Overhead struct {
 	Concurrency int
 	Samples     map[string]*Sample
 	Order       []string
-	CPU         map[string]time.Duration // process CPU spent during that target's requests
-	UserCPU     map[string]time.Duration // the user-space part of CPU
+	CPU         map[string]time.Duration // process CPU spent during that target's requests (ns)
+	UserCPU     map[string]time.Duration // the user-space part of CPU (10 ms ticks)
+	// RoundCPU is CPU per round: the batches of two processes in one round
+	// ran minutes apart at most, so their ratio is less exposed to the
+	// machine's drift than the totals are.
+	RoundCPU map[string][]time.Duration
 }
 
 // MeasureOverhead sends n requests per target at concurrency c, in rounds
 // (every target gets n/rounds per round, in turn) so that drift of the
-// machine hits all targets alike. cpuPid maps a target name to the process
-// whose CPU time is charged to it.
+// machine hits all targets alike; every other round sends them in reverse
+// order, so that no target always follows the same one. cpuPid maps a
+// target name to the process whose CPU time is charged to it.
 func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
-	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{}, UserCPU: map[string]time.Duration{}}
+	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{},
+		UserCPU: map[string]time.Duration{}, RoundCPU: map[string][]time.Duration{}}
 	for _, t := range targets {
 		o.Order = append(o.Order, t.Name)
 		o.Samples[t.Name] = &Sample{}
 	}
 	per := max(n/rounds, 1)
-	for range rounds {
-		for _, t := range targets {
-			var before CPU
+	for round := range rounds {
+		for i := range targets {
+			t := targets[i]
+			if round%2 == 1 {
+				t = targets[len(targets)-1-i]
+			}
 			pid, charge := cpuPid[t.Name]
+			var before processCPU
 			if charge {
-				before, _ = ReadCPU(pid)
+				before = readProcessCPU(pid)
 			}
 			s := Run(ctx, c, per, t.Do)
 			if charge {
-				after, _ := ReadCPU(pid)
-				o.CPU[t.Name] += after.User + after.System - before.User - before.System
-				o.UserCPU[t.Name] += after.User - before.User
+				used := readProcessCPU(pid).since(before)
+				o.CPU[t.Name] += used.onCPU
+				o.UserCPU[t.Name] += used.ticks.User
+				o.RoundCPU[t.Name] = append(o.RoundCPU[t.Name], used.onCPU)
 			}
 			agg := o.Samples[t.Name]
 			agg.Latencies = append(agg.Latencies, s.Latencies...)
@@ -161,4 +172,62 @@ func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cp
 		sortDurations(s.Latencies)
 	}
 	return o, ctx.Err()
+}
+
+// MeasureMixed is MeasureOverhead with the targets' requests interleaved
+// one by one within each round (RunMixed) instead of batch after batch, and
+// each charged process's CPU read over the whole round: every target is
+// timed under the same load, and the processes' CPU over the same seconds.
+func MeasureMixed(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
+	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{},
+		UserCPU: map[string]time.Duration{}, RoundCPU: map[string][]time.Duration{}}
+	for _, t := range targets {
+		o.Order = append(o.Order, t.Name)
+		o.Samples[t.Name] = &Sample{}
+	}
+	per := max(n/rounds, 1)
+	for range rounds {
+		before := map[string]processCPU{}
+		for name, pid := range cpuPid {
+			before[name] = readProcessCPU(pid)
+		}
+		samples := RunMixed(ctx, c, per, targets)
+		for name, pid := range cpuPid {
+			used := readProcessCPU(pid).since(before[name])
+			o.CPU[name] += used.onCPU
+			o.UserCPU[name] += used.ticks.User
+			o.RoundCPU[name] = append(o.RoundCPU[name], used.onCPU)
+		}
+		for i, s := range samples {
+			agg := o.Samples[targets[i].Name]
+			agg.Latencies = append(agg.Latencies, s.Latencies...)
+			agg.Errors += s.Errors
+			agg.Wall += s.Wall
+			if agg.FirstErr == nil {
+				agg.FirstErr = s.FirstErr
+			}
+		}
+	}
+	for _, s := range o.Samples {
+		sortDurations(s.Latencies)
+	}
+	return o, ctx.Err()
+}
+
+// processCPU is a process's CPU so far, read two ways: on-CPU nanoseconds
+// (schedstat, the total the reports use) and utime/stime ticks (stat, whose
+// 10 ms resolution only the user/kernel split has to live with).
+type processCPU struct {
+	onCPU time.Duration
+	ticks CPU
+}
+
+func readProcessCPU(pid int) processCPU {
+	on, _ := OnCPUTime(pid)
+	ticks, _ := ReadCPU(pid)
+	return processCPU{onCPU: on, ticks: ticks}
+}
+
+func (p processCPU) since(before processCPU) processCPU {
+	return processCPU{onCPU: p.onCPU - before.onCPU, ticks: CPU{User: p.ticks.User - before.ticks.User, System: p.ticks.System - before.ticks.System}}
 }

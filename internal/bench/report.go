@@ -129,7 +129,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		cpuPer = r.ServeCPU / time.Duration(r.ServeRequests)
 	}
 	rssMB := float64(r.ServeMem.RSSKB) / 1024
-	p("`codexgate serve` process (pid %d): %s CPU (utime+stime, /proc/<pid>/stat, 10 ms ticks) over %d requests = **%s ms CPU/request**; VmRSS **%.1f MB** after the run, VmHWM (peak) %.1f MB. Proxy bootstrap under the RIE: VmRSS %.1f MB, peak %.1f MB.",
+	p("`codexgate serve` process (pid %d): %s CPU (its threads' on-CPU time, /proc/<pid>/task/*/schedstat) over %d requests = **%s ms CPU/request**; VmRSS **%.1f MB** after the run, VmHWM (peak) %.1f MB. Proxy bootstrap under the RIE: VmRSS %.1f MB, peak %.1f MB.",
 		r.ServePid, r.ServeCPU, r.ServeRequests, ms(cpuPer), rssMB, float64(r.ServeMem.PeakKB)/1024, float64(r.RIEBootstrapMem.RSSKB)/1024, float64(r.RIEBootstrapMem.PeakKB)/1024)
 	p("")
 	p("| target (docs/DESIGN.md §9) | measured | verdict |")
@@ -411,7 +411,7 @@ func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
 			n = len(s.Latencies) + s.Errors
 		}
 	}
-	p("The same turn as the overhead section, answered with the long stream (%d SSE events), %d requests per target at each concurrency in 4 interleaved rounds; serve and the bare reverse proxy each in their own process, their CPU from /proc/<pid>/stat (10 ms ticks) over their own batches. CPU per event = CPU per request / %d.", f.Events, n, f.Events)
+	p("The same turn as the overhead section, answered with the long stream (%d SSE events), %d requests per target at each concurrency in %d rounds. Within a round the three targets' requests are interleaved one by one (direct, floor, serve, direct, …), so all three meet the same load and the same moments of noise; serve and the bare reverse proxy run each in their own process, and their CPU is read over the same round: the on-CPU time of their threads (/proc/<pid>/task/*/schedstat, ns), split into user space and kernel by /proc/<pid>/stat (10 ms ticks). CPU per event = CPU per request / %d. *Paired rounds*: serve's CPU over the floor's in one round (same requests, same seconds), one figure per round and concurrency.", f.Events, n, f.Rounds, f.Events)
 	p("")
 	p("| concurrency | target | requests | errors | p50 ms | p99 ms | added p50 ms | added p99 ms |")
 	p("|---|---|---|---|---|---|---|---|")
@@ -444,6 +444,20 @@ func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
 	userServe, userFloor := f.UserCPUPerRequest("codexgate serve"), f.UserCPUPerRequest(BareProxyName)
 	p("| CPU per request, ms | %s | %s | %s |", ms(serve), ms(floor), verdict(serve > 0 && serve <= floor))
 	p("| CPU per event, µs | %s | %s | — |", perEvent(serve), perEvent(floor))
+	if pairs := f.PairedCPU("codexgate serve", BareProxyName); len(pairs) > 0 {
+		sort.Float64s(pairs)
+		at := 0
+		for _, x := range pairs {
+			if x <= 1 {
+				at++
+			}
+		}
+		med := pairs[len(pairs)/2]
+		if len(pairs)%2 == 0 {
+			med = (pairs[len(pairs)/2-1] + pairs[len(pairs)/2]) / 2
+		}
+		p("| paired rounds: serve CPU / floor CPU, median (range) | %.3f (%.3f–%.3f) | 1 | %s, %d of %d rounds at or below |", med, pairs[0], pairs[len(pairs)-1], verdict(med <= 1), at, len(pairs))
+	}
 	p("| of which user space (the process's own code) per request, ms | %s | %s | %s |", ms(userServe), ms(userFloor), verdict(userServe > 0 && userServe <= userFloor))
 	p("| of which in the kernel (system calls, socket work charged to the process) per request, ms | %s | %s | — |", ms(serve-userServe), ms(floor-userFloor))
 	p("")

@@ -306,6 +306,9 @@ func runShare(ctx context.Context, o Options) *CPUShare {
 	defer ten.Cleanup(ctx, o.AWS)
 	o.logf("serve and the floor on the long stream: c=1 and c=8, %d requests each", o.FloorN)
 	floor := measureLongFloor(ctx, o, ten, sim.URL, o.FloorN)
+	if pairs := floor.PairedCPU("codexgate serve", BareProxyName); len(pairs) > 0 {
+		o.logf("paired rounds, serve CPU / floor CPU: %.3f", pairs)
+	}
 	main := ten.Accounts["main"].Token
 	o.logf("CPU share: %v MB", o.ShareSizes)
 	share := MeasureCPUShare(ctx, ShareOptions{

@@ -76,8 +76,20 @@ func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
 		io.WriteString(w, evs[2])
 	}
 	u, _ := url.Parse(strings.TrimSuffix(h.proxy.cfg.UpstreamURL, "/backend-api/codex"))
-	floor := httputil.NewSingleHostReverseProxy(u)
-	floor.FlushInterval = -1
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	// The floor reads the request body before forwarding, as
+	// internal/bench's does and codexgate does (docs/DESIGN.md §9.2):
+	// streamed straight through, a few answers in a hundred are cut.
+	floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		rp.ServeHTTP(w, r)
+	})
 	// Both are served over loopback TCP like the real thing: writing the
 	// events to the client is half the relay's work.
 	for _, tc := range []struct {

@@ -298,7 +298,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // logText is what the proxy logged, once the lines of the requests that
 // ended are written (they are written after each answer: logLater).
 func (h *harness) logText() string {
-	h.proxy.logs.Wait()
+	h.proxy.logs.pending.Wait()
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
 	return h.logs.String()

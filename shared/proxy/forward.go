@@ -220,10 +220,12 @@ func (p *Proxy) send(ctx context.Context, in *inbound, acct string, creds codex.
 	if in.body != nil {
 		body = bytes.NewReader(in.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, in.rt.method, u.String(), body)
+	// The URL is built, not printed and parsed again (every request pays).
+	req, err := http.NewRequestWithContext(ctx, in.rt.method, "", body)
 	if err != nil {
 		return nil, fmt.Errorf("build upstream request: %w", err)
 	}
+	req.URL, req.Host = &u, u.Host
 	req.Header = upstreamHeader(in.header, in.rt, creds)
 	if in.body != nil {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(in.body)), nil }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -18,10 +17,10 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
-	hold     holdTiming     // keep-alive of non-streaming answers (keepalive.go)
-	budgets  *budgets       // nil without Config.Budgets
-	usage    *usageBatch    // nil without Config.Usage
-	logs     sync.WaitGroup // request log lines not written yet (logLater)
+	hold     holdTiming  // keep-alive of non-streaming answers (keepalive.go)
+	budgets  *budgets    // nil without Config.Budgets
+	usage    *usageBatch // nil without Config.Usage
+	logs     requestLog  // request log lines, written after their answers (requestlog.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -42,6 +41,7 @@ func New(cfg Config) (*Proxy, error) {
 		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
 	}
 	p.usage = newUsageBatch(cfg.Usage, cfg.Logger, p.budgets.written)
+	p.logs.log = cfg.Logger
 	return p, nil
 }
 
@@ -75,38 +75,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.logLater(r, lg, start) // deferred: also logs a response aborted by panic(http.ErrAbortHandler)
 	p.serve(w, r, lg)
 	p.recordUsage(lg) // after the answer's last byte; skipped by an aborted response
-}
-
-// logLater writes the request's log line beside the end of its answer, not
-// before it: the HTTP server ends a streamed body only when the handler
-// returns, so a line written inside it puts a write to the log (a pipe
-// that may be slow to drain) in front of every answer's end. Wait waits
-// for the lines not written yet.
-func (p *Proxy) logLater(r *http.Request, lg *reqLog, start time.Time) {
-	ctx, method, path, took := context.WithoutCancel(r.Context()), r.Method, r.URL.Path, p.cfg.Clock().Sub(start)
-	p.logs.Add(1)
-	go func() {
-		defer p.logs.Done()
-		p.logRequest(ctx, method, path, lg, took)
-	}()
-}
-
-// logRequest writes the request's one log line. It never includes the key,
-// tokens or bodies.
-func (p *Proxy) logRequest(ctx context.Context, method, path string, lg *reqLog, took time.Duration) {
-	level := slog.LevelInfo
-	if lg.status >= 500 || lg.err != nil {
-		level = slog.LevelWarn
-	}
-	p.cfg.Logger.LogAttrs(ctx, level, "request",
-		slog.String("method", method),
-		slog.String("path", path),
-		slog.Int("status", lg.status),
-		slog.String("key", lg.key),
-		slog.String("account", lg.account),
-		slog.Int("attempts", lg.attempts),
-		slog.Duration("duration", took),
-		errAttr(lg.err))
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {

@@ -428,9 +428,8 @@ func (b blockingWriter) Write(p []byte) (int, error) {
 // inside the handler, the line would hold the end of every streamed answer
 // until the log takes it.
 func TestProxy_ServeHTTP_AnswerEndsBeforeItsLogLine(t *testing.T) {
-	h := newHarness(t, []string{"a"})
 	bw := blockingWriter{release: make(chan struct{})}
-	h.proxy.cfg.Logger = slog.New(slog.NewTextHandler(bw, nil))
+	h := newHarness(t, []string{"a"}, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(bw, nil)) })
 	got := make(chan string, 1)
 	go func() {
 		_, body := read(t, h.do("POST", "/v1/responses", streamBody, nil))

@@ -97,6 +97,12 @@ func (s *sseReader) read(all bool) ([]byte, error) {
 
 // fill reads once more into the buffer, compacting or growing it first.
 func (s *sseReader) fill() error {
+	if s.start == s.end {
+		// Everything read was handed out: read to the front again, into
+		// memory the last events just warmed, rather than walking the
+		// buffer's cold lines one event at a time.
+		s.start, s.end = 0, 0
+	}
 	if s.end == len(s.buf) {
 		pending := s.end - s.start
 		switch {
@@ -205,18 +211,31 @@ func eventNameBytes(raw []byte) []byte {
 			raw = nil
 		}
 		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
-			return bytes.TrimSpace(v)
+			return fieldValue(v)
 		}
 	}
 	return nil
 }
 
+// fieldValue is an SSE field's value as the spec reads it: without the one
+// space that may follow the colon, and without a CRLF line's "\r" (a few
+// compares, where trimming all space cost as much as finding the event).
+func fieldValue(v []byte) []byte {
+	if n := len(v); n > 0 && v[n-1] == '\r' {
+		v = v[:n-1]
+	}
+	if len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	return v
+}
+
 // see looks at one event as the reader hands it out: only its name (from
 // its first line, found by splitEvent), unless it is the final one.
 func (s *sseReader) see(ev, first []byte) {
-	name, ok := bytes.CutPrefix(first, []byte("event:"))
-	if ok {
-		name = bytes.TrimSpace(name)
+	var name []byte
+	if len(first) >= len("event:") && string(first[:len("event:")]) == "event:" {
+		name = fieldValue(first[len("event:"):])
 	} else {
 		name = eventNameBytes(ev)
 	}
@@ -233,7 +252,7 @@ func (s *sseReader) see(ev, first []byte) {
 	}
 	s.terminal = true
 	if string(name) == "response.completed" || string(name) == "response.incomplete" {
-		if u, ok := parseUsage(parseEvent(ev).data); ok {
+		if u, ok := parseUsage(frontEvent(ev).data); ok { // the data aliased, not copied: it holds the whole answer
 			s.usage = &u
 		}
 	}

@@ -98,8 +98,8 @@ func retryAfter(h http.Header, now time.Time) time.Time {
 // backend answer carries: free quota telemetry for routing.
 func quotaFromHeader(h http.Header, now time.Time) quota.Snapshot {
 	var q quota.Snapshot
-	for _, prefix := range [...]string{"X-Codex-Primary-", "X-Codex-Secondary-"} {
-		v := h.Get(prefix + "Used-Percent")
+	for _, k := range quotaHeaders {
+		v := headerValue(h, k.used)
 		if v == "" {
 			continue
 		}
@@ -108,13 +108,13 @@ func quotaFromHeader(h http.Header, now time.Time) quota.Snapshot {
 			continue
 		}
 		w := quota.Window{UsedPercent: used, Kind: quota.KindOther}
-		if mins, err := strconv.ParseInt(h.Get(prefix+"Window-Minutes"), 10, 64); err == nil && mins > 0 {
+		if mins, err := strconv.ParseInt(headerValue(h, k.windowMinutes), 10, 64); err == nil && mins > 0 {
 			w.WindowSeconds = mins * 60
 			w.Kind = quota.Classify(w.WindowSeconds)
 		}
-		if at, err := strconv.ParseInt(h.Get(prefix+"Reset-At"), 10, 64); err == nil && at > 0 {
+		if at, err := strconv.ParseInt(headerValue(h, k.resetAt), 10, 64); err == nil && at > 0 {
 			w.ResetAt = time.Unix(at, 0)
-		} else if after, err := strconv.ParseInt(h.Get(prefix+"Reset-After-Seconds"), 10, 64); err == nil && after >= 0 {
+		} else if after, err := strconv.ParseInt(headerValue(h, k.resetAfter), 10, 64); err == nil && after >= 0 {
 			w.ResetAt = now.Add(time.Duration(after) * time.Second)
 		}
 		q.Windows = append(q.Windows, w)
@@ -123,6 +123,23 @@ func quotaFromHeader(h http.Header, now time.Time) quota.Snapshot {
 		q.FetchedAt = now
 	}
 	return q
+}
+
+// quotaHeaders are the x-codex-* quota headers of the primary and the
+// secondary window, spelled canonically: every answer is read for them, so
+// they index the header map directly, without building or canonicalising
+// a key per lookup.
+var quotaHeaders = [...]struct{ used, windowMinutes, resetAt, resetAfter string }{
+	{"X-Codex-Primary-Used-Percent", "X-Codex-Primary-Window-Minutes", "X-Codex-Primary-Reset-At", "X-Codex-Primary-Reset-After-Seconds"},
+	{"X-Codex-Secondary-Used-Percent", "X-Codex-Secondary-Window-Minutes", "X-Codex-Secondary-Reset-At", "X-Codex-Secondary-Reset-After-Seconds"},
+}
+
+// headerValue is h.Get for a key already in canonical form.
+func headerValue(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // streamErrorStatus maps an error code from a failed stream to the status a

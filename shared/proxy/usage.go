@@ -75,7 +75,7 @@ func (p *Proxy) FlushUsage(ctx context.Context) error {
 // (lambdaproxy.WaitAfter), `codexgate serve` on a signal.
 func (p *Proxy) Wait(ctx context.Context) error {
 	ferr := p.usage.flush(ctx)
-	return errors.Join(ferr, p.usage.wait(ctx), waitGroup(ctx, &p.logs))
+	return errors.Join(ferr, p.usage.wait(ctx), waitGroup(ctx, &p.logs.pending))
 }
 
 // parseUsage reads the usage of a response.completed/incomplete event's
