@@ -371,9 +371,9 @@ func TestFrontEvent_MatchesParseEvent(t *testing.T) {
 		"event:response.created\ndata:{}\n\n",
 		"event: custom.name\ndata: {}\n\n",
 	} {
-		got, want := frontEvent([]byte(raw)), parseEvent([]byte(raw))
+		got, want := viewEvent([]byte(raw)), parseEvent([]byte(raw))
 		if got.name != want.name || string(got.data) != string(want.data) {
-			t.Errorf("%q: frontEvent %q %q, parseEvent %q %q", raw, got.name, got.data, want.name, want.data)
+			t.Errorf("%q: viewEvent %q %q, parseEvent %q %q", raw, got.name, got.data, want.name, want.data)
 		}
 	}
 }

@@ -164,7 +164,7 @@ func (p *Proxy) classify(ctx context.Context, in *inbound, acct string, resp *ht
 		resp.Body.Close()
 		return nil, fmt.Errorf("account %s: first event: %w", acct, err)
 	}
-	if ue, failed := streamFailure(parseEvent(first)); failed {
+	if ue, failed := streamFailure(viewEvent(first)); failed {
 		sr.release()
 		resp.Body.Close()
 		return nil, p.limited(ctx, acct, ue, time.Time{})

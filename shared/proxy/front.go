@@ -119,7 +119,7 @@ func (p *Proxy) relayConverted(w http.ResponseWriter, conv converter, up *upstre
 			if n < 0 {
 				n = len(batch)
 			}
-			ev := frontEvent(batch[:n])
+			ev := viewEvent(batch[:n])
 			batch = batch[n:]
 			var cerr error
 			out, st, cerr = conv.event(out, ev.name, ev.data)
@@ -164,7 +164,7 @@ func (p *Proxy) relayConverted(w http.ResponseWriter, conv converter, up *upstre
 func (p *Proxy) aggregateConverted(w http.ResponseWriter, conv converter, up *upstreamAnswer, lg *reqLog) int {
 	raw, err := up.first, error(nil)
 	for {
-		ev := frontEvent(raw)
+		ev := viewEvent(raw)
 		_, st, cerr := conv.event(nil, ev.name, ev.data)
 		switch {
 		case cerr != nil:
@@ -194,58 +194,6 @@ func (p *Proxy) aggregateConverted(w http.ResponseWriter, conv converter, up *up
 		raw, err = up.sse.nextEvent()
 	}
 }
-
-// frontEvent is parseEvent without copies for the usual event of one
-// "event:" line and one "data:" line: the data aliases raw (valid until the
-// next read) and the name is interned, so a converted stream costs no
-// allocation per event here.
-func frontEvent(raw []byte) sseEvent {
-	var name, data []byte
-	for rest := raw; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		switch {
-		case len(line) == 0:
-		case bytes.HasPrefix(line, []byte("event:")):
-			name = bytes.TrimPrefix(line[len("event:"):], []byte(" "))
-		case bytes.HasPrefix(line, []byte("data:")):
-			if data != nil {
-				return parseEvent(raw) // several data lines: join them
-			}
-			data = bytes.TrimPrefix(line[len("data:"):], []byte(" "))
-		default:
-			return parseEvent(raw) // id:, retry:, comments
-		}
-	}
-	if name == nil {
-		return parseEvent(raw) // the name comes from the data's "type"
-	}
-	n, ok := eventNames[string(name)]
-	if !ok {
-		n = string(name)
-	}
-	return sseEvent{name: n, data: data}
-}
-
-// eventNames interns the Responses event names.
-var eventNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"response.created", "response.in_progress", "response.output_item.added",
-		"response.output_item.done", "response.content_part.added", "response.content_part.done",
-		"response.output_text.delta", "response.output_text.done", "response.refusal.delta", "response.refusal.done",
-		"response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
-		"response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
-		"response.function_call_arguments.delta", "response.function_call_arguments.done",
-		"response.completed", "response.incomplete", "response.failed", "error"} {
-		m[n] = n
-	}
-	return m
-}()
 
 // maxRewriteBody bounds a JSON answer the proxy rewrites (the model list).
 const maxRewriteBody = 8 << 20

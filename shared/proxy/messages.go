@@ -166,7 +166,7 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 		if n < 0 {
 			break
 		}
-		ev := frontEvent(m.pending[:n])
+		ev := viewEvent(m.pending[:n])
 		name, data := ev.name, ev.data
 		m.pending = m.pending[n:]
 		m.out = m.conv.Event(name, data, m.out)

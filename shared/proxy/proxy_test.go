@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -452,5 +453,24 @@ func TestProxy_ServeHTTP_AnswerEndsBeforeItsLogLine(t *testing.T) {
 	close(bw.release)
 	if err := h.proxy.Wait(context.Background()); err != nil {
 		t.Fatalf("Wait after the line was written: %v", err)
+	}
+}
+
+// Each request leaves one line: what, for whom, on which account, how it
+// ended; a failure is a warning that says why.
+func TestProxy_ServeHTTP_RequestLogLine(t *testing.T) {
+	h := newHarness(t, []string{"a"})
+	read(t, h.do("POST", "/v1/responses", streamBody, nil))
+	re := regexp.MustCompile(`level=INFO msg=request method=POST path=/v1/responses status=200 key=laptop account=a attempts=1 duration=\S+\n`)
+	if logs := h.logText(); len(re.FindAllString(logs, -1)) != 1 {
+		t.Fatalf("want one request line matching %s:\n%s", re, logs)
+	}
+	h.up.handle = func(w http.ResponseWriter, _ *http.Request, _ upstreamRecord) {
+		writeJSONStatus(w, 500, `{"error":{"type":"server_error"}}`)
+	}
+	read(t, h.do("POST", "/v1/responses", streamBody, nil))
+	warn := regexp.MustCompile(`level=WARN msg=request method=POST path=/v1/responses status=5\d\d key=laptop account=a attempts=\d+ duration=\S+ error=`)
+	if logs := h.logText(); !warn.MatchString(logs) {
+		t.Fatalf("want a warning line matching %s:\n%s", warn, logs)
 	}
 }

@@ -197,6 +197,59 @@ func parseEvent(raw []byte) sseEvent {
 	return ev
 }
 
+// viewEvent is parseEvent without copies for the usual event of one
+// "event:" line and one "data:" line: the data aliases raw (valid until the
+// next read) and the name is interned, so looking at an event (converting
+// it for a front, reading the final usage, checking the first event for a
+// failure) costs no allocation.
+func viewEvent(raw []byte) sseEvent {
+	var name, data []byte
+	for rest := raw; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case len(line) == 0:
+		case bytes.HasPrefix(line, []byte("event:")):
+			name = bytes.TrimPrefix(line[len("event:"):], []byte(" "))
+		case bytes.HasPrefix(line, []byte("data:")):
+			if data != nil {
+				return parseEvent(raw) // several data lines: join them
+			}
+			data = bytes.TrimPrefix(line[len("data:"):], []byte(" "))
+		default:
+			return parseEvent(raw) // id:, retry:, comments
+		}
+	}
+	if name == nil {
+		return parseEvent(raw) // the name comes from the data's "type"
+	}
+	n, ok := eventNames[string(name)]
+	if !ok {
+		n = string(name)
+	}
+	return sseEvent{name: n, data: data}
+}
+
+// eventNames interns the Responses event names.
+var eventNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"response.created", "response.in_progress", "response.output_item.added",
+		"response.output_item.done", "response.content_part.added", "response.content_part.done",
+		"response.output_text.delta", "response.output_text.done", "response.refusal.delta", "response.refusal.done",
+		"response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
+		"response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+		"response.function_call_arguments.delta", "response.function_call_arguments.done",
+		"response.completed", "response.incomplete", "response.failed", "error"} {
+		m[n] = n
+	}
+	return m
+}()
+
 // eventName returns just the "event:" field of a raw event, cheaply.
 func eventName(raw []byte) string { return string(eventNameBytes(raw)) }
 
@@ -252,7 +305,7 @@ func (s *sseReader) see(ev, first []byte) {
 	}
 	s.terminal = true
 	if string(name) == "response.completed" || string(name) == "response.incomplete" {
-		if u, ok := parseUsage(frontEvent(ev).data); ok { // the data aliased, not copied: it holds the whole answer
+		if u, ok := parseUsage(viewEvent(ev).data); ok { // not copied: the data holds the whole answer
 			s.usage = &u
 		}
 	}
