@@ -64,7 +64,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.ColdRuns, "cold-runs", 3, "cold starts per bootstrap")
 	sizes := flag.String("share-sizes", "128,256,512,1024", "Lambda memory sizes (MB) for the CPU-share section")
 	flag.DurationVar(&o.SharePeriod, "share-period", 100*time.Millisecond, "CFS period of the CPU-share quota")
-	flag.IntVar(&o.ShareColdRuns, "share-cold-runs", 3, "fresh containers per size (cold start median)")
+	flag.IntVar(&o.ShareColdRuns, "share-cold-runs", 5, "fresh containers per size (cold start median and slowest)")
 	flag.IntVar(&o.ShareTurns, "share-turns", 20, "warm long turns per size")
 	flag.IntVar(&o.FloorN, "floor-n", 800, "requests per target and concurrency: serve vs the floor on the long stream")
 	flag.StringVar(&o.Only, "only", "", `run one section alone: "cpushare"`)

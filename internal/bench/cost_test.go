@@ -38,11 +38,17 @@ func shareSize(mb int, firstByteAdded, cold time.Duration) ShareSize {
 	one := func(d time.Duration) *Sample { return &Sample{Latencies: []time.Duration{d}} }
 	return ShareSize{
 		MemoryMB: mb, Period: 100 * time.Millisecond, Quota: QuotaFor(mb, 100*time.Millisecond),
-		ColdFirst: 50*time.Millisecond + cold, ColdWarm: 50 * time.Millisecond,
+		Colds: []time.Duration{cold},
 		FirstByte: one(5*time.Millisecond + firstByteAdded), DirectFirstByte: one(5 * time.Millisecond),
 		Whole: one(80 * time.Millisecond), End: one(82 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
 		Events: 248, CPU: 20 * time.Millisecond, Turns: 10,
 	}
+}
+
+// withColds replaces s's cold starts (sorted, as measured).
+func withColds(s ShareSize, colds ...time.Duration) ShareSize {
+	s.Colds = colds
+	return s
 }
 
 func TestCPUShare_Recommended(t *testing.T) {
@@ -58,6 +64,7 @@ func TestCPUShare_Recommended(t *testing.T) {
 		{"order does not matter", []ShareSize{shareSize(1024, 1*ms, 50*ms), shareSize(256, 1*ms, 50*ms)}, 256},
 		{"an error is no fit", []ShareSize{{MemoryMB: 128, Err: errors.New("boom")}, shareSize(256, 1*ms, 50*ms)}, 256},
 		{"none fits", []ShareSize{shareSize(128, 30*ms, 50*ms)}, 0},
+		{"the median fits at 128 but not the slowest cold start", []ShareSize{withColds(shareSize(128, 5*ms, 0), 250*ms, 280*ms, 385*ms), shareSize(256, 5*ms, 180*ms)}, 256},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			best, ok := (&CPUShare{Sizes: tc.sizes}).Recommended()
@@ -78,9 +85,9 @@ func TestResults_WriteShare(t *testing.T) {
 	r.writeShare(func(f string, a ...any) { fmt.Fprintf(&b, f+"\n", a...) })
 	out := b.String()
 	for _, want := range []string{
-		"| 128 MB | 7.2% (7235 µs / 100000 µs) | 100.000 | 40.000 | 10.000 |",
+		"| 128 MB | 7.2% (7235 µs / 100000 µs) | 100.000 (100.000) | 40.000 | 10.000 |",
 		"**missed**: first byte +40.000 ms > 20ms",
-		"| 256 MB | 14.5% (14471 µs / 100000 µs) | 120.000 | 8.000 |",
+		"| 256 MB | 14.5% (14471 µs / 100000 µs) | 120.000 (120.000) | 8.000 |",
 		"not measured: `rie exploded`",
 		"| 128 MB | 60.012 | 100.02 | 0.20 | 3.50 | 0.0000 | **103.72** |", // billed: the turn + the added end (82 − 70 ms)
 		"| 40.000 | 10.000 | 12.000 |",

@@ -332,10 +332,10 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	if len(c.Sizes) > 0 {
 		first = c.Sizes[0]
 	}
-	p("Lambda gives a function CPU in proportion to its memory: one vCPU at %d MB (AWS Lambda Developer Guide, *Configure Lambda function memory*, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Emulated here: for each size the proxy bootstrap runs under the RIE inside its own cgroup v1 `cpu` group with `cpu.cfs_period_us` = %d and `cpu.cfs_quota_us` = period × MB / %d (the bootstrap moves itself into the group before it execs, so the RIE, which stands in for Lambda's own machinery, is not limited). Per size: %d fresh containers for the cold start (GET /v1/models twice: cold overhead = first − warm, median), then in the last one %d warm turns of `POST /v1/responses` against a simulator answering %d words (%d SSE events a turn), each followed by the same turn straight to the simulator (*direct*); *added* = Lambda − direct, medians. The RIE sends a streamed answer to its client only once it is whole (aws-lambda-runtime-interface-emulator issue #175), so the Lambda side is timed where the Lambda service sees the answer: a recording hop between the bootstrap and the RIE's runtime API (internal/rie's tap) notes when the first and the last byte of the SSE body (after the streaming prelude) leave the bootstrap, and when the bootstrap ends the invocation (*end*: after the request's usage write and any refresh it waits for, the duration Lambda bills). First byte and whole stream are from the moment the event is sent. CPU: the bootstrap's on-CPU time over the warm turns (sum of its threads' `/proc/<pid>/task/*/schedstat`, ns). Peak RSS: the bootstrap's VmHWM.",
+	p("Lambda gives a function CPU in proportion to its memory: one vCPU at %d MB (AWS Lambda Developer Guide, *Configure Lambda function memory*, https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Emulated here: for each size the proxy bootstrap runs under the RIE inside its own cgroup v1 `cpu` group with `cpu.cfs_period_us` = %d and `cpu.cfs_quota_us` = period × MB / %d (the bootstrap moves itself into the group before it execs, so the RIE, which stands in for Lambda's own machinery, is not limited). Per size: %d fresh containers for the cold start (GET /v1/models twice: cold overhead = first − warm; median and slowest, and the budget must hold for the slowest: under a small share a cold start spans a few of the quota's periods, and where the first begins moves it by up to a period), then in the last one %d warm turns of `POST /v1/responses` against a simulator answering %d words (%d SSE events a turn), each followed by the same turn straight to the simulator (*direct*); *added* = Lambda − direct, medians. The RIE sends a streamed answer to its client only once it is whole (aws-lambda-runtime-interface-emulator issue #175), so the Lambda side is timed where the Lambda service sees the answer: a recording hop between the bootstrap and the RIE's runtime API (internal/rie's tap) notes when the first and the last byte of the SSE body (after the streaming prelude) leave the bootstrap, and when the bootstrap ends the invocation (*end*: after the request's usage write and any refresh it waits for, the duration Lambda bills). First byte and whole stream are from the moment the event is sent. CPU: the bootstrap's on-CPU time over the warm turns (sum of its threads' `/proc/<pid>/task/*/schedstat`, ns). Peak RSS: the bootstrap's VmHWM.",
 		LambdaMBPerVCPU, period.Microseconds(), LambdaMBPerVCPU, first.ColdRuns, first.Turns, ShareWords, first.Events)
 	p("")
-	p("| memory | CPU share | cold overhead ms (first − warm) | added first byte p50 ms | added whole stream p50 ms | added end p50 ms | whole stream p50 ms (direct) | CPU per turn ms | CPU per event µs | throttled periods | peak RSS MB | budgets (first byte ≤ %s, cold ≤ %s) |", FirstByteBudget, ColdBudget)
+	p("| memory | CPU share | cold overhead ms (first − warm), median (slowest) | added first byte p50 ms | added whole stream p50 ms | added end p50 ms | whole stream p50 ms (direct) | CPU per turn ms | CPU per event µs | throttled periods | peak RSS MB | budgets (first byte ≤ %s, cold ≤ %s) |", FirstByteBudget, ColdBudget)
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range c.Sizes {
 		share := fmt.Sprintf("%.1f%% (%d µs / %d µs)", 100*float64(s.Quota)/float64(s.Period), s.Quota.Microseconds(), s.Period.Microseconds())
@@ -356,7 +356,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 		if s.Events > 0 {
 			perEvent = fmt.Sprintf("%.1f", float64(s.CPUPerTurn())/float64(time.Microsecond)/float64(s.Events))
 		}
-		p("| %d MB | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %d of %d | %.1f | %s |", s.MemoryMB, share, ms(s.Cold()), ms(s.AddedFirstByte()), ms(s.AddedWhole()), ms(s.AddedEnd()),
+		p("| %d MB | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %d of %d | %.1f | %s |", s.MemoryMB, share, ms(s.Cold())+" ("+ms(s.ColdSlowest())+")", ms(s.AddedFirstByte()), ms(s.AddedWhole()), ms(s.AddedEnd()),
 			ms(s.Whole.Percentile(50)), ms(s.DirectWhole.Percentile(50)), ms(s.CPUPerTurn()), perEvent, s.Throttle.Throttled, s.Throttle.Periods, float64(s.PeakRSSKB)/1024, v)
 	}
 	p("")
@@ -385,7 +385,7 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	}
 	p("")
 	if best, ok := c.Recommended(); ok {
-		p("%s**%d MB**: the cheapest measured size whose warm first-byte overhead stays within %s and cold-start overhead within %s.", RecommendedLine, best.MemoryMB, FirstByteBudget, ColdBudget)
+		p("%s**%d MB**: the cheapest measured size whose warm first-byte overhead stays within %s and every cold start within %s.", RecommendedLine, best.MemoryMB, FirstByteBudget, ColdBudget)
 	} else {
 		p("No measured size met both budgets (first byte ≤ %s, cold start ≤ %s): no recommendation from this run.", FirstByteBudget, ColdBudget)
 	}
