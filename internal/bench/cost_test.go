@@ -38,7 +38,7 @@ func shareSize(mb int, firstByteAdded, cold time.Duration) ShareSize {
 	one := func(d time.Duration) *Sample { return &Sample{Latencies: []time.Duration{d}} }
 	return ShareSize{
 		MemoryMB: mb, Period: 100 * time.Millisecond, Quota: QuotaFor(mb, 100*time.Millisecond),
-		Colds: []time.Duration{cold},
+		Colds:     []time.Duration{cold},
 		FirstByte: one(5*time.Millisecond + firstByteAdded), DirectFirstByte: one(5 * time.Millisecond),
 		Whole: one(80 * time.Millisecond), End: one(82 * time.Millisecond), DirectWhole: one(70 * time.Millisecond),
 		Events: 248, CPU: 20 * time.Millisecond, Turns: 10,
