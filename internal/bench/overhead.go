@@ -122,10 +122,44 @@ type Overhead struct {
 	Order       []string
 	CPU         map[string]time.Duration // process CPU spent during that target's requests (ns)
 	UserCPU     map[string]time.Duration // the user-space part of CPU (10 ms ticks)
-	// RoundCPU is CPU per round: the batches of two processes in one round
-	// ran minutes apart at most, so their ratio is less exposed to the
-	// machine's drift than the totals are.
+	// RoundCPU is each round's CPU: paired with another process's over the
+	// same round, it is less exposed to the machine's drift than the totals.
 	RoundCPU map[string][]time.Duration
+}
+
+func newOverhead(c int, targets []Target) *Overhead {
+	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{},
+		UserCPU: map[string]time.Duration{}, RoundCPU: map[string][]time.Duration{}}
+	for _, t := range targets {
+		o.Order = append(o.Order, t.Name)
+		o.Samples[t.Name] = &Sample{}
+	}
+	return o
+}
+
+// charge adds one round's CPU of the process charged to target name.
+func (o *Overhead) charge(name string, used processCPU) {
+	o.CPU[name] += used.onCPU
+	o.UserCPU[name] += used.ticks.User
+	o.RoundCPU[name] = append(o.RoundCPU[name], used.onCPU)
+}
+
+// add merges one batch's sample into target name's.
+func (o *Overhead) add(name string, s Sample) {
+	agg := o.Samples[name]
+	agg.Latencies = append(agg.Latencies, s.Latencies...)
+	agg.Errors += s.Errors
+	agg.Wall += s.Wall
+	if agg.FirstErr == nil {
+		agg.FirstErr = s.FirstErr
+	}
+}
+
+func (o *Overhead) done(ctx context.Context) (*Overhead, error) {
+	for _, s := range o.Samples {
+		sortDurations(s.Latencies)
+	}
+	return o, ctx.Err()
 }
 
 // MeasureOverhead sends n requests per target at concurrency c, in rounds
@@ -134,12 +168,7 @@ type Overhead struct {
 // order, so that no target always follows the same one. cpuPid maps a
 // target name to the process whose CPU time is charged to it.
 func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
-	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{},
-		UserCPU: map[string]time.Duration{}, RoundCPU: map[string][]time.Duration{}}
-	for _, t := range targets {
-		o.Order = append(o.Order, t.Name)
-		o.Samples[t.Name] = &Sample{}
-	}
+	o := newOverhead(c, targets)
 	per := max(n/rounds, 1)
 	for round := range rounds {
 		for i := range targets {
@@ -154,24 +183,12 @@ func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cp
 			}
 			s := Run(ctx, c, per, t.Do)
 			if charge {
-				used := readProcessCPU(pid).since(before)
-				o.CPU[t.Name] += used.onCPU
-				o.UserCPU[t.Name] += used.ticks.User
-				o.RoundCPU[t.Name] = append(o.RoundCPU[t.Name], used.onCPU)
+				o.charge(t.Name, readProcessCPU(pid).since(before))
 			}
-			agg := o.Samples[t.Name]
-			agg.Latencies = append(agg.Latencies, s.Latencies...)
-			agg.Errors += s.Errors
-			agg.Wall += s.Wall
-			if agg.FirstErr == nil {
-				agg.FirstErr = s.FirstErr
-			}
+			o.add(t.Name, s)
 		}
 	}
-	for _, s := range o.Samples {
-		sortDurations(s.Latencies)
-	}
-	return o, ctx.Err()
+	return o.done(ctx)
 }
 
 // MeasureMixed is MeasureOverhead with the targets' requests interleaved
@@ -179,12 +196,7 @@ func MeasureOverhead(ctx context.Context, c, n, rounds int, targets []Target, cp
 // each charged process's CPU read over the whole round: every target is
 // timed under the same load, and the processes' CPU over the same seconds.
 func MeasureMixed(ctx context.Context, c, n, rounds int, targets []Target, cpuPid map[string]int) (*Overhead, error) {
-	o := &Overhead{Concurrency: c, Samples: map[string]*Sample{}, CPU: map[string]time.Duration{},
-		UserCPU: map[string]time.Duration{}, RoundCPU: map[string][]time.Duration{}}
-	for _, t := range targets {
-		o.Order = append(o.Order, t.Name)
-		o.Samples[t.Name] = &Sample{}
-	}
+	o := newOverhead(c, targets)
 	per := max(n/rounds, 1)
 	for range rounds {
 		before := map[string]processCPU{}
@@ -193,25 +205,13 @@ func MeasureMixed(ctx context.Context, c, n, rounds int, targets []Target, cpuPi
 		}
 		samples := RunMixed(ctx, c, per, targets)
 		for name, pid := range cpuPid {
-			used := readProcessCPU(pid).since(before[name])
-			o.CPU[name] += used.onCPU
-			o.UserCPU[name] += used.ticks.User
-			o.RoundCPU[name] = append(o.RoundCPU[name], used.onCPU)
+			o.charge(name, readProcessCPU(pid).since(before[name]))
 		}
 		for i, s := range samples {
-			agg := o.Samples[targets[i].Name]
-			agg.Latencies = append(agg.Latencies, s.Latencies...)
-			agg.Errors += s.Errors
-			agg.Wall += s.Wall
-			if agg.FirstErr == nil {
-				agg.FirstErr = s.FirstErr
-			}
+			o.add(targets[i].Name, s)
 		}
 	}
-	for _, s := range o.Samples {
-		sortDurations(s.Latencies)
-	}
-	return o, ctx.Err()
+	return o.done(ctx)
 }
 
 // processCPU is a process's CPU so far, read two ways: on-CPU nanoseconds
