@@ -361,7 +361,7 @@ func TestProxy_Models_OpenAIListAndCodexFields(t *testing.T) {
 	}
 }
 
-func TestFrontEvent_MatchesParseEvent(t *testing.T) {
+func TestViewEvent_MatchesParseEvent(t *testing.T) {
 	for _, raw := range []string{
 		"event: response.output_text.delta\ndata: {\"delta\":\"a\"}\n\n",
 		"event: response.output_text.delta\r\ndata: {\"delta\":\"a\"}\r\n\r\n",
