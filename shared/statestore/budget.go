@@ -50,29 +50,8 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) e
 	if err != nil {
 		return fmt.Errorf("set budget of API key %q: %w", name, err)
 	}
-	items, err := s.keyItems(ctx)
-	if err != nil {
+	if err := s.updateActiveKeys(ctx, name, expr, false); err != nil {
 		return fmt.Errorf("set budget of API key %q: %w", name, err)
-	}
-	found := false
-	for _, it := range items {
-		if it.Name != name || it.Revoked {
-			continue
-		}
-		found = true
-		if _, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(s.table),
-			Key:                       key(pkAPIKeys, it.Hash),
-			ConditionExpression:       expr.Condition(),
-			UpdateExpression:          expr.Update(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-		}); err != nil {
-			return fmt.Errorf("set budget of API key %q: %w", name, err)
-		}
-	}
-	if !found {
-		return fmt.Errorf("set budget of API key %q: %w", name, ErrKeyNotFound)
 	}
 	return nil
 }

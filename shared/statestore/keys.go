@@ -191,9 +191,28 @@ func (s *Store) ListKeys(ctx context.Context) ([]APIKey, error) {
 // RevokeKey revokes the active key(s) named name; ErrKeyNotFound when none.
 // The item stays, marked revoked, so listings show it.
 func (s *Store) RevokeKey(ctx context.Context, name string) error {
-	items, err := s.keyItems(ctx)
+	cond := expression.AttributeExists(expression.Name(attrPK)).
+		And(expression.Name("revoked").Equal(expression.Value(false)))
+	upd := expression.Set(expression.Name("revoked"), expression.Value(true)).
+		Set(expression.Name("revoked_at"), expression.Value(s.stamp()))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
 		return fmt.Errorf("revoke API key %q: %w", name, err)
+	}
+	// A failed condition means the key was revoked meanwhile: done.
+	if err := s.updateActiveKeys(ctx, name, expr, true); err != nil {
+		return fmt.Errorf("revoke API key %q: %w", name, err)
+	}
+	return nil
+}
+
+// updateActiveKeys applies expr to every active (not revoked) key item
+// named name; ErrKeyNotFound when there is none. A failed condition is an
+// error unless conditionFailedIsDone.
+func (s *Store) updateActiveKeys(ctx context.Context, name string, expr expression.Expression, conditionFailedIsDone bool) error {
+	items, err := s.keyItems(ctx)
+	if err != nil {
+		return err
 	}
 	found := false
 	for _, it := range items {
@@ -201,15 +220,7 @@ func (s *Store) RevokeKey(ctx context.Context, name string) error {
 			continue
 		}
 		found = true
-		cond := expression.AttributeExists(expression.Name(attrPK)).
-			And(expression.Name("revoked").Equal(expression.Value(false)))
-		upd := expression.Set(expression.Name("revoked"), expression.Value(true)).
-			Set(expression.Name("revoked_at"), expression.Value(s.stamp()))
-		expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-		if err != nil {
-			return fmt.Errorf("revoke API key %q: %w", name, err)
-		}
-		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(pkAPIKeys, it.Hash),
 			ConditionExpression:       expr.Condition(),
@@ -218,12 +229,12 @@ func (s *Store) RevokeKey(ctx context.Context, name string) error {
 			ExpressionAttributeValues: expr.Values(),
 		})
 		var ccf *types.ConditionalCheckFailedException
-		if err != nil && !errors.As(err, &ccf) { // failed condition: revoked meanwhile
-			return fmt.Errorf("revoke API key %q: %w", name, err)
+		if err != nil && !(conditionFailedIsDone && errors.As(err, &ccf)) {
+			return err
 		}
 	}
 	if !found {
-		return fmt.Errorf("revoke API key %q: %w", name, ErrKeyNotFound)
+		return ErrKeyNotFound
 	}
 	return nil
 }

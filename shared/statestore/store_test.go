@@ -230,6 +230,10 @@ func TestStore_Keys(t *testing.T) {
 		if err := e.store.RevokeKey(ctx, "nobody"); !errors.Is(err, statestore.ErrKeyNotFound) {
 			t.Errorf("RevokeKey(nobody): err = %v, want ErrKeyNotFound", err)
 		}
+		daily := int64(1000)
+		if err := e.store.SetKeyBudget(ctx, "laptop", statestore.BudgetChange{Daily: &daily}); !errors.Is(err, statestore.ErrKeyNotFound) {
+			t.Errorf("SetKeyBudget(revoked): err = %v, want ErrKeyNotFound", err)
+		}
 		// The name is free again once its key is revoked.
 		if _, _, err := e.store.CreateKey(ctx, "laptop"); err != nil {
 			t.Errorf("CreateKey(laptop) after revoke: %v", err)
