@@ -26,7 +26,7 @@ type devRun struct {
 	t      *testing.T
 	addr   string
 	pgid   int
-	logs   *syncBuffer
+	logs   *testsupport.Buffer
 	out    strings.Builder
 	curl   string
 	claude []string // the printed Claude Code setup
@@ -39,7 +39,7 @@ func startDev(t *testing.T, set map[string]string) *devRun {
 	cfg := testsupport.AWSConfig(t)
 	root := testsupport.RepoRoot(t)
 	home := t.TempDir()
-	d := &devRun{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), logs: &syncBuffer{}, done: make(chan error, 1)}
+	d := &devRun{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), logs: &testsupport.Buffer{}, done: make(chan error, 1)}
 	// HOME moves Go's caches too: keep the test's, or dev.sh rebuilds the world.
 	goEnv, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE").Output()
 	if err != nil {

@@ -14,14 +14,15 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // loginRun is a running `codexgate login`.
 type loginRun struct {
 	url   string // the authorize URL it printed
 	stdin io.WriteCloser
-	out   *syncBuffer
-	errs  *syncBuffer
+	out   *testsupport.Buffer
+	errs  *testsupport.Buffer
 	done  chan error
 }
 
@@ -49,7 +50,7 @@ func (s *stack) startLogin(args ...string) *loginRun {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	lr := &loginRun{stdin: stdin, out: &syncBuffer{}, errs: &syncBuffer{}, done: make(chan error, 1)}
+	lr := &loginRun{stdin: stdin, out: &testsupport.Buffer{}, errs: &testsupport.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout = lr.out
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)

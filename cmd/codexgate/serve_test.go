@@ -10,12 +10,12 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // server is a running `codexgate serve`.
@@ -23,7 +23,7 @@ type server struct {
 	base string // http://127.0.0.1:PORT
 	cmd  *exec.Cmd
 	done chan error
-	logs *syncBuffer
+	logs *testsupport.Buffer
 }
 
 var servingLine = regexp.MustCompile(`^codexgate serving on (http://[^ ]+)/v1 `)
@@ -38,7 +38,7 @@ func (s *stack) startServe() *server {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	srv := &server{cmd: cmd, done: make(chan error, 1), logs: &syncBuffer{}}
+	srv := &server{cmd: cmd, done: make(chan error, 1), logs: &testsupport.Buffer{}}
 	cmd.Stderr = srv.logs
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -214,22 +214,4 @@ func TestServe_AddrInUse(t *testing.T) {
 	r := s.run("serve", "--addr", addr)
 	mustFail(t, r, 1, "address already in use")
 	srv.stop(t)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,14 +1,12 @@
 package reliability
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +14,6 @@ import (
 	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
-
-// lockedBuffer collects a process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // cliInterruptRow (issue 13 item 4): the built CLI runs `codexgate refresh
 // --force` while the token endpoint answers after 3 s, and gets SIGINT once
@@ -61,7 +41,7 @@ func cliInterruptRow(t *testing.T, add func(Row)) {
 		}
 	}
 	cmd.Env = append(cmd.Env, w.ContainerEnv()...)
-	var stderr lockedBuffer
+	var stderr testsupport.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package awsstores
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -23,19 +22,6 @@ import (
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
-
-// syncBuffer is a bytes.Buffer safe for the proxy's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type accounts []string
 
@@ -91,7 +77,7 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 	}
 	secrets.Seed("a", auth)
 	clock := &testClock{t: sunday}
-	var emf syncBuffer
+	var emf testsupport.Buffer
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
 		Tokens: codex.NewRefresher(secrets, codexmem.NewLeaser(time.Now),
