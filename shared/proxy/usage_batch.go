@@ -66,6 +66,15 @@ func (b *usageBatch) add(u UsageRecord) {
 	}
 }
 
+// add adds o's requests and token counts to r's.
+func (r *UsageRecord) add(o UsageRecord) {
+	r.Requests += o.Requests
+	r.InputTokens += o.InputTokens
+	r.CachedTokens += o.CachedTokens
+	r.OutputTokens += o.OutputTokens
+	r.ReasoningTokens += o.ReasoningTokens
+}
+
 // mergeLocked adds u to the pending sums; false when u would be a new
 // counter beyond maxPendingCounters (then it is dropped).
 func (b *usageBatch) mergeLocked(u UsageRecord) bool {
@@ -78,11 +87,7 @@ func (b *usageBatch) mergeLocked(u UsageRecord) bool {
 		b.pending[id] = u
 		return true
 	}
-	cur.Requests += u.Requests
-	cur.InputTokens += u.InputTokens
-	cur.CachedTokens += u.CachedTokens
-	cur.OutputTokens += u.OutputTokens
-	cur.ReasoningTokens += u.ReasoningTokens
+	cur.add(u)
 	if u.Time.After(cur.Time) {
 		cur.Time = u.Time // same UTC day: the counter is unchanged
 	}
