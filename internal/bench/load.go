@@ -34,36 +34,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // each one. do must read the whole answer and return an error for anything
 // but a complete success.
 func Run(ctx context.Context, concurrency, n int, do func(context.Context) error) Sample {
-	var next atomic.Int64
-	var mu sync.Mutex
-	var s Sample
-	lat := make([]time.Duration, 0, n)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				t := time.Now()
-				err := do(ctx)
-				d := time.Since(t)
-				mu.Lock()
-				if err != nil {
-					s.Errors++
-					if s.FirstErr == nil {
-						s.FirstErr = err
-					}
-				} else {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	s.Wall = time.Since(start)
-	slices.Sort(lat)
-	s.Latencies = lat
-	return s
+	return RunMixed(ctx, concurrency, n, []Target{{Do: do}})[0]
 }
 
 // RunMixed sends n requests to each target, concurrency callers at a time,
