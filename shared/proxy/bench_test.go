@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -118,4 +119,70 @@ func BenchmarkProxy_ServeHTTP_LongStream(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(deltas+2), "ns/event")
 		})
 	}
+}
+
+// oneEventPerRead hands out one event per Read, as a backend that flushes
+// every event does over a fast connection.
+type oneEventPerRead struct {
+	evs []string
+	i   int
+}
+
+func (f *oneEventPerRead) Read(p []byte) (int, error) {
+	if f.i == len(f.evs) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.evs[f.i])
+	f.i++
+	return n, nil
+}
+
+// BenchmarkSSEReader_PerEvent isolates the relay's own look at each event
+// (finding its end, its name, the final usage) from the sockets: "reader"
+// hands a 242-event turn out through the sseReader, "copy" reads the same
+// reads into one buffer as io.Copy does. The difference per event is what
+// whole-event relaying costs over the floor's copy (docs/DESIGN.md §9.3).
+func BenchmarkSSEReader_PerEvent(b *testing.B) {
+	const deltas = 240
+	words := make([]string, deltas)
+	evs := []string{sse("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}})}
+	for i := range words {
+		words[i] = "word" + strconv.Itoa(i)
+		evs = append(evs, sse("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": " " + words[i]}))
+	}
+	evs = append(evs, sse("response.completed", map[string]any{"type": "response.completed", "response": map[string]any{
+		"id": "resp_1", "object": "response", "status": "completed", "model": "gpt-5-codex",
+		"output": []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": strings.Join(words, " ")}}}},
+		"usage":  map[string]any{"input_tokens": 10, "input_tokens_details": map[string]any{"cached_tokens": 0}, "output_tokens": deltas, "output_tokens_details": map[string]any{"reasoning_tokens": 0}},
+	}}))
+	perEvent := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+	}
+	b.Run("reader", func(b *testing.B) {
+		for b.Loop() {
+			sr := newSSEReader(&oneEventPerRead{evs: evs})
+			for {
+				if _, err := sr.next(); err != nil {
+					break
+				}
+			}
+			if !sr.terminal || sr.usage == nil || sr.usage.OutputTokens != deltas {
+				b.Fatalf("terminal %v, usage %+v", sr.terminal, sr.usage)
+			}
+			sr.release()
+		}
+		perEvent(b)
+	})
+	b.Run("copy", func(b *testing.B) {
+		buf := make([]byte, sseBufSize)
+		for b.Loop() {
+			src := &oneEventPerRead{evs: evs}
+			for {
+				if _, err := src.Read(buf); err != nil {
+					break
+				}
+			}
+		}
+		perEvent(b)
+	})
 }
