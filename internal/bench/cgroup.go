@@ -8,15 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/lambdacpu"
 )
 
 // LambdaMBPerVCPU is the memory size at which Lambda gives a function one
-// vCPU's worth of CPU time: "Lambda allocates CPU power in proportion to the
-// amount of memory configured … At 1,769 MB, a function has the equivalent
-// of one vCPU (one vCPU-second of credits per second)" (AWS Lambda Developer
-// Guide, "Configure Lambda function memory",
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
-const LambdaMBPerVCPU = 1769
+// vCPU's worth of CPU time (lambdacpu.MBPerVCPU, with its source).
+const LambdaMBPerVCPU = lambdacpu.MBPerVCPU
 
 // CgroupCPURoot is where the cgroup v1 cpu controller is mounted.
 var CgroupCPURoot = "/sys/fs/cgroup/cpu"

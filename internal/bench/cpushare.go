@@ -165,7 +165,9 @@ func measureShareSize(ctx context.Context, o ShareOptions, tmp string, mb int) (
 		s.Err = err
 		return s
 	}
-	env := append(slices.Clone(o.Env), "AWS_LAMBDA_FUNCTION_TIMEOUT=120")
+	// Lambda tells the function its size; the bootstrap fits GOMAXPROCS
+	// to it (lambdacpu), as it does in AWS.
+	env := append(slices.Clone(o.Env), "AWS_LAMBDA_FUNCTION_TIMEOUT=120", fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", mb))
 	models := rie.APIGatewayEvent(http.MethodGet, "/v1/models", map[string]string{"Authorization": "Bearer " + o.Key}, "")
 	var last *rie.Container
 	defer func() {

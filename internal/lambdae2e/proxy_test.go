@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,9 @@ func TestProxy_RIE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := startLambda(t, bin, boot, w.env)
+	// Lambda tells the function its size: at 256 MB, a seventh of a vCPU,
+	// the bootstrap runs one P (lambdacpu).
+	fn := startLambda(t, bin, boot, append(slices.Clone(w.env), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"))
 
 	wantStream := func(step string) {
 		t.Helper()
@@ -103,6 +106,9 @@ func TestProxy_RIE(t *testing.T) {
 		}
 	}
 	wantStream("first turn")
+	if log := fn.Log(); !strings.Contains(log, `"msg":"GOMAXPROCS fitted to the function's CPU share","gomaxprocs":1,"memory_mb":"256"`) {
+		t.Errorf("the bootstrap did not log GOMAXPROCS 1 for 256 MB:\n%.2000s", log)
+	}
 	// The invocation wrote its request's usage before it ended (Lambda
 	// freezes the container then): the counter is in the table already,
 	// one request's worth.

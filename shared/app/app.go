@@ -21,6 +21,7 @@ import (
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 	"github.com/codexgate/codexgate/shared/codex/secretstore"
 	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/lambdacpu"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/sdkhttp"
 	"github.com/codexgate/codexgate/shared/statestore"
@@ -96,7 +97,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 // FromEnv wires an App from the environment, as every Lambda function's
 // main does (the refresh routine's alarms become EMF metrics on stdout).
+// It first fits GOMAXPROCS to the function's CPU share (lambdacpu).
 func FromEnv(ctx context.Context) (*App, error) {
+	procs, fitted := lambdacpu.Fit(os.Getenv)
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
@@ -105,7 +108,15 @@ func FromEnv(ctx context.Context) (*App, error) {
 	// into the metrics template.yaml's alarms watch.
 	emf := metrics.New(nil)
 	events := codex.WithEvents(metrics.RefreshEvents{W: emf})
-	return New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}, Metrics: emf})
+	a, err := New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}, Metrics: emf})
+	if err != nil {
+		return nil, err
+	}
+	if fitted {
+		a.Logger.Info("GOMAXPROCS fitted to the function's CPU share", slog.Int("gomaxprocs", procs),
+			slog.String("memory_mb", os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
+	}
+	return a, nil
 }
 
 // upstreamTransport keeps connections to the Codex backend warm between
