@@ -106,6 +106,9 @@ type CPUShare struct {
 	Sizes   []ShareSize
 	Err     error
 	Floor   *LongFloor // serve and the floor on the same long stream, whole cores
+	// CABundle is the AWS_CA_BUNDLE the bootstraps inherited from this
+	// machine ("" when unset): the SDK parses that file at every cold start.
+	CABundle string
 }
 
 // ShareOptions configure MeasureCPUShare.
@@ -126,7 +129,7 @@ type ShareOptions struct {
 // added latency to the first byte and to the whole of a long stream, CPU per
 // turn and peak RSS. Every group is removed before it returns.
 func MeasureCPUShare(ctx context.Context, o ShareOptions) *CPUShare {
-	out := &CPUShare{}
+	out := &CPUShare{CABundle: os.Getenv("AWS_CA_BUNDLE")}
 	if why := CgroupCPUUsable(); why != "" {
 		out.Skipped = why
 		return out

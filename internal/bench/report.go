@@ -360,7 +360,11 @@ func (r *Results) writeShare(p func(string, ...any)) {
 			ms(s.Whole.Percentile(50)), ms(s.DirectWhole.Percentile(50)), ms(s.CPUPerTurn()), perEvent, s.Throttle.Throttled, s.Throttle.Periods, float64(s.PeakRSSKB)/1024, v)
 	}
 	p("")
-	p("What this cannot capture: real Lambda's scheduling of the share (its period and any burst above the share, e.g. during init, are not public; here the kernel's CFS enforces the quota per %s period), the network between API Gateway, Lambda and OpenAI (loopback here), API Gateway's own latency, and sandbox creation and code download on a cold start. The host CPU is this machine's, not Graviton.", period)
+	roots := "AWS_CA_BUNDLE was not set here, so a cold start here parses no certificates; a function in AWS loads its system roots on its first TLS connection"
+	if c.CABundle != "" {
+		roots = fmt.Sprintf("this machine sets AWS_CA_BUNDLE (`%s`), which the SDK parses at every cold start here, much as a function in AWS loads its system roots on its first TLS connection", c.CABundle)
+	}
+	p("What this cannot capture: real Lambda's scheduling of the share (its period and any burst above the share, e.g. during init, are not public; here the kernel's CFS enforces the quota per %s period), the network between API Gateway, Lambda and OpenAI (loopback here), TLS (the function talks plain HTTP to moto and the simulator here; in AWS a cold start's first calls to DynamoDB, Secrets Manager and OpenAI each begin with a TLS handshake, paid from the same share; %s), API Gateway's own latency, and sandbox creation and code download on a cold start. The host CPU is this machine's, not Graviton.", period, roots)
 	p("")
 
 	p("### Cost per million one-minute turns")
