@@ -46,7 +46,7 @@ func (m *Leaser) Acquire(_ context.Context, key, owner string, ttl time.Duration
 		it = &codex.Lease{Key: key}
 		m.items[key] = it
 	}
-	rec := &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt}
+	rec := &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt, Current: maps.Clone(it.Current)}
 	same := stale != nil && stale.Owner == rec.Owner && stale.Fence == rec.Fence && stale.Beat == rec.Beat
 	free := it.Owner == "" || it.ExpiresAt.IsZero() || it.Owner == owner || same
 	if !m.ExcludeNothing && !free {
@@ -79,6 +79,9 @@ func (m *Leaser) Renew(_ context.Context, l *codex.Lease, ttl time.Duration) err
 	if err != nil {
 		return err
 	}
+	if it.ExpiresAt.IsZero() && !m.ExcludeNothing {
+		return codex.ErrLeaseLost // released: a late renewal must not hold it again
+	}
 	it.ExpiresAt, it.TTL = m.now().Add(ttl), ttl
 	m.beats[l.Key]++
 	return nil
@@ -107,11 +110,12 @@ func (m *Leaser) Release(_ context.Context, l *codex.Lease, r codex.Release) err
 		return err
 	}
 	it.ExpiresAt = time.Time{}
-	if r.CurrentVersion != "" {
+	if len(r.Current) > 0 {
 		if it.Current == nil {
 			it.Current = map[string]string{}
 		}
-		it.Current[r.Account] = r.CurrentVersion
+		maps.Copy(it.Current, r.Current)
+		maps.DeleteFunc(it.Current, func(_, id string) bool { return id == "" })
 	}
 	if r.ClearPending {
 		it.Pending = codex.Pending{}
@@ -120,4 +124,16 @@ func (m *Leaser) Release(_ context.Context, l *codex.Lease, r codex.Release) err
 		it.Reauth = maps.Clone(r.Reauth)
 	}
 	return nil
+}
+
+// Inspect implements codex.Leaser.
+func (m *Leaser) Inspect(_ context.Context, key string) (*codex.LeaseHeldError, error) {
+	m.calls.Add(1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[key]
+	if it == nil {
+		return &codex.LeaseHeldError{}, nil
+	}
+	return &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt, Current: maps.Clone(it.Current)}, nil
 }

@@ -13,6 +13,11 @@ type AccessOptions struct {
 	// Rejected is the access token the upstream just refused. It is never
 	// handed back; a token someone else produced meanwhile is adopted.
 	Rejected string
+	// Wait bounds how long this caller waits for a refresh (its own
+	// container's, or another holder's it waits on) before it gets
+	// ErrHolderBusy; zero waits for as long as ctx allows. The refresh goes
+	// on either way.
+	Wait time.Duration
 }
 
 // Credentials are what an upstream call needs: a usable access token and
@@ -22,6 +27,12 @@ type Credentials struct {
 	AccountID string // ChatGPT-Account-Id header
 	Plan      string
 	ExpiresAt time.Time
+	// Version is the secret version the token was read from.
+	Version string
+	// Minted is true when the token endpoint issued this token during the
+	// refresh this call waited for; false when it was cached or adopted.
+	// An upstream that rejects a minted token is at fault, not the token.
+	Minted bool
 }
 
 // TokenSource is what callers of the refresh routine depend on; *Refresher

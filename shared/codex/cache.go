@@ -23,6 +23,7 @@ func newCached(account string, v Version) *cached {
 			AccountID: v.Auth.Token.AccountID,
 			Plan:      c.PlanType,
 			ExpiresAt: v.Auth.Token.ExpiresAt,
+			Version:   v.ID,
 		},
 	}
 }

@@ -13,8 +13,11 @@ var (
 	ErrReauthRequired = errors.New("account needs re-login")
 	// ErrAccountNotFound means no secret exists for the account.
 	ErrAccountNotFound = errors.New("account not found")
-	// ErrLeaseHeld means another holder owns an unexpired lease.
+	// ErrLeaseHeld means another holder owns the lease and has not let go.
 	ErrLeaseHeld = errors.New("refresh lease held by another holder")
+	// ErrHolderBusy means the caller's wait for another holder's refresh
+	// (AccessOptions.Wait) ran out; the refresh goes on without it.
+	ErrHolderBusy = errors.New("another holder is refreshing the account")
 	// ErrLeaseLost means the lease's owner or fence changed under us: we
 	// outlived it and someone else took over.
 	ErrLeaseLost = errors.New("refresh lease lost")
@@ -28,6 +31,10 @@ var (
 	// ErrNoTime means the caller's deadline leaves too little time to refresh
 	// and store a token safely, so the refresh was not started.
 	ErrNoTime = errors.New("not enough time left to refresh safely")
+	// ErrSpentRefreshToken means a login to be stored holds a refresh token
+	// the stored lineage already spent: its next refresh would be a reuse,
+	// and OpenAI would revoke the whole login.
+	ErrSpentRefreshToken = errors.New("its refresh token was already spent by a refresh codexgate made, so storing it would get the login revoked; log in again (`codexgate login`) or keep the stored login")
 	// ErrRefreshRateLimited means the account refreshed so often that one
 	// more refresh would risk Secrets Manager's version quota.
 	ErrRefreshRateLimited = errors.New("account refreshed too often")
@@ -71,6 +78,9 @@ type LeaseHeldError struct {
 	Beat      int64
 	TTL       time.Duration
 	ExpiresAt time.Time // by the holder's clock: informational only
+	// Current is the item's map of current versions (see Lease.Current):
+	// a waiter adopts what it names, never what a read of AWSCURRENT says.
+	Current map[string]string
 }
 
 func (e *LeaseHeldError) Error() string {
@@ -91,6 +101,11 @@ type OAuthError struct {
 	Code    string // OpenAI error code, e.g. refresh_token_reused
 	Message string
 	Err     error // transport error when Status is 0
+	// MaybeRotated is set when the request reached the server and no
+	// definite answer came back (a gateway error, a connection lost after
+	// sending, a timeout, a 200 that could not be read): the token endpoint
+	// may have rotated the refresh token. Such a call is never retried.
+	MaybeRotated bool
 }
 
 func (e *OAuthError) Error() string {
@@ -116,12 +131,21 @@ func (e *OAuthError) Terminal() bool {
 }
 
 // Transient reports whether a retry may succeed: no answer, 408, 429, 5xx.
+// Only a transient error that is not MaybeRotated may be retried at once.
 func (e *OAuthError) Transient() bool {
 	if e.Terminal() {
 		return false
 	}
 	return e.Status == 0 || e.Status == 408 || e.Status == 429 || e.Status >= 500
 }
+
+// retryable reports whether the same refresh token may be sent again now:
+// the server surely did not act on this attempt.
+func (e *OAuthError) retryable() bool { return e.Transient() && !e.MaybeRotated }
+
+// ambiguousStatus are answers from a gateway in front of the token endpoint
+// that say nothing of whether the endpoint acted on the request.
+var ambiguousStatus = map[int]bool{502: true, 504: true}
 
 // terminalCodes are token-endpoint error codes that end a login (docs/DESIGN.md §6.2).
 var terminalCodes = map[string]bool{

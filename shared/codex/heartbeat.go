@@ -22,8 +22,9 @@ type heartbeat struct {
 	until time.Time
 	lost  error // ErrLeaseLost once a renewal found another holder
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // keepAlive starts the heartbeat of l, acquired by a request sent at sent;
@@ -85,9 +86,10 @@ func (h *heartbeat) left() time.Duration {
 	return h.until.Sub(h.r.now())
 }
 
-// end stops the heartbeat and waits for a renewal in flight to finish, so
-// that no renewal lands after the release.
+// end stops the heartbeat and waits for a renewal in flight to finish.
+// Refresher.release calls it before it sends the release, so that no
+// renewal lands after it; calling it again is a no-op.
 func (h *heartbeat) end() {
-	close(h.stop)
+	h.stopOnce.Do(func() { close(h.stop) })
 	<-h.done
 }

@@ -37,6 +37,14 @@ type ReauthMark struct {
 	At      time.Time
 }
 
+// name records in r that version id is account's current version.
+func (r *Release) name(account, id string) {
+	if r.Current == nil {
+		r.Current = map[string]string{}
+	}
+	r.Current[account] = id
+}
+
 // Pending is a holder's recorded intent: it will write Version of Account's
 // secret, derived from version Base. A later holder promotes Version only
 // while Base is still current, so a newer login imported meanwhile wins.
@@ -57,10 +65,13 @@ type RefreshBudget struct {
 
 // Release says what a holder leaves on the lease item when it lets go.
 type Release struct {
-	Account        string    // the account CurrentVersion belongs to
-	CurrentVersion string    // version now AWSCURRENT, when known
-	LastRefresh    time.Time // zero when this holder did not refresh
-	ClearPending   bool      // the recorded pending version is resolved
+	// Current names, by account (secret name), the versions this holder
+	// knows to be AWSCURRENT: the one it read or wrote, and any it promoted
+	// while recovering intent. Merged into the item's map (an empty id
+	// removes the account's name); nil leaves it.
+	Current      map[string]string
+	LastRefresh  time.Time // zero when this holder did not refresh
+	ClearPending bool      // the recorded pending version is resolved
 	// Reauth replaces the item's reauth marks (the holder read them at
 	// acquire and may add or drop one); nil leaves them as they are.
 	Reauth map[string]ReauthMark
@@ -84,7 +95,9 @@ type Leaser interface {
 	// unknown is resolved by a consistent read: owner == ours means acquired.
 	Acquire(ctx context.Context, key, owner string, ttl time.Duration, stale *LeaseHeldError) (*Lease, error)
 	// Renew proves the holder alive: it advances the record's beat and
-	// expiry, on condition of owner and fence (else ErrLeaseLost).
+	// expiry, on condition of owner and fence and of the lease not being
+	// released (else ErrLeaseLost): a renewal that arrives after its
+	// release must not hold the account again.
 	Renew(ctx context.Context, l *Lease, ttl time.Duration) error
 	// SetPending records the version id the holder will write, before it
 	// calls OAuth, so that a later holder can finish a crashed attempt, and
@@ -93,4 +106,7 @@ type Leaser interface {
 	// Release ends the lease (expiry 0) without deleting the item, so the
 	// fence survives.
 	Release(ctx context.Context, l *Lease, r Release) error
+	// Inspect reads the item of key consistently, as a waiter sees it (a
+	// zero record when there is none), without taking it.
+	Inspect(ctx context.Context, key string) (*LeaseHeldError, error)
 }

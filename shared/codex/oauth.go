@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,12 +43,14 @@ type TokenResponse struct {
 // rotates the token whether or not we read the answer), bounded by ctx's
 // deadline.
 //
-// Answered transient errors (408, 429, 5xx) and broken connections are
-// retried; an attempt that timed out is not. A request still on its way, or
-// queued at the server, may yet be served after a retry has rotated the
-// token: it is then a reuse, and OpenAI revokes the whole login, the token
-// the retry obtained included. A timeout therefore ends the call; the next
-// holder of the lease tries again from what is stored.
+// Only an attempt the server surely did not act on is retried: a definite
+// transient answer (408, 429, 500, 503) or a connection that failed before
+// the request was written. Anything else that ends without a readable answer
+// (a 502 or 504 from a gateway, a connection lost after sending, a timeout,
+// a 200 whose body cannot be read) may hide a rotation: a retry would then
+// present a spent token, and OpenAI revokes the whole login, the token the
+// retry obtained included. Such an error has MaybeRotated set and ends the
+// call; the refresher raises the rotated-not-stored alarm.
 func (c *OAuthClient) Refresh(ctx context.Context, refreshToken string) (*TokenResponse, error) {
 	body, err := json.Marshal(map[string]string{
 		"client_id":     ClientID,
@@ -94,7 +98,7 @@ func (c *OAuthClient) do(ctx context.Context, contentType string, body []byte) (
 		var err error
 		resp, err = c.attempt(detached, contentType, body)
 		var oe *OAuthError
-		if final = err != nil && (!errors.As(err, &oe) || !oe.Transient() || timedOut(err)); final {
+		if final = err != nil && (!errors.As(err, &oe) || !oe.retryable()); final {
 			return permanent{err}
 		}
 		return err
@@ -127,24 +131,33 @@ func (c *OAuthClient) attempt(ctx context.Context, contentType string, body []by
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	// Whether any byte of the request left decides whether a failure may
+	// hide a rotation.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}))
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &OAuthError{Err: err}
+		return nil, &OAuthError{Err: err, MaybeRotated: wrote.Load() || timedOut(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, &OAuthError{Err: fmt.Errorf("read token response: %w", err)}
+		return nil, &OAuthError{Status: resp.StatusCode, Message: "token response cut short",
+			Err: fmt.Errorf("read token response: %w", err), MaybeRotated: true}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, parseOAuthError(resp.StatusCode, raw)
+		e := parseOAuthError(resp.StatusCode, raw)
+		e.MaybeRotated = ambiguousStatus[resp.StatusCode]
+		return nil, e
 	}
 	var tr TokenResponse
 	// Unmarshal accepts null into a struct, so check for an object first.
 	if err := json.Unmarshal(raw, &tr); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		// A 200 we cannot read may still have rotated the token: report it as
 		// a server fault, not as success.
-		return nil, &OAuthError{Status: resp.StatusCode, Code: "invalid_response", Message: "token response is not JSON"}
+		return nil, &OAuthError{Status: resp.StatusCode, Code: "invalid_response", Message: "token response is not JSON", MaybeRotated: true}
 	}
 	return &tr, nil
 }

@@ -263,27 +263,29 @@ func TestOAuthClient_Refresh_RetryPolicy(t *testing.T) {
 		respond      func(t *testing.T, w http.ResponseWriter)
 		wantRequests int
 		wantTerminal bool
+		maybeRotated bool // the server may have acted: never retried
 	}{
-		{"500Retried", 3, answer(500, `{"error":{"message":"boom","type":"server_error"}}`), 3, false},
-		{"502Retried", 3, answer(502, `bad gateway`), 3, false},
-		{"503Retried", 3, answer(503, ``), 3, false},
-		{"429Retried", 3, answer(429, `{"error":{"message":"slow down","code":"rate_limit_exceeded"}}`), 3, false},
-		{"408Retried", 3, answer(408, ``), 3, false},
-		{"ConnectionResetRetried", 3, resetConn, 3, false},
-		{"DefaultMaxAttemptsIsThree", 0, answer(503, ``), 3, false},
-		{"MaxAttemptsFive", 5, answer(503, ``), 5, false},
-		{"MaxAttemptsOne", 1, answer(503, ``), 1, false},
-		{"401NotRetried", 3, answer(401, `{"error":{"message":"unauthorized","code":"token_expired"}}`), 1, true},
-		{"401NoBodyNotRetried", 3, answer(401, ``), 1, true},
-		{"400ReusedNotRetried", 3, answer(400, `{"error":{"message":"Your refresh token has already been used","type":"invalid_request_error","code":"refresh_token_reused"}}`), 1, true},
-		{"400InvalidGrantNotRetried", 3, answer(400, `{"error":"invalid_grant","error_description":"expired"}`), 1, true},
-		{"403GeoBlockedNotRetried", 3, answer(403, `{"error":{"code":"unsupported_country_region_territory","message":"Country, region, or territory not supported"}}`), 1, true},
-		{"400UnknownNotRetried", 3, answer(400, `{"error":{"code":"invalid_request"}}`), 1, false},
-		{"403OtherNotRetried", 3, answer(403, `<html>Forbidden</html>`), 1, false},
-		{"200NotJSONIsError", 3, answer(200, `<html>login</html>`), 1, false},
-		{"200JSONNullIsError", 3, answer(200, `null`), 1, false},
-		{"200JSONArrayIsError", 3, answer(200, `[]`), 1, false},
-		{"200WrongTypesIsError", 3, answer(200, `{"access_token":42}`), 1, false},
+		{"500Retried", 3, answer(500, `{"error":{"message":"boom","type":"server_error"}}`), 3, false, false},
+		{"502NotRetried", 3, answer(502, `bad gateway`), 1, false, true},
+		{"504NotRetried", 3, answer(504, `gateway timeout`), 1, false, true},
+		{"503Retried", 3, answer(503, ``), 3, false, false},
+		{"429Retried", 3, answer(429, `{"error":{"message":"slow down","code":"rate_limit_exceeded"}}`), 3, false, false},
+		{"408Retried", 3, answer(408, ``), 3, false, false},
+		{"ConnectionResetAfterSendNotRetried", 3, resetConn, 1, false, true},
+		{"DefaultMaxAttemptsIsThree", 0, answer(503, ``), 3, false, false},
+		{"MaxAttemptsFive", 5, answer(503, ``), 5, false, false},
+		{"MaxAttemptsOne", 1, answer(503, ``), 1, false, false},
+		{"401NotRetried", 3, answer(401, `{"error":{"message":"unauthorized","code":"token_expired"}}`), 1, true, false},
+		{"401NoBodyNotRetried", 3, answer(401, ``), 1, true, false},
+		{"400ReusedNotRetried", 3, answer(400, `{"error":{"message":"Your refresh token has already been used","type":"invalid_request_error","code":"refresh_token_reused"}}`), 1, true, false},
+		{"400InvalidGrantNotRetried", 3, answer(400, `{"error":"invalid_grant","error_description":"expired"}`), 1, true, false},
+		{"403GeoBlockedNotRetried", 3, answer(403, `{"error":{"code":"unsupported_country_region_territory","message":"Country, region, or territory not supported"}}`), 1, true, false},
+		{"400UnknownNotRetried", 3, answer(400, `{"error":{"code":"invalid_request"}}`), 1, false, false},
+		{"403OtherNotRetried", 3, answer(403, `<html>Forbidden</html>`), 1, false, false},
+		{"200NotJSONIsError", 3, answer(200, `<html>login</html>`), 1, false, true},
+		{"200JSONNullIsError", 3, answer(200, `null`), 1, false, true},
+		{"200JSONArrayIsError", 3, answer(200, `[]`), 1, false, true},
+		{"200WrongTypesIsError", 3, answer(200, `{"access_token":42}`), 1, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,6 +309,11 @@ func TestOAuthClient_Refresh_RetryPolicy(t *testing.T) {
 			if oe.Terminal() != tt.wantTerminal {
 				t.Errorf("Terminal() = %v, want %v (err %v)", oe.Terminal(), tt.wantTerminal, err)
 			}
+			// The server saw the request and answered nothing definite: it
+			// may have rotated, and the caller must hear so.
+			if oe.MaybeRotated != tt.maybeRotated {
+				t.Errorf("MaybeRotated = %v, want %v (err %v)", oe.MaybeRotated, tt.maybeRotated, err)
+			}
 			if tt.wantRequests > 1 && !strings.Contains(err.Error(), "attempts") {
 				t.Errorf("error %q does not say it retried", err)
 			}
@@ -324,7 +331,6 @@ func TestOAuthClient_Refresh_SucceedsAfterTransient(t *testing.T) {
 		{"After429", func(_ *testing.T, w http.ResponseWriter) {
 			writeJSON(w, 429, map[string]any{"error": map[string]string{"code": "rate_limit_exceeded"}})
 		}},
-		{"AfterReset", resetConn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -502,5 +508,47 @@ func TestOAuthClient_Refresh_NoRetryPastDeadline(t *testing.T) {
 	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Status != 503 {
 		t.Errorf("error %v, want the 503 *OAuthError", err)
+	}
+}
+
+// A connection that fails before any byte of the request left cannot have
+// rotated anything: it is retried, and the second attempt succeeds.
+func TestOAuthClient_Refresh_DialFailureRetried(t *testing.T) {
+	want := stubTokens(t)
+	stub := newTokenStub(t, func(w http.ResponseWriter, _ *http.Request, _ int) { writeJSON(w, http.StatusOK, want) })
+	c := stub.client()
+	var dials atomic.Int32
+	tr := stub.srv.Client().Transport.(*http.Transport).Clone()
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			return nil, errors.New("connect: connection refused (simulated)")
+		}
+		return dial(ctx, network, addr)
+	}
+	c.HTTPClient = &http.Client{Transport: tr}
+	resp, err := c.Refresh(context.Background(), "rt_current")
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if *resp != want || stub.requests() != 1 || dials.Load() != 2 {
+		t.Errorf("resp %+v, server saw %d requests after %d dials; want the tokens, 1 request, 2 dials", *resp, stub.requests(), dials.Load())
+	}
+}
+
+// A 200 whose body breaks off may carry a rotated token nobody can read:
+// not retried, and reported as possibly rotated.
+func TestOAuthClient_Refresh_CutAnswerMayHaveRotated(t *testing.T) {
+	stub := newTokenStub(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		w.Header().Set("Content-Length", "500")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"access_token":"`)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	_, err := stub.client().Refresh(context.Background(), "rt_current")
+	var oe *OAuthError
+	if !errors.As(err, &oe) || !oe.MaybeRotated || stub.requests() != 1 {
+		t.Fatalf("err = %v (MaybeRotated %v), %d requests; want one request and MaybeRotated", err, oe != nil && oe.MaybeRotated, stub.requests())
 	}
 }

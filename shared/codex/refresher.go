@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -41,6 +42,7 @@ type Refresher struct {
 	cache    tokenCache
 	reauth   reauthMemo
 	watches  leaseWatches
+	named    sync.Map // account → version id a login announced (Forget)
 	flights  singleflight.Group
 	inFlight flightCount
 }
@@ -76,7 +78,9 @@ type Events interface {
 	// RotatedTokenNotStored: OpenAI rotated the account's refresh token and
 	// the new one could not be stored; the login is likely lost.
 	RotatedTokenNotStored(account string)
-	// LeaseOutlived: a holder found another holder on its lease item.
+	// LeaseOutlived: a holder found another holder on its lease item at its
+	// release, or stopped writing because its lease may have passed to
+	// another holder.
 	LeaseOutlived(account string)
 	// ReauthRequired: the account's login is dead and needs a person.
 	ReauthRequired(account, reason string)
@@ -117,8 +121,16 @@ func (r *Refresher) need() time.Duration { return r.oauthTimeout + r.persistTime
 
 // AccessToken returns a usable access token for account: from the container
 // cache when it is good (no AWS call), else through the lease protocol.
-// With opts.Rejected set it never returns that token.
+// With opts.Rejected set it never returns that token. With opts.Wait set, a
+// caller whose refresh is not done within it gets ErrHolderBusy and may try
+// another account; the refresh goes on for the others.
 func (r *Refresher) AccessToken(ctx context.Context, account string, opts AccessOptions) (Credentials, error) {
+	var patience <-chan time.Time
+	if opts.Wait > 0 {
+		t := time.NewTimer(opts.Wait)
+		defer t.Stop()
+		patience = t.C
+	}
 	// A flight started for another caller's options may hand back the token
 	// this caller rejected; a second round then forces a refresh.
 	for range 3 {
@@ -133,17 +145,22 @@ func (r *Refresher) AccessToken(ctx context.Context, account string, opts Access
 		ch := r.flights.DoChan(account, func() (any, error) {
 			flightCtx, cancel := r.flightContext(ctx)
 			defer cancel()
-			return r.refresh(flightCtx, account, opts)
+			e, minted, err := r.refresh(flightCtx, account, opts)
+			return flight{e, minted}, err
 		})
 		select {
 		case res := <-ch:
 			if res.Err != nil {
 				return Credentials{}, res.Err
 			}
-			e := res.Val.(*cached)
-			if opts.Rejected == "" || e.creds.Access != opts.Rejected {
-				return e.creds, nil
+			f := res.Val.(flight)
+			if opts.Rejected == "" || f.entry.creds.Access != opts.Rejected {
+				creds := f.entry.creds
+				creds.Minted = f.minted
+				return creds, nil
 			}
+		case <-patience:
+			return Credentials{}, fmt.Errorf("account %q: %w", account, ErrHolderBusy)
 		case <-ctx.Done():
 			// The flight goes on for the others: a refresh is never cancelled
 			// because one caller went away.
@@ -151,6 +168,25 @@ func (r *Refresher) AccessToken(ctx context.Context, account string, opts Access
 		}
 	}
 	return Credentials{}, fmt.Errorf("account %q: upstream keeps rejecting fresh tokens", account)
+}
+
+// flight is what one refresh hands every caller that waited for it.
+type flight struct {
+	entry  *cached
+	minted bool // the token endpoint issued it during this flight
+}
+
+// Forget drops what this container cached of account unless it is version
+// (a login was stored meanwhile): the next call reads version by id.
+func (r *Refresher) Forget(account, version string) {
+	if e := r.cache.get(account); e != nil && e.version.ID == version {
+		return
+	}
+	r.cache.forget(account)
+	r.reauth.m.Delete(account)
+	if version != "" {
+		r.named.Store(account, version)
+	}
 }
 
 // flightContext detaches the shared refresh from the caller's cancellation
@@ -178,53 +214,97 @@ func (r *Refresher) servable(t Token, opts AccessOptions, unrefreshed bool) bool
 }
 
 // refresh runs once per account per container at a time (single-flight).
-func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOptions) (*cached, error) {
-	r.inFlight.add(1)
-	defer r.inFlight.add(-1)
+// It reports whether the token it returns was minted by this flight.
+func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOptions) (*cached, bool, error) {
 	seen := r.cache.get(account)
 	if seen == nil {
 		// Cold container: read the secret to learn the token and lease key.
-		v, err := r.store.LoadCurrent(ctx, account)
+		v, err := r.loadCold(ctx, account)
 		if err != nil {
-			return nil, err // the store names the account
+			return nil, false, err // the store names the account
 		}
 		seen = r.cache.put(account, v)
 		if r.servable(v.Auth.Token, opts, true) {
-			return seen, nil
+			return seen, false, nil
 		}
 	}
+	var hint *Version
 	for attempt := 1; ; attempt++ {
 		lease, adopted, err := r.acquire(ctx, account, seen, &opts, nil)
 		if errors.Is(err, ErrNoTime) {
 			// Too little time to refresh, but maybe not to read: another
 			// holder may have stored a newer token since this cache filled.
-			if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && r.newerUsable(v, seen, opts) {
-				return r.cache.put(account, v), nil
+			if v, ok := r.namedNewer(ctx, account, seen, opts); ok {
+				return r.cache.put(account, v), false, nil
 			}
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if adopted != nil {
-			return r.cache.put(account, *adopted), nil
+			return r.cache.put(account, *adopted), false, nil
 		}
-		v, err := r.underLease(ctx, account, lease, seen.version.ID, opts)
+		v, minted, err := r.underLease(ctx, account, lease, seen.version.ID, hint, opts)
 		var wrong *wrongLeaseError
 		switch {
 		case errors.As(err, &wrong) && attempt < 3:
 			// The secret's content now belongs under another lease key (a
 			// new login, or a first refresh that learned the account id).
-			seen = r.cache.put(account, wrong.current)
+			seen, hint = r.cache.put(account, wrong.current), nil
+			if wrong.named {
+				hint = &wrong.current
+			}
 			continue
 		case errors.As(err, new(lostBeforeSpend)) && attempt < 3:
 			// Losing the lease before recording intent spent nothing: another
 			// holder took over, so wait for it like any other waiter.
 			continue
 		case err != nil:
-			return nil, err
+			return nil, false, err
 		}
-		return r.cache.put(account, v), nil
+		return r.cache.put(account, v), minted, nil
 	}
+}
+
+// loadCold reads account for a container that has nothing cached: by id
+// when a login was announced (Forget), else AWSCURRENT.
+func (r *Refresher) loadCold(ctx context.Context, account string) (Version, error) {
+	if id, ok := r.named.LoadAndDelete(account); ok {
+		if v, err := r.store.LoadVersion(ctx, account, id.(string)); err == nil {
+			return v, nil
+		}
+	}
+	return r.store.LoadCurrent(ctx, account)
+}
+
+// namedNewer reads the version the lease item names as current and returns
+// it when it is not the one seen and this caller may be handed it. The name
+// is the only judge of "newer": a read of AWSCURRENT may answer an older
+// version for a while after a promote.
+func (r *Refresher) namedNewer(ctx context.Context, account string, seen *cached, opts AccessOptions) (Version, bool) {
+	rec, err := r.leaser.Inspect(ctx, seen.leaseKey)
+	if err != nil {
+		r.log.Warn("read lease item", "account", account, "err", err)
+		return Version{}, false
+	}
+	return r.adoptNamed(ctx, account, rec.Current[account], seen, opts)
+}
+
+// adoptNamed returns version id of account when it is a name other than
+// the one seen, of the same lease, and servable to this caller.
+func (r *Refresher) adoptNamed(ctx context.Context, account, id string, seen *cached, opts AccessOptions) (Version, bool) {
+	if id == "" || id == seen.version.ID {
+		return Version{}, false
+	}
+	v, err := r.store.LoadVersion(ctx, account, id)
+	if err != nil {
+		r.log.Warn("read version named by the lease", "account", account, "version", id, "err", err)
+		return Version{}, false
+	}
+	if LeaseKey(account, v.Auth) != seen.leaseKey || !r.servable(v.Auth.Token, opts, false) {
+		return Version{}, false
+	}
+	return v, true
 }
 
 // wrongLeaseError: the lease taken is not the one the secret's current
@@ -232,6 +312,7 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 type wrongLeaseError struct {
 	held    string
 	current Version
+	named   bool // current was read by id, as the lease named it
 }
 
 func (e *wrongLeaseError) Error() string {
@@ -240,8 +321,9 @@ func (e *wrongLeaseError) Error() string {
 
 // acquire takes the account's lease, or, when opts is non-nil, adopts a
 // token another holder publishes while we wait (waiting, if set, is called
-// once when the lease is found held). Waiters poll the secret with
-// jitter instead of sitting out the holder's lease, and take a lease over
+// once when the lease is found held). Waiters poll the lease with jitter
+// instead of sitting out the holder's lease, adopt the version its item
+// names when that is not the one they saw, and take a lease over
 // only after watching its record stand still for the holder's full lease
 // duration on this process's clock (see leaseWatches): no other machine's
 // clock is trusted. It returns the lease with the time its request was sent.
@@ -288,22 +370,11 @@ func (r *Refresher) acquire(ctx context.Context, account string, seen *cached, o
 		if opts == nil {
 			continue
 		}
-		v, err := r.store.LoadCurrent(ctx, account)
-		if err != nil {
-			log.Warn("poll secret while waiting", "err", err)
-			continue
-		}
-		if r.newerUsable(v, seen, *opts) {
+		if v, ok := r.adoptNamed(ctx, account, held.Current[account], seen, *opts); ok {
 			log.Info("adopted token refreshed by another holder", "version", v.ID, "waited_ms", r.now().Sub(start).Milliseconds())
 			return nil, &v, nil
 		}
 	}
-}
-
-// newerUsable reports whether v, read from the store, is a token another
-// holder stored since seen and one this caller may be handed.
-func (r *Refresher) newerUsable(v Version, seen *cached, opts AccessOptions) bool {
-	return v.ID != seen.version.ID && r.servable(v.Auth.Token, opts, false)
 }
 
 // heldLease is a lease with the time its acquire request was sent: the

@@ -32,4 +32,10 @@ type TokenStore interface {
 // proxy's pool and `codexgate accounts`.
 type AccountStates interface {
 	MarkReauthRequired(ctx context.Context, account, reason string) error
+	// VersionStored records that version is now account's current version:
+	// a cooldown set against an older token no longer applies, in any
+	// container. login says a person stored a new login (import, login):
+	// reauth_required and every cooldown end, and warm containers drop
+	// what they cached of the account.
+	VersionStored(ctx context.Context, account, version string, login bool) error
 }

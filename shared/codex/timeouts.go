@@ -17,4 +17,7 @@ const (
 	DefaultLeaseTTL = 45 * time.Second
 	// margin keeps the last steps (release, response) inside every budget.
 	margin = 3 * time.Second
+	// releaseTimeout bounds the release and the state write after it; both
+	// run detached from the caller.
+	releaseTimeout = 5 * time.Second
 )

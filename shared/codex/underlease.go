@@ -8,28 +8,34 @@ import (
 	"time"
 )
 
-// underLease runs the protocol's steps after acquire while holding l.
-func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLease, seenID string, opts AccessOptions) (Version, error) {
+// underLease runs the protocol's steps after acquire while holding hl. It
+// returns the version to serve, and whether this holder minted it at the
+// token endpoint (rather than adopting what was stored). hint, when set, is
+// a version read by id from another lease's name that redirected here.
+func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLease, seenID string, hint *Version, opts AccessOptions) (Version, bool, error) {
 	l := hl.Lease
 	log := r.log.With("account", account, "lease", maskKey(l.Key), "fence", l.Fence)
+	r.inFlight.add(1)
+	defer r.inFlight.add(-1)
 	hb := r.keepAlive(ctx, l, hl.sent)
 	defer hb.end()
+	done := func(rel Release) { r.release(ctx, account, l, hb, rel) }
 
 	// Read the base under the lease (finishing a crashed holder's write).
-	cur, rel, err := r.readBase(ctx, account, l)
+	cur, rel, err := r.readBase(ctx, account, l, hint)
 	if err != nil {
-		r.release(ctx, account, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
+		done(rel)
+		return Version{}, false, fmt.Errorf("refresh account %q: %w", account, err)
 	}
 	if key := LeaseKey(account, cur.Auth); key != l.Key {
-		r.release(ctx, account, l, rel)
-		return Version{}, &wrongLeaseError{held: l.Key, current: cur}
+		done(rel)
+		return Version{}, false, &wrongLeaseError{held: l.Key, current: cur, named: l.Current[account] == cur.ID}
 	}
 
 	if m, ok := l.Reauth[account]; ok {
 		if m.Version == cur.ID {
-			r.release(ctx, account, l, rel)
-			return Version{}, r.rememberReauth(account, m)
+			done(rel)
+			return Version{}, false, r.rememberReauth(account, m)
 		}
 		// The secret changed since the mark (a new login): lift it.
 		rel.Reauth = maps.Clone(l.Reauth)
@@ -38,34 +44,34 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 
 	// Adopt what someone else produced, or what is still good.
 	if r.servable(cur.Auth.Token, opts, cur.ID == seenID) {
-		rel.CurrentVersion = cur.ID
-		r.release(ctx, account, l, rel)
-		return cur, nil
+		rel.name(account, cur.ID)
+		done(rel)
+		return cur, false, nil
 	}
 
 	// Spend from the account's refresh budget, in the same write that
 	// records intent: a loop of callers can never reach the version quota.
 	budget, retryAt, ok := r.rate.take(l.Budget, r.now())
 	if !ok {
-		r.release(ctx, account, l, rel)
+		done(rel)
 		log.Warn("refresh refused by the account's refresh budget", "retry_at", retryAt)
-		return Version{}, &RateLimitedError{Account: account, RetryAt: retryAt}
+		return Version{}, false, &RateLimitedError{Account: account, RetryAt: retryAt}
 	}
 
 	// Record intent before spending the refresh token.
 	next := NewVersionID()
 	if err := r.leaser.SetPending(ctx, l, Pending{Account: account, Version: next, Base: cur.ID}, budget); errors.Is(err, ErrLeaseLost) {
-		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, lostBeforeSpend{err})
+		return Version{}, false, fmt.Errorf("refresh account %q: record pending version: %w", account, lostBeforeSpend{err})
 	} else if err != nil {
 		// Nothing spent; an intent that landed unseen names a version that
 		// will never exist, which the next holder clears.
-		r.release(ctx, account, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
+		done(rel)
+		return Version{}, false, fmt.Errorf("refresh account %q: record pending version: %w", account, err)
 	}
 	rel.ClearPending = true
 	if left := hb.left(); left < r.oauthTimeout+r.persistTimeout {
-		r.release(ctx, account, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: %w: lease has %s left", account, ErrNoTime, left)
+		done(rel)
+		return Version{}, false, fmt.Errorf("refresh account %q: %w: lease has %s left", account, ErrNoTime, left)
 	}
 
 	// Refresh, detached from the caller, bounded by our own budget.
@@ -74,36 +80,45 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 	resp, err := r.oauth.Refresh(octx, cur.Auth.Token.Refresh)
 	cancel()
 	if err != nil {
-		return r.refreshFailed(ctx, account, l, rel, cur, opts, err)
+		return Version{}, false, r.refreshFailed(ctx, account, l, hb, rel, cur, err)
 	}
 	now := r.now()
 	log.Info("token refreshed", "oauth_ms", now.Sub(start).Milliseconds())
-	fresh := Version{ID: next, Auth: cur.Auth.WithToken(cur.Auth.Token.Merge(resp, now), now)}
+	fresh := Version{ID: next, Auth: cur.Auth.Rotated(resp, now)}
 
 	// Durable write first, then compare-and-swap promote. Until both
 	// succeed the rotated token exists only here: keep trying while the
 	// lease is surely ours (the heartbeat renews it).
 	if err := r.persist(ctx, account, cur.ID, fresh, hb); errors.Is(err, ErrStaleVersion) {
 		// Stored, but AWSCURRENT moved outside the protocol: theirs wins.
+		// The CAS proved cur is no longer current, so a read that still
+		// answers cur is stale and is not recorded.
 		log.Warn("rotated token stored but not promoted: current version moved", "version", next)
-		if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && r.servable(v.Auth.Token, opts, false) {
-			rel.CurrentVersion = v.ID
-			r.release(ctx, account, l, rel)
-			return v, nil
+		v, rerr := r.loadCurrentOtherThan(ctx, account, cur.ID)
+		if rerr != nil {
+			rel.name(account, "") // cur is spent: the next holder reads AWSCURRENT
+			done(rel)
+			return Version{}, false, fmt.Errorf("refresh account %q: %w", account, err)
 		}
-		r.release(ctx, account, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
+		rel.name(account, v.ID)
+		done(rel)
+		if r.servable(v.Auth.Token, opts, false) {
+			return v, false, nil
+		}
+		return Version{}, false, fmt.Errorf("refresh account %q: %w", account, err)
 	} else if err != nil {
 		log.Error("ALERT rotated token not stored", "version", next, "err", err)
 		r.events.RotatedTokenNotStored(account)
-		return Version{}, fmt.Errorf("refresh account %q: store rotated token: %w", account, err)
+		return Version{}, false, fmt.Errorf("refresh account %q: store rotated token: %w", account, err)
 	}
 	log.Info("token stored and promoted", "version", next, "persist_ms", r.now().Sub(now).Milliseconds())
 
 	// Release, keeping the fence.
-	rel.CurrentVersion, rel.LastRefresh = next, now
-	r.release(ctx, account, l, rel)
-	return fresh, nil
+	rel.name(account, next)
+	rel.LastRefresh = now
+	done(rel)
+	r.versionStored(ctx, account, next, false)
+	return fresh, true, nil
 }
 
 // lostBeforeSpend wraps ErrLeaseLost found before the refresh token was
@@ -124,45 +139,71 @@ var (
 
 // readBase returns the version every write under l derives from, with what
 // the release must record. A crashed holder's intent is resolved first:
-// its version is promoted when it exists and its base is still current. The
-// base is then the version the lease item names as current, read by id: a
-// read of AWSCURRENT right after a promote may still return the previous
-// version, whose refresh token is spent. Without a name (a lease item older
-// than this rule, or a secret new to it) the base is AWSCURRENT.
-func (r *Refresher) readBase(ctx context.Context, account string, l *Lease) (Version, Release, error) {
-	rel := Release{Account: account}
+// its version is promoted when it exists and its base is still current, and
+// the release names it, whichever secret it belongs to. The base is then the
+// version the lease item names as current, read by id: a read of AWSCURRENT
+// right after a promote may still return the previous version, whose refresh
+// token is spent. A named version whose content belongs to another lease key
+// is returned as it is (the caller moves to that key). Without a name, hint
+// (a version another lease named, whose content moved it to this key) is
+// the base; only a secret no lease has named yet is read from AWSCURRENT.
+//
+// A version that cannot be parsed comes back with its id and the error, so
+// that Replace can still write over it.
+func (r *Refresher) readBase(ctx context.Context, account string, l *Lease, hint *Version) (Version, Release, error) {
+	var rel Release
 	if p := l.Pending; p.Version != "" {
 		recovered, err := r.recoverPending(ctx, p)
 		if err != nil {
 			return Version{}, rel, fmt.Errorf("recover pending version: %w", err)
 		}
 		rel.ClearPending = true
-		if recovered != nil && p.Account == account {
-			rel.CurrentVersion = recovered.ID
-			return *recovered, rel, nil
+		if recovered != nil {
+			rel.name(p.Account, recovered.ID)
+			if p.Account == account {
+				return *recovered, rel, nil
+			}
 		}
 	}
 	if id := l.Current[account]; id != "" {
 		v, err := r.loadNamed(ctx, account, id)
 		switch {
-		case err == nil && LeaseKey(account, v.Auth) == l.Key:
-			return v, rel, nil
 		case err == nil:
-			// The account moved to another lease (a login of another ChatGPT
-			// account) after this name was written: the name is history.
+			return v, rel, nil
 		case errors.Is(err, ErrVersionNotFound):
 			// The named version is gone (the secret was deleted and created
 			// again): AWSCURRENT is all there is.
 			r.log.Warn("version named by the lease not found; reading AWSCURRENT", "account", account, "version", id)
 		default:
-			return Version{}, rel, fmt.Errorf("read version %s named by the lease: %w", id, err)
+			return v, rel, fmt.Errorf("read version %s named by the lease: %w", id, err)
 		}
+	}
+	if hint != nil && LeaseKey(account, hint.Auth) == l.Key {
+		return *hint, rel, nil
 	}
 	v, err := r.store.LoadCurrent(ctx, account)
 	if err != nil {
-		return Version{}, rel, fmt.Errorf("re-read under lease: %w", err)
+		return v, rel, fmt.Errorf("re-read under lease: %w", err)
 	}
 	return v, rel, nil
+}
+
+// loadCurrentOtherThan reads AWSCURRENT when the caller knows it is no
+// longer version old (a failed CAS said so): a read that still answers old is
+// stale, and is read again for a moment before giving up.
+func (r *Refresher) loadCurrentOtherThan(ctx context.Context, account, old string) (Version, error) {
+	var v Version
+	_, err := namedRetry.retry(ctx, func() error {
+		var err error
+		switch v, err = r.store.LoadCurrent(ctx, account); {
+		case err != nil:
+			return permanent{err}
+		case v.ID == old:
+			return fmt.Errorf("AWSCURRENT of %q still reads as %s", account, old)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // loadNamed reads a version by id, giving a version just written a moment
@@ -187,21 +228,21 @@ var (
 	namedRetry = backoff{first: 200 * time.Millisecond, most: 800 * time.Millisecond, attempts: 3}
 )
 
-// refreshFailed handles an OAuth error under the lease. A terminal error
-// marks the account reauth_required, unless another writer already holds a
-// newer token (the one case a reuse error is not the end of the login).
-func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease, rel Release, cur Version, opts AccessOptions, err error) (Version, error) {
+// refreshFailed handles an OAuth error under the lease and returns the
+// caller's error. An answer that may hide a rotation (no definite error) is
+// the rotated-not-stored alarm; a terminal error marks the account
+// reauth_required, refresh_token_reused included: that answer means a token
+// of this login was presented twice, and OpenAI has revoked the login.
+func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease, hb *heartbeat, rel Release, cur Version, err error) error {
 	var oe *OAuthError
-	if !errors.As(err, &oe) || !oe.Terminal() {
-		r.release(ctx, account, l, rel)
-		return Version{}, fmt.Errorf("refresh account %q: %w", account, err)
+	isOAuth := errors.As(err, &oe)
+	if isOAuth && oe.MaybeRotated {
+		r.log.Error("ALERT rotated token not stored: the token endpoint may have rotated without a readable answer", "account", account, "err", err)
+		r.events.RotatedTokenNotStored(account)
 	}
-	if oe.Code == "refresh_token_reused" {
-		if v, rerr := r.store.LoadCurrent(ctx, account); rerr == nil && v.ID != cur.ID && r.servable(v.Auth.Token, opts, false) {
-			rel.CurrentVersion = v.ID
-			r.release(ctx, account, l, rel)
-			return v, nil
-		}
+	if !isOAuth || !oe.Terminal() {
+		r.release(ctx, account, l, hb, rel)
+		return fmt.Errorf("refresh account %q: %w", account, err)
 	}
 	reason := oe.Code
 	if reason == "" {
@@ -213,7 +254,7 @@ func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease,
 		rel.Reauth = map[string]ReauthMark{}
 	}
 	rel.Reauth[account] = mark
-	r.release(ctx, account, l, rel)
+	r.release(ctx, account, l, hb, rel)
 	r.events.ReauthRequired(account, reason)
 	if r.states != nil {
 		if serr := r.states.MarkReauthRequired(ctx, account, reason); serr != nil {
@@ -221,7 +262,7 @@ func (r *Refresher) refreshFailed(ctx context.Context, account string, l *Lease,
 		}
 	}
 	r.log.Error("ALERT account needs re-login", "account", account, "reason", reason)
-	return Version{}, fmt.Errorf("%w (%v)", r.rememberReauth(account, mark), err)
+	return fmt.Errorf("%w (%v)", r.rememberReauth(account, mark), err)
 }
 
 func (r *Refresher) rememberReauth(account string, m ReauthMark) *ReauthError {
@@ -301,20 +342,38 @@ func (r *Refresher) recoverPending(ctx context.Context, p Pending) (*Version, er
 	return &v, nil
 }
 
-// release ends the lease. Failing to release is logged, not returned: the
-// token is already stored, and the lease expires on its own.
-func (r *Refresher) release(ctx context.Context, account string, l *Lease, rel Release) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// release ends the lease. The heartbeat stops first, so that no renewal
+// lands after the release (hb may be nil). Failing to release is logged, not
+// returned: the token is already stored, and the lease is taken over in due
+// course (docs/DESIGN.md §3.6).
+func (r *Refresher) release(ctx context.Context, account string, l *Lease, hb *heartbeat, rel Release) {
+	if hb != nil {
+		hb.end()
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	rel.Account = account
 	err := r.leaser.Release(rctx, l, rel)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
-		r.log.Error("ALERT lease outlived: another holder took over", "lease", maskKey(l.Key), "fence", l.Fence)
+		r.log.Error("ALERT lease outlived: another holder took over", "account", account, "lease", maskKey(l.Key), "fence", l.Fence)
 		r.events.LeaseOutlived(account)
 	case err != nil:
-		r.log.Warn("release lease", "lease", maskKey(l.Key), "fence", l.Fence, "err", err)
+		r.log.Warn("release lease", "account", account, "lease", maskKey(l.Key), "fence", l.Fence, "err", err)
 	default:
-		r.log.Info("lease released", "lease", maskKey(l.Key), "fence", l.Fence)
+		r.log.Info("lease released", "account", account, "lease", maskKey(l.Key), "fence", l.Fence)
+	}
+}
+
+// versionStored tells the account states that version is now current, so
+// that cooldowns set against older tokens end in every container. It runs
+// after the release and only logs a failure: the token is stored.
+func (r *Refresher) versionStored(ctx context.Context, account, version string, login bool) {
+	if r.states == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := r.states.VersionStored(sctx, account, version, login); err != nil {
+		r.log.Warn("record stored version", "account", account, "err", err)
 	}
 }

@@ -50,6 +50,12 @@ type StateStore interface {
 	AccountStates(ctx context.Context) ([]AccountState, error)
 	// SetCooldown keeps every container off the account until until.
 	SetCooldown(ctx context.Context, account string, until time.Time, reason string) error
+	// SetUnauthorized keeps every container off the account until until
+	// because the upstream rejected the token of version; strikes counts
+	// such cooldowns in a row (their length doubles with each).
+	SetUnauthorized(ctx context.Context, account string, until time.Time, strikes int, version string) error
+	// ClearUnauthorized ends a 401 cooldown: the account served again.
+	ClearUnauthorized(ctx context.Context, account string) error
 }
 
 // AccountState is what the pool knows about one account from the state table.
@@ -59,6 +65,12 @@ type AccountState struct {
 	CooldownUntil  time.Time
 	CooldownReason string         // one of quota.Cooldown*
 	Quota          quota.Snapshot // zero when no usage snapshot exists
+	// CooldownStrikes counts 401 cooldowns in a row (CooldownReason
+	// unauthorized); while it is above zero a 401 spends no refresh.
+	CooldownStrikes int
+	// LoginVersion is the secret version the last import or login stored;
+	// a change tells warm containers to drop the token they cached.
+	LoginVersion string
 }
 
 // Config configures a Proxy. UpstreamURL, Tokens, Keys and Accounts are
@@ -113,9 +125,20 @@ type Config struct {
 	// account. Default 1 h. AffinitySize bounds the map. Default 10,000.
 	AffinityTTL  time.Duration
 	AffinitySize int
-	// UnauthorizedCooldown is how long an account that answers 401 even after
-	// a forced refresh is cooled down. Default 30 min.
-	UnauthorizedCooldown time.Duration
+	// UnauthorizedCooldown is how long an account is first cooled down when
+	// the upstream rejects a token a refresh has just minted (or any token
+	// while the account is already cooling down for 401s); each further
+	// such cooldown in a row doubles it, up to UnauthorizedCooldownMax. A
+	// success, a newer stored token or a login ends the series. Defaults
+	// 30 s and 15 min: an upstream incident keeps no account dark for long.
+	UnauthorizedCooldown    time.Duration
+	UnauthorizedCooldownMax time.Duration
+	// HolderWait is how long a request waits for a refresh another holder
+	// runs when another account could serve it; HolderWaitAlone when none
+	// could (then the request answers 503 with Retry-After). Defaults 3 s
+	// and 30 s: far below any client's or API Gateway's idle limit.
+	HolderWait      time.Duration
+	HolderWaitAlone time.Duration
 	// RateLimitBackoff is the in-memory pause after a 429 rate_limit_exceeded
 	// without a Retry-After. Default 10 s.
 	RateLimitBackoff time.Duration
@@ -133,8 +156,14 @@ const (
 	DefaultAccountsRefresh      = 60 * time.Second
 	DefaultAffinityTTL          = time.Hour
 	DefaultAffinitySize         = 10000
-	DefaultUnauthorizedCooldown = 30 * time.Minute
-	DefaultRateLimitBackoff     = 10 * time.Second
+	DefaultUnauthorizedCooldown    = 30 * time.Second
+	DefaultUnauthorizedCooldownMax = 15 * time.Minute
+	DefaultHolderWait              = 3 * time.Second
+	DefaultHolderWaitAlone         = 30 * time.Second
+	DefaultRateLimitBackoff        = 10 * time.Second
+	// usageLimitFallback cools an account whose usage-limit answer names
+	// no reset time.
+	usageLimitFallback = 30 * time.Minute
 )
 
 func (c *Config) validate() (*url.URL, error) {
@@ -172,6 +201,9 @@ func (c *Config) validate() (*url.URL, error) {
 	setDefault(&c.AffinityTTL, DefaultAffinityTTL)
 	setDefault(&c.AffinitySize, DefaultAffinitySize)
 	setDefault(&c.UnauthorizedCooldown, DefaultUnauthorizedCooldown)
+	setDefault(&c.UnauthorizedCooldownMax, max(DefaultUnauthorizedCooldownMax, c.UnauthorizedCooldown))
+	setDefault(&c.HolderWait, DefaultHolderWait)
+	setDefault(&c.HolderWaitAlone, DefaultHolderWaitAlone)
 	setDefault(&c.RateLimitBackoff, DefaultRateLimitBackoff)
 	setDefault(&c.BudgetRefresh, DefaultBudgetRefresh)
 	return u, nil

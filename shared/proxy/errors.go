@@ -69,6 +69,17 @@ func errUsageLimit(resetsAt time.Time) *apiError {
 		message: "Every Codex account has reached its usage limit.", resetsAt: resetsAt}
 }
 
+// errRefreshing is the 503 when the only accounts left are being refreshed
+// by another process: retry at retryAt.
+func errRefreshing(retryAt time.Time) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, typ: typeServer, code: "account_refreshing",
+		message: "The account's token is being refreshed by another process. Please retry shortly.", resetsAt: retryAt}
+}
+
+// refreshingRetry is the Retry-After of errRefreshing: a refresh takes a
+// second or two; one stuck behind a crashed holder, up to a lease.
+const refreshingRetry = 5 * time.Second
+
 // errRateLimited is the 429 when every account is briefly rate limited.
 func errRateLimited(retryAt time.Time) *apiError {
 	return &apiError{status: http.StatusTooManyRequests, typ: "rate_limit_exceeded", code: "rate_limit_exceeded",

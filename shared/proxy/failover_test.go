@@ -63,12 +63,12 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 			wantNextSkipsA: true,
 		},
 		{
-			name: "401 twice cools down 30 min",
+			name: "401 on a token just minted cools down 30 s",
 			fail: func(w http.ResponseWriter, _ *http.Request, _ upstreamRecord) {
 				writeJSONStatus(w, 401, `{"error":{"code":"token_expired","message":"expired"}}`)
 			},
 			wantAccounts:   []string{"a", "a", "b"},
-			wantCooldown:   &cooldownCall{"a", now.Add(30 * time.Minute), quota.CooldownUnauthorized},
+			wantCooldown:   &cooldownCall{"a", now.Add(30 * time.Second), quota.CooldownUnauthorized},
 			wantForced:     1,
 			wantNextSkipsA: true,
 		},
@@ -220,9 +220,13 @@ func TestProxy_ServeHTTP_NoAccount(t *testing.T) {
 			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: quota.CooldownUsageLimit},
 			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUsageLimit},
 		}, wantStatus: 429, wantCode: "usage_limit_reached", wantReset: now.Add(time.Hour)},
-		{name: "limited and unauthorized", accounts: []string{"a", "b"}, states: []AccountState{
+		{name: "limited and unauthorized: the unauthorized one is probed", accounts: []string{"a", "b"}, states: []AccountState{
 			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: quota.CooldownUsageLimit},
-			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUnauthorized},
+			{Account: "b", CooldownUntil: now.Add(time.Hour), CooldownReason: quota.CooldownUnauthorized, CooldownStrikes: 3},
+		}, wantStatus: 200},
+		{name: "limited and reauth", accounts: []string{"a", "b"}, states: []AccountState{
+			{Account: "a", CooldownUntil: now.Add(2 * time.Hour), CooldownReason: quota.CooldownUsageLimit},
+			{Account: "b", ReauthRequired: true},
 		}, wantStatus: 503, wantCode: "no_available_account"},
 		{name: "expired cooldown is healthy", accounts: []string{"a"}, states: []AccountState{
 			{Account: "a", CooldownUntil: now.Add(-time.Second), CooldownReason: quota.CooldownUsageLimit},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/testclock"
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 const testKey = "cg-test-key-0123456789"
@@ -48,9 +49,10 @@ func (f *fakeTokens) AccessToken(_ context.Context, account string, opts codex.A
 		return codex.Credentials{}, err
 	}
 	if opts.Force {
-		f.gen[account]++
+		f.gen[account]++ // a forced refresh mints a new token
 	}
-	return codex.Credentials{Access: f.token(account), AccountID: "chatgpt-" + account}, nil
+	return codex.Credentials{Access: f.token(account), AccountID: "chatgpt-" + account,
+		Version: fmt.Sprintf("v%d", f.gen[account]), Minted: opts.Force}, nil
 }
 
 func (f *fakeTokens) token(account string) string {
@@ -108,6 +110,8 @@ type fakeStore struct {
 	lists     int
 	loads     int
 	cooldowns []cooldownCall
+	strikes   int      // of the last SetUnauthorized
+	cleared   []string // ClearUnauthorized calls
 }
 
 type cooldownCall struct {
@@ -134,6 +138,21 @@ func (f *fakeStore) SetCooldown(_ context.Context, account string, until time.Ti
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cooldowns = append(f.cooldowns, cooldownCall{account, until, reason})
+	return nil
+}
+
+func (f *fakeStore) SetUnauthorized(_ context.Context, account string, until time.Time, strikes int, version string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cooldowns = append(f.cooldowns, cooldownCall{account, until, quota.CooldownUnauthorized})
+	f.strikes = strikes
+	return nil
+}
+
+func (f *fakeStore) ClearUnauthorized(_ context.Context, account string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleared = append(f.cleared, account)
 	return nil
 }
 

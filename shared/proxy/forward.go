@@ -33,9 +33,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, in *inbound, lg 
 	retriedTransport := false
 	var lastErr error
 	for {
-		acct, err := p.pool.pick(in.session, tried)
+		acct, probe, err := p.pool.pick(in.session, tried)
 		if err != nil {
-			if errors.Is(err, errNoAccount) && lastErr != nil {
+			switch {
+			case errors.Is(err, errNoAccount) && errors.Is(lastErr, codex.ErrHolderBusy):
+				err = fmt.Errorf("%w: last: %w", errRefreshing(p.cfg.Clock().Add(refreshingRetry)), lastErr)
+			case errors.Is(err, errNoAccount) && lastErr != nil:
 				err = fmt.Errorf("%w: last: %w", errUpstreamFailed, lastErr)
 			}
 			lg.err = err
@@ -44,7 +47,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, in *inbound, lg 
 		}
 		tried[acct] = true
 		lg.account = acct
-		up, err := p.attempt(ctx, in, acct, lg)
+		wait := p.cfg.HolderWaitAlone
+		if p.pool.hasOther(tried) {
+			wait = p.cfg.HolderWait
+		}
+		up, err := p.attempt(ctx, in, acct, lg, probe, wait)
+		if probe {
+			p.pool.probeDone(acct)
+		}
 		if ctx.Err() != nil {
 			if up != nil {
 				up.close()
@@ -105,36 +115,56 @@ type transportError struct{ err error }
 func (e *transportError) Error() string { return "upstream request: " + e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
-// attempt is one account's try: get a token, send, and on 401 force one
-// refresh with the rejected token and replay once. An error means "fail
-// over"; the account's state is updated on the way.
-func (p *Proxy) attempt(ctx context.Context, in *inbound, acct string, lg *reqLog) (*upstreamAnswer, error) {
-	creds, err := p.cfg.Tokens.AccessToken(ctx, acct, codex.AccessOptions{})
+// maxTokens bounds the tokens one attempt sends: the one it starts with,
+// and after each 401 on a token it did not see minted, one more from a
+// forced refresh.
+const maxTokens = 3
+
+// attempt is one account's try: get a token (waiting at most wait for a
+// refresh another holder runs), send, and on 401 force a refresh with the
+// rejected token and replay. A 401 on a token the refresh this request
+// waited for has just minted, or on an account already cooling down for
+// 401s (or probed by this request), is the upstream's doing, not the
+// token's: it cools the account down instead of spending another refresh.
+// An error means "fail over"; the account's state is updated on the way.
+func (p *Proxy) attempt(ctx context.Context, in *inbound, acct string, lg *reqLog, probe bool, wait time.Duration) (*upstreamAnswer, error) {
+	opts := codex.AccessOptions{Wait: wait}
+	creds, err := p.cfg.Tokens.AccessToken(ctx, acct, opts)
 	if err != nil {
 		return nil, p.tokenFailure(acct, err)
 	}
-	lg.attempts++
-	resp, err := p.send(ctx, in, acct, creds)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		discard(resp)
-		creds, err = p.cfg.Tokens.AccessToken(ctx, acct, codex.AccessOptions{Force: true, Rejected: creds.Access})
-		if err != nil {
-			return nil, p.tokenFailure(acct, err)
-		}
+	for sent := 1; ; sent++ {
 		lg.attempts++
-		if resp, err = p.send(ctx, in, acct, creds); err != nil {
+		resp, err := p.send(ctx, in, acct, creds)
+		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			discard(resp)
-			p.pool.cooldown(ctx, acct, p.cfg.Clock().Add(p.cfg.UnauthorizedCooldown), quota.CooldownUnauthorized)
-			return nil, fmt.Errorf("account %s: 401 after a forced refresh", acct)
+		if resp.StatusCode != http.StatusUnauthorized {
+			p.pool.authorized(ctx, acct)
+			return p.classify(ctx, in, acct, resp)
+		}
+		discard(resp)
+		if creds.Minted || probe || sent == maxTokens || p.pool.onProbation(acct) {
+			until := p.pool.unauthorized(ctx, acct, creds.Version)
+			return nil, fmt.Errorf("account %s: upstream 401 on %s; cooling down until %s", acct, rejectedKind(creds, probe), until.UTC().Format(time.RFC3339))
+		}
+		opts.Force, opts.Rejected = true, creds.Access
+		if creds, err = p.cfg.Tokens.AccessToken(ctx, acct, opts); err != nil {
+			return nil, p.tokenFailure(acct, err)
 		}
 	}
-	return p.classify(ctx, in, acct, resp)
+}
+
+// rejectedKind names, for the log, the token a 401 cooled an account for.
+func rejectedKind(c codex.Credentials, probe bool) string {
+	switch {
+	case c.Minted:
+		return "a token just minted"
+	case probe:
+		return "a probe"
+	default:
+		return "an account already cooling down for 401s"
+	}
 }
 
 // classify decides what an upstream answer means for the account: relay it,
@@ -180,7 +210,7 @@ func (p *Proxy) limited(ctx context.Context, acct string, ue upstreamError, retr
 	if ue.kind() == codeUsageLimit {
 		until := ue.resetAt(now)
 		if until.IsZero() || !until.After(now) {
-			until = now.Add(p.cfg.UnauthorizedCooldown)
+			until = now.Add(usageLimitFallback)
 		}
 		p.pool.cooldown(ctx, acct, until, quota.CooldownUsageLimit)
 		return fmt.Errorf("account %s: usage limit reached until %s", acct, until.UTC().Format(time.RFC3339))
@@ -202,6 +232,8 @@ func (p *Proxy) tokenFailure(acct string, err error) error {
 		p.pool.backoff(acct, limited.RetryAt)
 	case errors.Is(err, codex.ErrReauthRequired):
 		p.pool.reauth(acct)
+	case errors.Is(err, codex.ErrHolderBusy):
+		// Another holder is refreshing it: nothing wrong with the account.
 	case errors.Is(err, codex.ErrAccountNotFound):
 		// Deleted since the list was loaded: skip it until the next reload
 		// instead of asking the store again on every request.

@@ -28,6 +28,7 @@ type pool struct {
 	lastTry  time.Time     // start of the last load attempt
 	loading  chan struct{} // closed when the running load ends; nil = none runs
 	loadErr  error
+	logins   map[string]string // LoginVersion per account, as last loaded
 }
 
 // localState is what this container learned about an account since the
@@ -37,6 +38,8 @@ type localState struct {
 	cooldownReason string
 	cooldownSetAt  time.Time
 	persisted      bool // the cooldown reached the store: a later load is the truth
+	strikes        int  // 401 cooldowns in a row set here (see unauthorized)
+	probing        bool // a request of this container probes the account
 	backoffUntil   time.Time
 	reauthAt       time.Time      // the token source said ErrReauthRequired
 	live           quota.Snapshot // from response headers
@@ -58,6 +61,7 @@ func newPool(cfg *Config) *pool {
 		aff:    newAffinity(cfg.AffinityTTL, cfg.AffinitySize),
 		stored: map[string]AccountState{},
 		local:  map[string]*localState{},
+		logins: map[string]string{},
 	}
 }
 
@@ -150,6 +154,15 @@ func (p *pool) applyLocked(names []string, states []AccountState, started time.T
 	clear(p.stored)
 	for _, st := range states {
 		p.stored[st.Account] = st
+		if old, ok := p.logins[st.Account]; ok && old != st.LoginVersion && st.LoginVersion != "" {
+			// A login was stored since the last load (possibly of another
+			// ChatGPT account): the cached token is the old login's.
+			if f, ok := p.cfg.Tokens.(tokenForgetter); ok {
+				f.Forget(st.Account, st.LoginVersion)
+			}
+			delete(p.local, st.Account)
+		}
+		p.logins[st.Account] = st.LoginVersion
 	}
 	for name, l := range p.local {
 		if _, ok := slices.BinarySearch(p.names, name); !ok {
@@ -157,13 +170,20 @@ func (p *pool) applyLocked(names []string, states []AccountState, started time.T
 			continue
 		}
 		if l.persisted && l.cooldownSetAt.Before(started) {
-			l.cooldownUntil, l.cooldownReason, l.persisted = time.Time{}, "", false
+			l.cooldownUntil, l.cooldownReason, l.persisted, l.strikes = time.Time{}, "", false, 0
 		}
 		if l.reauthAt.Before(started) {
 			l.reauthAt = time.Time{}
 		}
 	}
 	p.loadedAt, p.loadErr = started, nil
+}
+
+// tokenForgetter is implemented by a token source with a per-container
+// cache (*codex.Refresher): Forget drops an account's cached token unless
+// it is version.
+type tokenForgetter interface {
+	Forget(account, version string)
 }
 
 func (p *pool) localLocked(name string) *localState {
@@ -202,29 +222,25 @@ func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
 // pick chooses the account for the next attempt: the conversation's
 // account while it is usable, else the usable account with the most quota
 // headroom (ties: name order). tried holds the accounts this request already
-// used. With none usable it returns the error for the client.
-func (p *pool) pick(session string, tried map[string]bool) (string, error) {
+// used. When every account left is cooling down after 401s, one request at
+// a time probes the one whose cooldown ends first (probe true; the caller
+// calls probeDone): service comes back as soon as the upstream does. With
+// none usable it returns the error for the client.
+func (p *pool) pick(session string, tried map[string]bool) (name string, probe bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Clock()
-	usable := func(n string) bool {
-		if tried[n] {
-			return false
-		}
-		why, _ := p.blockedLocked(n, now)
-		return why == ""
-	}
 	if session != "" {
-		if n := p.aff.get(session, now); n != "" && usable(n) {
+		if n := p.aff.get(session, now); n != "" && p.usableLocked(n, tried, now) {
 			if _, listed := slices.BinarySearch(p.names, n); listed {
 				p.aff.set(session, n, now)
-				return n, nil
+				return n, false, nil
 			}
 		}
 	}
 	best, bestRoom := "", -1.0
 	for _, n := range p.names {
-		if !usable(n) {
+		if !p.usableLocked(n, tried, now) {
 			continue
 		}
 		if room := p.headroomLocked(n, now); room > bestRoom {
@@ -232,12 +248,66 @@ func (p *pool) pick(session string, tried map[string]bool) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", p.unavailableLocked(now, tried)
+		if n := p.probeLocked(tried, now); n != "" {
+			return n, true, nil
+		}
+		return "", false, p.unavailableLocked(now, tried)
 	}
 	if session != "" {
 		p.aff.set(session, best, now)
 	}
-	return best, nil
+	return best, false, nil
+}
+
+func (p *pool) usableLocked(n string, tried map[string]bool, now time.Time) bool {
+	if tried[n] {
+		return false
+	}
+	why, _ := p.blockedLocked(n, now)
+	return why == ""
+}
+
+// hasOther reports whether an account other than those tried could serve
+// now: a request waiting on a refresh elsewhere may then give up sooner.
+func (p *pool) hasOther(tried map[string]bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.cfg.Clock()
+	for _, n := range p.names {
+		if p.usableLocked(n, tried, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// probeLocked picks, among accounts not tried that cool down after 401s
+// and that no request of this container probes yet, the one whose cooldown
+// ends first, and marks it probed.
+func (p *pool) probeLocked(tried map[string]bool, now time.Time) string {
+	best, bestUntil := "", time.Time{}
+	for _, n := range p.names {
+		why, until := p.blockedLocked(n, now)
+		if tried[n] || why != quota.CooldownUnauthorized || (p.local[n] != nil && p.local[n].probing) {
+			continue
+		}
+		if best == "" || until.Before(bestUntil) {
+			best, bestUntil = n, until
+		}
+	}
+	if best != "" {
+		p.localLocked(best).probing = true
+	}
+	return best
+}
+
+// probeDone ends the probe pick started on name.
+func (p *pool) probeDone(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.local[name]; l != nil {
+		l.probing = false
+	}
 }
 
 // unavailableLocked explains why no account is usable: 429 with the
@@ -307,21 +377,107 @@ func (p *pool) cooldown(ctx context.Context, name string, until time.Time, reaso
 	l := p.localLocked(name)
 	l.cooldownUntil, l.cooldownReason, l.cooldownSetAt, l.persisted = until, reason, now, false
 	p.mu.Unlock()
+	p.persistCooldown(ctx, name, l, now, reason, until, func(ctx context.Context) error {
+		return p.cfg.States.SetCooldown(ctx, name, until, reason)
+	})
+}
+
+// persistCooldown runs write (detached from the client, bounded) and marks
+// the local cooldown set at setAt as in the store.
+func (p *pool) persistCooldown(ctx context.Context, name string, l *localState, setAt time.Time, reason string, until time.Time, write func(context.Context) error) {
 	if p.cfg.States == nil {
 		return
 	}
 	sctx, cancel := detached(ctx, storeWriteTimeout)
 	defer cancel()
-	if err := p.cfg.States.SetCooldown(sctx, name, until, reason); err != nil {
+	if err := write(sctx); err != nil {
 		p.cfg.Logger.LogAttrs(ctx, slog.LevelError, "record cooldown", slog.String("account", name),
 			slog.String("reason", reason), slog.Time("until", until), slog.String("error", err.Error()))
 		return
 	}
 	p.mu.Lock()
-	if l.cooldownSetAt.Equal(now) {
+	if l.cooldownSetAt.Equal(setAt) {
 		l.persisted = true
 	}
 	p.mu.Unlock()
+}
+
+// strikesLocked is how many 401 cooldowns in a row the account has had, as
+// far as this container knows.
+func (p *pool) strikesLocked(name string) int {
+	n := 0
+	if st := p.stored[name]; st.CooldownReason == quota.CooldownUnauthorized {
+		n = st.CooldownStrikes
+	}
+	if l := p.local[name]; l != nil {
+		n = max(n, l.strikes)
+	}
+	return n
+}
+
+// onProbation reports whether the account's last answers were 401s with no
+// success since: another 401 then says more of the upstream than of the
+// token, and spends no refresh.
+func (p *pool) onProbation(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.strikesLocked(name) > 0
+}
+
+// unauthorized cools the account down after a 401 that no refresh can fix
+// (a token just minted, or an account already on probation), for every
+// container: UnauthorizedCooldown doubled per strike in a row, at most
+// UnauthorizedCooldownMax. version is the secret version of the rejected
+// token: a newer one stored lifts the cooldown (codex.AccountStates).
+func (p *pool) unauthorized(ctx context.Context, name, version string) time.Time {
+	p.mu.Lock()
+	now := p.cfg.Clock()
+	strikes := p.strikesLocked(name) + 1
+	d := p.cfg.UnauthorizedCooldown
+	for i := 1; i < strikes && d < p.cfg.UnauthorizedCooldownMax; i++ {
+		d *= 2
+	}
+	until := now.Add(min(d, p.cfg.UnauthorizedCooldownMax))
+	l := p.localLocked(name)
+	l.cooldownUntil, l.cooldownReason, l.cooldownSetAt, l.persisted, l.strikes = until, quota.CooldownUnauthorized, now, false, strikes
+	p.mu.Unlock()
+	p.persistCooldown(ctx, name, l, now, quota.CooldownUnauthorized, until, func(ctx context.Context) error {
+		return p.cfg.States.SetUnauthorized(ctx, name, until, strikes, version)
+	})
+	return until
+}
+
+// authorized records that the upstream accepted the account's token: a
+// 401 cooldown series ends, here and, if the store has one, for every
+// container. Costs nothing when there is none.
+func (p *pool) authorized(ctx context.Context, name string) {
+	p.mu.Lock()
+	stored := p.stored[name].CooldownReason == quota.CooldownUnauthorized
+	l := p.local[name]
+	if !stored && (l == nil || (l.strikes == 0 && l.cooldownReason != quota.CooldownUnauthorized)) {
+		p.mu.Unlock()
+		return
+	}
+	if l != nil && l.cooldownReason == quota.CooldownUnauthorized {
+		l.cooldownUntil, l.cooldownReason, l.persisted = time.Time{}, "", false
+	}
+	if l != nil {
+		l.strikes = 0
+	}
+	if stored {
+		st := p.stored[name]
+		st.CooldownUntil, st.CooldownReason, st.CooldownStrikes = time.Time{}, "", 0
+		p.stored[name] = st
+	}
+	p.mu.Unlock()
+	if p.cfg.States == nil {
+		return
+	}
+	sctx, cancel := detached(ctx, storeWriteTimeout)
+	defer cancel()
+	if err := p.cfg.States.ClearUnauthorized(sctx, name); err != nil {
+		p.cfg.Logger.LogAttrs(ctx, slog.LevelError, "clear cooldown", slog.String("account", name), slog.String("error", err.Error()))
+	}
 }
 
 // backoff pauses the account in this container only (transient limits).

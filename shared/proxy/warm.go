@@ -13,8 +13,11 @@ import (
 // needs one is refreshed by the request, as before (a Lambda's init
 // deadline is too short for a refresh anyway: the routine refuses it).
 func (p *Proxy) prefetch(ctx context.Context) {
-	acct, err := p.pool.pick("", nil)
-	if err != nil {
+	acct, probe, err := p.pool.pick("", nil)
+	if probe {
+		p.pool.probeDone(acct) // a token read is no probe of the upstream
+	}
+	if err != nil || probe {
 		return
 	}
 	if _, err := p.cfg.Tokens.AccessToken(ctx, acct, codex.AccessOptions{}); err != nil {

@@ -2,6 +2,7 @@ package statestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/quota"
 )
 
 // DynamoDBAPI is the part of the DynamoDB client the Store uses.
@@ -75,6 +77,13 @@ type AccountState struct {
 	StatusAt       time.Time
 	CooldownUntil  time.Time // zero when not cooling down
 	CooldownReason string
+	// CooldownStrikes counts the 401 cooldowns in a row, without a success
+	// or a newer token between them; CooldownVersion is the secret version
+	// whose token the last of them rejected.
+	CooldownStrikes int
+	CooldownVersion string
+	// LoginVersion is the version the last import or login stored.
+	LoginVersion string
 }
 
 // stateItem is an account state item as stored.
@@ -83,8 +92,11 @@ type stateItem struct {
 	Status         string `dynamodbav:"status"`
 	Reason         string `dynamodbav:"reason"`
 	StatusAt       string `dynamodbav:"status_at"`
-	CooldownUntil  int64  `dynamodbav:"cooldown_until"` // epoch ms
-	CooldownReason string `dynamodbav:"cooldown_reason"`
+	CooldownUntil   int64  `dynamodbav:"cooldown_until"` // epoch ms
+	CooldownReason  string `dynamodbav:"cooldown_reason"`
+	CooldownStrikes int    `dynamodbav:"cooldown_strikes"`
+	CooldownVersion string `dynamodbav:"cooldown_version"`
+	LoginVersion    string `dynamodbav:"login_version"`
 }
 
 // MarkReauthRequired records that account's login is gone, with the reason
@@ -112,27 +124,82 @@ func (s *Store) SetCooldown(ctx context.Context, account string, until time.Time
 	return s.updateState(ctx, "set cooldown", account, upd)
 }
 
+// SetUnauthorized keeps account out of rotation until until because the
+// upstream rejected the token of version: the strikes-th such cooldown in a
+// row. It replaces any earlier cooldown.
+func (s *Store) SetUnauthorized(ctx context.Context, account string, until time.Time, strikes int, version string) error {
+	upd := expression.Set(expression.Name("cooldown_until"), expression.Value(until.UnixMilli())).
+		Set(expression.Name("cooldown_reason"), expression.Value(quota.CooldownUnauthorized)).
+		Set(expression.Name("cooldown_strikes"), expression.Value(strikes)).
+		Set(expression.Name("cooldown_version"), expression.Value(version))
+	return s.updateState(ctx, "set unauthorized cooldown", account, upd)
+}
+
 // ClearCooldown ends account's cooldown.
 func (s *Store) ClearCooldown(ctx context.Context, account string) error {
-	upd := expression.Remove(expression.Name("cooldown_until")).Remove(expression.Name("cooldown_reason"))
-	return s.updateState(ctx, "clear cooldown", account, upd)
+	return s.updateState(ctx, "clear cooldown", account, removeCooldown())
+}
+
+// ClearUnauthorized ends account's cooldown if it is a 401 cooldown (the
+// account served again); a cooldown for another reason stays.
+func (s *Store) ClearUnauthorized(ctx context.Context, account string) error {
+	cond := expression.Name("cooldown_reason").Equal(expression.Value(quota.CooldownUnauthorized))
+	return s.updateStateIf(ctx, "clear unauthorized cooldown", account, &cond, removeCooldown())
+}
+
+// VersionStored implements codex.AccountStates. A refresh ends a 401
+// cooldown set against another version's token; a login also ends
+// reauth_required and every cooldown, and records its version so that warm
+// proxy containers drop what they cached.
+func (s *Store) VersionStored(ctx context.Context, account, version string, login bool) error {
+	if login {
+		upd := removeCooldown().
+			Set(expression.Name("status"), expression.Value(StatusOK)).
+			Set(expression.Name("status_at"), expression.Value(s.stamp())).
+			Set(expression.Name("login_version"), expression.Value(version)).
+			Remove(expression.Name("reason"))
+		return s.updateState(ctx, "record login", account, upd)
+	}
+	cond := expression.Name("cooldown_reason").Equal(expression.Value(quota.CooldownUnauthorized)).
+		And(expression.Name("cooldown_version").NotEqual(expression.Value(version)))
+	return s.updateStateIf(ctx, "lift unauthorized cooldown", account, &cond, removeCooldown())
+}
+
+func removeCooldown() expression.UpdateBuilder {
+	return expression.Remove(expression.Name("cooldown_until")).Remove(expression.Name("cooldown_reason")).
+		Remove(expression.Name("cooldown_strikes")).Remove(expression.Name("cooldown_version"))
 }
 
 // updateState applies upd to account's state item, creating it if needed.
 func (s *Store) updateState(ctx context.Context, op, account string, upd expression.UpdateBuilder) error {
+	return s.updateStateIf(ctx, op, account, nil, upd)
+}
+
+// updateStateIf is updateState on condition cond (nil: none). A condition
+// that does not hold is no error: there was nothing to change.
+func (s *Store) updateStateIf(ctx context.Context, op, account string, cond *expression.ConditionBuilder, upd expression.UpdateBuilder) error {
 	upd = upd.Set(expression.Name("account"), expression.Value(account)).
 		Set(expression.Name(attrUpdated), expression.Value(s.stamp()))
-	expr, err := expression.NewBuilder().WithUpdate(upd).Build()
+	b := expression.NewBuilder().WithUpdate(upd)
+	if cond != nil {
+		b = b.WithCondition(*cond)
+	}
+	expr, err := b.Build()
 	if err != nil {
 		return fmt.Errorf("%s for account %q: %w", op, account, err)
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(pkAccounts, skState+account),
+		ConditionExpression:       expr.Condition(),
 		UpdateExpression:          expr.Update(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s for account %q: %w", op, account, err)
 	}
@@ -157,7 +224,8 @@ func (s *Store) Load(ctx context.Context) (Snapshot, error) {
 				return fmt.Errorf("decode state of %q: %w", account, err)
 			}
 			st := AccountState{Account: account, Status: it.Status, Reason: it.Reason,
-				StatusAt: parseTime(it.StatusAt), CooldownReason: it.CooldownReason}
+				StatusAt: parseTime(it.StatusAt), CooldownReason: it.CooldownReason,
+				CooldownStrikes: it.CooldownStrikes, CooldownVersion: it.CooldownVersion, LoginVersion: it.LoginVersion}
 			if it.CooldownUntil > 0 {
 				st.CooldownUntil = time.UnixMilli(it.CooldownUntil)
 			}

@@ -103,6 +103,7 @@ func decodeHeld(key string, item map[string]types.AttributeValue) (*codex.LeaseH
 		Beat:      it.Beat,
 		TTL:       time.Duration(it.TTL) * time.Millisecond,
 		ExpiresAt: time.UnixMilli(it.ExpiresAt),
+		Current:   it.Current,
 	}, nil
 }
 

@@ -123,15 +123,17 @@ func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Durati
 }
 
 // Renew advances the lease's beat and expiry, on condition that owner and
-// fence are still the lease's (codex.ErrLeaseLost otherwise). Waiters reset
-// their watch on every new beat. An unknown outcome is reported as an error:
-// the holder retries on its next heartbeat and never counts an unconfirmed
-// renewal as time gained.
+// fence are still the lease's and it was not released (codex.ErrLeaseLost
+// otherwise: a renewal that lands after the release must not lock the
+// account again). Waiters reset their watch on every new beat. An unknown
+// outcome is reported as an error: the holder retries on its next heartbeat
+// and never counts an unconfirmed renewal as time gained.
 func (l *Leaser) Renew(ctx context.Context, lease *codex.Lease, ttl time.Duration) error {
 	upd := expression.Set(expression.Name(attrExpiresAt), expression.Value(l.now().Add(ttl).UnixMilli())).
 		Set(expression.Name(attrTTL), expression.Value(ttl.Milliseconds())).
 		Add(expression.Name(attrBeat), expression.Value(1))
-	if err := l.update(ctx, lease, upd); err != nil {
+	notReleased := expression.Name(attrExpiresAt).NotEqual(expression.Value(0))
+	if err := l.updateIf(ctx, lease, &notReleased, upd); err != nil {
 		return fmt.Errorf("renew lease %s: %w", lease.Key, err)
 	}
 	return nil
@@ -175,14 +177,15 @@ func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pen
 // holder outlived its lease.
 func (l *Leaser) Release(ctx context.Context, lease *codex.Lease, r codex.Release) error {
 	upd := expression.Set(expression.Name(attrExpiresAt), expression.Value(0))
-	if r.CurrentVersion != "" && r.Account != "" {
+	if len(r.Current) > 0 {
 		// The holder read the map at acquire; every write to it is under
 		// the lease, so replacing it whole loses no other account's entry.
 		current := maps.Clone(lease.Current)
 		if current == nil {
 			current = map[string]string{}
 		}
-		current[r.Account] = r.CurrentVersion
+		maps.Copy(current, r.Current)
+		maps.DeleteFunc(current, func(_, id string) bool { return id == "" }) // "": no name known
 		upd = upd.Set(expression.Name(attrCurrent), expression.Value(current))
 	}
 	if !r.LastRefresh.IsZero() {
@@ -225,8 +228,16 @@ func (l *Leaser) Release(ctx context.Context, lease *codex.Lease, r codex.Releas
 // update applies upd to the lease item on condition that owner and fence are
 // still the lease's; a failed condition is codex.ErrLeaseLost.
 func (l *Leaser) update(ctx context.Context, lease *codex.Lease, upd expression.UpdateBuilder) error {
+	return l.updateIf(ctx, lease, nil, upd)
+}
+
+// updateIf is update with one more condition (nil: none).
+func (l *Leaser) updateIf(ctx context.Context, lease *codex.Lease, also *expression.ConditionBuilder, upd expression.UpdateBuilder) error {
 	cond := expression.Name(attrOwner).Equal(expression.Value(lease.Owner)).
 		And(expression.Name(attrFence).Equal(expression.Value(lease.Fence)))
+	if also != nil {
+		cond = cond.And(*also)
+	}
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
 		return fmt.Errorf("build expression: %w", err)
@@ -282,4 +293,17 @@ func (l *Leaser) readOwn(ctx context.Context, lease *codex.Lease) (*codex.Lease,
 		return nil, false, err
 	}
 	return got, got.Owner == lease.Owner && got.Fence == lease.Fence, nil
+}
+
+// Inspect reads the lease item of key consistently and returns its record
+// (a zero record when there is no item).
+func (l *Leaser) Inspect(ctx context.Context, key string) (*codex.LeaseHeldError, error) {
+	item, err := l.read(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(item) == 0 {
+		return &codex.LeaseHeldError{}, nil
+	}
+	return decodeHeld(key, item)
 }

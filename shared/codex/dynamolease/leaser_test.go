@@ -226,7 +226,7 @@ func TestLeaser_StaleHolder(t *testing.T) {
 			return l.SetPending(context.Background(), stale, codex.Pending{Account: "x", Version: "stale-version", Base: "v0"}, codex.RefreshBudget{})
 		}},
 		{"Release", func(l *dynamolease.Leaser, stale *codex.Lease) error {
-			return l.Release(context.Background(), stale, codex.Release{Account: "x", CurrentVersion: "stale-version", ClearPending: true, Reauth: map[string]codex.ReauthMark{}})
+			return l.Release(context.Background(), stale, codex.Release{Current: map[string]string{"x": "stale-version"}, ClearPending: true, Reauth: map[string]codex.ReauthMark{}})
 		}},
 	}
 	for _, tt := range tests {
@@ -293,7 +293,7 @@ func TestLeaser_Release_KeepsItemAndFence(t *testing.T) {
 		t.Fatalf("next lease = %+v, want fence 2, pending %+v, reauth %+v", *l2, want, mark)
 	}
 	// Second release resolves everything; nil Reauth leaves the marks.
-	if err := e.leaser.Release(ctx, l2, codex.Release{Account: "acct", CurrentVersion: "v2", LastRefresh: refreshed, ClearPending: true}); err != nil {
+	if err := e.leaser.Release(ctx, l2, codex.Release{Current: map[string]string{"acct": "v2"}, LastRefresh: refreshed, ClearPending: true}); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
 	l3 := mustAcquire(t, e, "k", "c")
@@ -330,7 +330,7 @@ func TestLeaser_Write_UnknownOutcome(t *testing.T) {
 		{
 			name: "Release",
 			write: func(e *env, l *codex.Lease) error {
-				return e.leaser.Release(context.Background(), l, codex.Release{Account: "acct", CurrentVersion: "v2"})
+				return e.leaser.Release(context.Background(), l, codex.Release{Current: map[string]string{"acct": "v2"}})
 			},
 			check: func(t *testing.T, item map[string]types.AttributeValue) {
 				cur, _ := item["current"].(*types.AttributeValueMemberM)

@@ -220,7 +220,9 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 func decode(account string, out *secretsmanager.GetSecretValueOutput) (codex.Version, error) {
 	a, err := codex.ParseAuthFile(account, secretBytes(out))
 	if err != nil {
-		return codex.Version{}, err
+		// The id still tells which version is unreadable: Replace writes
+		// over it.
+		return codex.Version{ID: aws.ToString(out.VersionId)}, err
 	}
 	return codex.Version{ID: aws.ToString(out.VersionId), Auth: a}, nil
 }

@@ -55,6 +55,8 @@ func (k Keys) VerifyKey(ctx context.Context, key string) (string, error) {
 type StateAPI interface {
 	Load(ctx context.Context) (statestore.Snapshot, error)
 	SetCooldown(ctx context.Context, account string, until time.Time, reason string) error
+	SetUnauthorized(ctx context.Context, account string, until time.Time, strikes int, version string) error
+	ClearUnauthorized(ctx context.Context, account string) error
 }
 
 // States is the proxy's view of account states and quota snapshots.
@@ -82,6 +84,7 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 		out := get(name)
 		out.ReauthRequired = st.Status == statestore.StatusReauthRequired
 		out.CooldownUntil, out.CooldownReason = st.CooldownUntil, st.CooldownReason
+		out.CooldownStrikes, out.LoginVersion = st.CooldownStrikes, st.LoginVersion
 	}
 	for name, q := range snap.Quotas {
 		out := get(name)
@@ -100,6 +103,16 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 // SetCooldown records a cooldown every container will honour.
 func (s States) SetCooldown(ctx context.Context, account string, until time.Time, reason string) error {
 	return s.Store.SetCooldown(ctx, account, until, reason)
+}
+
+// SetUnauthorized records a 401 cooldown every container will honour.
+func (s States) SetUnauthorized(ctx context.Context, account string, until time.Time, strikes int, version string) error {
+	return s.Store.SetUnauthorized(ctx, account, until, strikes, version)
+}
+
+// ClearUnauthorized ends a 401 cooldown for every container.
+func (s States) ClearUnauthorized(ctx context.Context, account string) error {
+	return s.Store.ClearUnauthorized(ctx, account)
 }
 
 // UsageAdder is the statestore call Usage makes.

@@ -3,6 +3,7 @@ package awsstores
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +75,16 @@ func (f *fakeStates) Load(context.Context) (statestore.Snapshot, error) { return
 
 func (f *fakeStates) SetCooldown(_ context.Context, account string, until time.Time, reason string) error {
 	f.cooldowns = append(f.cooldowns, account+" "+reason+" "+until.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func (f *fakeStates) SetUnauthorized(_ context.Context, account string, until time.Time, strikes int, version string) error {
+	f.cooldowns = append(f.cooldowns, fmt.Sprintf("%s unauthorized %s strikes=%d version=%s", account, until.UTC().Format(time.RFC3339), strikes, version))
+	return nil
+}
+
+func (f *fakeStates) ClearUnauthorized(_ context.Context, account string) error {
+	f.cooldowns = append(f.cooldowns, account+" cleared")
 	return nil
 }
 
