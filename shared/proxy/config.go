@@ -151,11 +151,11 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxBodyBytes         = 16 << 20
-	DefaultKeyCacheTTL          = 30 * time.Second
-	DefaultAccountsRefresh      = 60 * time.Second
-	DefaultAffinityTTL          = time.Hour
-	DefaultAffinitySize         = 10000
+	DefaultMaxBodyBytes            = 16 << 20
+	DefaultKeyCacheTTL             = 30 * time.Second
+	DefaultAccountsRefresh         = 60 * time.Second
+	DefaultAffinityTTL             = time.Hour
+	DefaultAffinitySize            = 10000
 	DefaultUnauthorizedCooldown    = 30 * time.Second
 	DefaultUnauthorizedCooldownMax = 15 * time.Minute
 	DefaultHolderWait              = 3 * time.Second

@@ -88,10 +88,10 @@ type AccountState struct {
 
 // stateItem is an account state item as stored.
 type stateItem struct {
-	Account        string `dynamodbav:"account"`
-	Status         string `dynamodbav:"status"`
-	Reason         string `dynamodbav:"reason"`
-	StatusAt       string `dynamodbav:"status_at"`
+	Account         string `dynamodbav:"account"`
+	Status          string `dynamodbav:"status"`
+	Reason          string `dynamodbav:"reason"`
+	StatusAt        string `dynamodbav:"status_at"`
 	CooldownUntil   int64  `dynamodbav:"cooldown_until"` // epoch ms
 	CooldownReason  string `dynamodbav:"cooldown_reason"`
 	CooldownStrikes int    `dynamodbav:"cooldown_strikes"`
