@@ -267,14 +267,24 @@ func (r *Refresher) refresh(ctx context.Context, account string, opts AccessOpti
 }
 
 // loadCold reads account for a container that has nothing cached: by id
-// when a login was announced (Forget), else AWSCURRENT.
+// when a login was announced (Forget); else AWSCURRENT, to learn the lease
+// key, then the version that lease names, by id, when it names another (a
+// read of AWSCURRENT may answer the previous version for a while after a
+// promote).
 func (r *Refresher) loadCold(ctx context.Context, account string) (Version, error) {
 	if id, ok := r.named.LoadAndDelete(account); ok {
 		if v, err := r.store.LoadVersion(ctx, account, id.(string)); err == nil {
 			return v, nil
 		}
 	}
-	return r.store.LoadCurrent(ctx, account)
+	v, err := r.store.LoadCurrent(ctx, account)
+	if err != nil {
+		return v, err
+	}
+	if named, ok := r.namedNewer(ctx, account, newCached(account, v), AccessOptions{}); ok {
+		return named, nil
+	}
+	return v, nil
 }
 
 // namedNewer reads the version the lease item names as current and returns
