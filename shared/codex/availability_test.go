@@ -16,9 +16,21 @@ type events struct {
 	notStored, outlived, reauth []string
 }
 
-func (e *events) RotatedTokenNotStored(a string) { e.mu.Lock(); e.notStored = append(e.notStored, a); e.mu.Unlock() }
-func (e *events) LeaseOutlived(a string)         { e.mu.Lock(); e.outlived = append(e.outlived, a); e.mu.Unlock() }
-func (e *events) ReauthRequired(a, _ string)     { e.mu.Lock(); e.reauth = append(e.reauth, a); e.mu.Unlock() }
+func (e *events) RotatedTokenNotStored(a string) {
+	e.mu.Lock()
+	e.notStored = append(e.notStored, a)
+	e.mu.Unlock()
+}
+func (e *events) LeaseOutlived(a string) {
+	e.mu.Lock()
+	e.outlived = append(e.outlived, a)
+	e.mu.Unlock()
+}
+func (e *events) ReauthRequired(a, _ string) {
+	e.mu.Lock()
+	e.reauth = append(e.reauth, a)
+	e.mu.Unlock()
+}
 
 // A waiter that rejected the newest token waits on the holder refreshing
 // it; reads of AWSCURRENT meanwhile answer the previous version (valid for
