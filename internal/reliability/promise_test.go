@@ -77,7 +77,7 @@ func promiseRows(t *testing.T, add func(Row)) {
 		r.Requests++ // the import
 		w.settle(&r, "main")
 		r.Why = fmt.Sprintf("Import waited for the refresh's lease: %v; its answer: %v.%s", o.Waited, o.Import, r.Why)
-		r.Expected = clean(r) && r.Served == 1 && r.Refreshes == 1 && o.Waited && errors.Is(o.Import, simworld.ErrOlderLogin)
+		r.Expected = clean(r) && r.Served == 1 && r.Refreshes == 1 && o.Waited && errors.Is(o.Import, codex.ErrSpentRefreshToken)
 		add(r)
 	})
 	t.Run("CLI interrupted during a refresh", func(t *testing.T) { cliInterruptRow(t, add) })

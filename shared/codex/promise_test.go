@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
-	"github.com/codexgate/codexgate/internal/simworld"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/codex/dynamolease"
 )
@@ -198,13 +197,14 @@ func TestRefresher_RefreshBudgetAcrossContainers(t *testing.T) {
 }
 
 // 3. An import of the same auth.json while a refresh is in flight waits for
-// the lease, then finds the refreshed token current and is refused: it can
-// no longer put back the refresh token the refresh just spent.
+// the lease, then finds the file's refresh token in the stored lineage of
+// spent tokens and is refused, before the caller's own check: it can no
+// longer put back the refresh token the refresh just spent.
 func TestRefresher_ImportRacingRefresh(t *testing.T) {
 	w := newWorld(t, openaisim.Options{})
 	tok := w.ImportExpiring(t, "main", "acct-race")
 	o := w.ImportRacingRefresh(t, "main", tok, codex.WithTimeouts(testTimeouts()))
-	if !errors.Is(o.Import, simworld.ErrOlderLogin) || !o.Waited {
+	if !errors.Is(o.Import, codex.ErrSpentRefreshToken) || !o.Waited {
 		t.Fatalf("import during a refresh: err = %v, waited %v; want it to wait and be refused", o.Import, o.Waited)
 	}
 	if o.Refresh.Err != nil {

@@ -26,10 +26,12 @@ func newFakeClock() *testclock.Clock { return testclock.New(time.Unix(1_800_000_
 
 // fakeTokens hands out "tok-<account>-<n>" tokens; a forced call bumps n.
 type fakeTokens struct {
-	mu    sync.Mutex
-	gen   map[string]int
-	errs  map[string]error
-	calls []tokenCall
+	mu     sync.Mutex
+	gen    map[string]int
+	errs   map[string]error
+	calls  []tokenCall
+	adopt  map[string]int // forced calls that adopt a stored token instead of minting
+	forgot []string       // Forget calls, account=version
 }
 
 type tokenCall struct {
@@ -38,7 +40,7 @@ type tokenCall struct {
 }
 
 func newFakeTokens() *fakeTokens {
-	return &fakeTokens{gen: map[string]int{}, errs: map[string]error{}}
+	return &fakeTokens{gen: map[string]int{}, errs: map[string]error{}, adopt: map[string]int{}}
 }
 
 func (f *fakeTokens) AccessToken(_ context.Context, account string, opts codex.AccessOptions) (codex.Credentials, error) {
@@ -48,11 +50,22 @@ func (f *fakeTokens) AccessToken(_ context.Context, account string, opts codex.A
 	if err := f.errs[account]; err != nil {
 		return codex.Credentials{}, err
 	}
+	minted := opts.Force
 	if opts.Force {
-		f.gen[account]++ // a forced refresh mints a new token
+		f.gen[account]++ // a forced refresh mints a new token, or adopts one
+		if f.adopt[account] > 0 {
+			f.adopt[account]--
+			minted = false
+		}
 	}
 	return codex.Credentials{Access: f.token(account), AccountID: "chatgpt-" + account,
-		Version: fmt.Sprintf("v%d", f.gen[account]), Minted: opts.Force}, nil
+		Version: fmt.Sprintf("v%d", f.gen[account]), Minted: minted}, nil
+}
+
+func (f *fakeTokens) Forget(account, version string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgot = append(f.forgot, account+"="+version)
 }
 
 func (f *fakeTokens) token(account string) string {
@@ -146,6 +159,9 @@ func (f *fakeStore) SetUnauthorized(_ context.Context, account string, until tim
 	defer f.mu.Unlock()
 	f.cooldowns = append(f.cooldowns, cooldownCall{account, until, quota.CooldownUnauthorized})
 	f.strikes = strikes
+	f.setState(account, func(st *AccountState) {
+		st.CooldownUntil, st.CooldownReason, st.CooldownStrikes = until, quota.CooldownUnauthorized, strikes
+	})
 	return nil
 }
 
@@ -153,7 +169,25 @@ func (f *fakeStore) ClearUnauthorized(_ context.Context, account string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cleared = append(f.cleared, account)
+	f.setState(account, func(st *AccountState) {
+		if st.CooldownReason == quota.CooldownUnauthorized {
+			st.CooldownUntil, st.CooldownReason, st.CooldownStrikes = time.Time{}, "", 0
+		}
+	})
 	return nil
+}
+
+// setState applies fn to account's stored state, as the table would.
+func (f *fakeStore) setState(account string, fn func(*AccountState)) {
+	for i := range f.states {
+		if f.states[i].Account == account {
+			fn(&f.states[i])
+			return
+		}
+	}
+	st := AccountState{Account: account}
+	fn(&st)
+	f.states = append(f.states, st)
 }
 
 func (f *fakeStore) calls() (lists, loads int, cooldowns []cooldownCall) {
