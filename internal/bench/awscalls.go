@@ -59,7 +59,7 @@ type LongRefresh struct {
 	Lease, OAuthDelay time.Duration
 	Calls             int
 	ByOp              map[string]int
-	Renewals          int // UpdateItem calls beyond a normal refresh's 3
+	Renewals          int // UpdateItem calls beyond a normal refresh's (normalRefreshUpdates)
 	SimRefreshes      int
 	SimReuse          int
 }
@@ -350,7 +350,12 @@ func CountLongRefreshCalls(ctx context.Context, cfg aws.Config, table string, th
 		byOp, calls := cp.withoutUsageWrites(cp.tr.Counts())
 		st := cp.sim.Stats()
 		out = append(out, LongRefresh{Thirds: k, Lease: longLease, OAuthDelay: delay, Calls: calls, ByOp: byOp,
-			Renewals: byOp["UpdateItem"] - 3, SimRefreshes: st.Refreshes, SimReuse: st.ReuseRejections})
+			Renewals: byOp["UpdateItem"] - normalRefreshUpdates, SimRefreshes: st.Refreshes, SimReuse: st.ReuseRejections})
 	}
 	return out, nil
 }
+
+// normalRefreshUpdates is the UpdateItem calls of a refresh that needs no
+// renewal: acquire, intent, release, and the state item's conditional lift
+// of a 401 cooldown set against an older version.
+const normalRefreshUpdates = 4
