@@ -18,9 +18,10 @@ import (
 )
 
 type simHarness struct {
-	t     testing.TB
-	sim   *openaisim.Sim
-	store *fakeStore
+	t      testing.TB
+	sim    *openaisim.Sim
+	leases *codexmem.Leaser
+	store  *fakeStore
 	usage *usageLog
 	p     *Proxy
 	srv   *httptest.Server
@@ -40,7 +41,8 @@ func newSimHarnessWith(t testing.TB, adjust func(*Config), accounts ...string) *
 	// The real refresh routine, on the token store and lease in memory and
 	// the simulator's token endpoint.
 	secrets := codexmem.NewStore()
-	toks := codex.NewRefresher(secrets, codexmem.NewLeaser(time.Now),
+	leases := codexmem.NewLeaser(time.Now)
+	toks := codex.NewRefresher(secrets, leases,
 		&codex.OAuthClient{TokenURL: up.URL + "/oauth/token", HTTPClient: up.Client()}, codex.WithLogger(slog.New(slog.DiscardHandler)))
 	for _, a := range accounts {
 		auth, err := codex.ParseAuthFile(a, sim.AuthJSON(sim.AddAccount(openaisim.Account{ID: a})))
@@ -75,7 +77,7 @@ func newSimHarnessWith(t testing.TB, adjust func(*Config), accounts ...string) *
 	usage.flush = p.Wait
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return &simHarness{t: t, sim: sim, store: store, usage: usage, p: p, srv: srv}
+	return &simHarness{t: t, sim: sim, leases: leases, store: store, usage: usage, p: p, srv: srv}
 }
 
 const simBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`
