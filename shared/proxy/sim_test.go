@@ -22,9 +22,9 @@ type simHarness struct {
 	sim    *openaisim.Sim
 	leases *codexmem.Leaser
 	store  *fakeStore
-	usage *usageLog
-	p     *Proxy
-	srv   *httptest.Server
+	usage  *usageLog
+	p      *Proxy
+	srv    *httptest.Server
 }
 
 func newSimHarness(t testing.TB, accounts ...string) *simHarness {
