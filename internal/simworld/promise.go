@@ -61,6 +61,46 @@ func (c Currentless) Acquire(ctx context.Context, key, owner string, ttl time.Du
 	return l, err
 }
 
+// Inspect reads the lease item and forgets its Current.
+func (c Currentless) Inspect(ctx context.Context, key string) (*codex.LeaseHeldError, error) {
+	h, err := c.Leaser.Inspect(ctx, key)
+	if h != nil {
+		h.Current = nil
+	}
+	return h, err
+}
+
+// WaiterOnStaleReads (issue 25, item 2): on a secret the stack serves stale
+// AWSCURRENT reads for (call WithStaleReads before the login), a container
+// refreshes; a second container reads the new version; then the first
+// refreshes again with its OAuth answer delayed a second, while the second,
+// told by the upstream that the same version's token is rejected, waits on
+// it. A read of AWSCURRENT meanwhile answers the version before, still valid
+// for the upstream's clock. It returns the waiter's result and what the
+// holder minted. currentless is the negative control (Currentless leases).
+func (w *World) WaiterOnStaleReads(t testing.TB, account string, currentless bool, opts ...codex.Option) (waiter, holder Result) {
+	t.Helper()
+	var lease func(codex.Leaser) codex.Leaser
+	if currentless {
+		lease = func(l codex.Leaser) codex.Leaser { return Currentless{l} }
+	}
+	ctx := context.Background()
+	h, wt := w.RefresherOn(w.AWS, lease, opts...), w.RefresherOn(w.AWS, lease, opts...)
+	first, err := h.AccessToken(ctx, account, codex.AccessOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.AccessToken(ctx, account, codex.AccessOptions{Force: true, Rejected: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	faults := w.Sim.Stats().FaultsApplied
+	w.Sim.InjectFault(openaisim.Fault{Path: "/oauth/token", Delay: time.Second, Count: 1})
+	hc := Call(h, ctx, account, codex.AccessOptions{Force: true, Rejected: first.Access})
+	WaitUntil(t, "the holder to reach the token endpoint", func() bool { return w.Sim.Stats().FaultsApplied == faults+1 })
+	wc := Call(wt, ctx, account, codex.AccessOptions{Force: true, Rejected: first.Access})
+	return <-wc, <-hc
+}
+
 // Result is what one AccessToken call returned.
 type Result struct {
 	Creds codex.Credentials

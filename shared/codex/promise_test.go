@@ -141,6 +141,43 @@ func TestRefresher_NoTimeStillAdopts(t *testing.T) {
 	}
 }
 
+// Issue 25, item 2: a waiter on the holder of the newest token's refresh,
+// on a secret whose AWSCURRENT reads lag, ends on what the holder minted,
+// never on the superseded version a stale read shows (which the upstream
+// would reject, putting the account into a cooldown).
+func TestRefresher_WaiterOnStaleReads(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		currentless bool
+	}{
+		{name: "the lease's name"},
+		{name: "negative control reading AWSCURRENT", currentless: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, openaisim.Options{})
+			w.WithStaleReads()
+			v0 := w.Login(t, "main", "acct-waiter", 0)
+			waiter, holder := w.WaiterOnStaleReads(t, "main", tc.currentless, codex.WithTimeouts(testTimeouts()))
+			if waiter.Err != nil || holder.Err != nil {
+				t.Fatalf("waiter %v, holder %v", waiter.Err, holder.Err)
+			}
+			superseded := waiter.Creds.Access == v0.Access
+			if tc.currentless {
+				if !superseded {
+					t.Fatal("the negative control did not adopt the superseded version: the stack served no stale read")
+				}
+				return
+			}
+			if superseded || waiter.Creds.Access != holder.Creds.Access {
+				t.Fatalf("waiter got the superseded version %v, the holder's token %v", superseded, waiter.Creds.Access == holder.Creds.Access)
+			}
+			if st := w.Sim.Stats(); st.ReuseRejections != 0 || st.Refreshes != 2 {
+				t.Fatalf("refreshes %d, reuse %d; want 2, 0", st.Refreshes, st.ReuseRejections)
+			}
+		})
+	}
+}
+
 // 8. Secrets Manager may serve the previous AWSCURRENT for a while after a
 // promote. Containers refreshing one after the other derive from the version
 // the lease item names, read by id, never from a stale AWSCURRENT whose

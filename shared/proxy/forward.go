@@ -140,13 +140,15 @@ func (p *Proxy) attempt(ctx context.Context, in *inbound, acct string, lg *reqLo
 			return nil, err
 		}
 		if resp.StatusCode != http.StatusUnauthorized {
-			p.pool.authorized(ctx, acct)
+			if resp.StatusCode < http.StatusInternalServerError && resp.StatusCode != http.StatusForbidden {
+				p.pool.authorized(ctx, acct) // the upstream took the token
+			}
 			return p.classify(ctx, in, acct, resp)
 		}
 		discard(resp)
-		if creds.Minted || probe || sent == maxTokens || p.pool.onProbation(acct) {
+		if why := p.unrefreshable(acct, creds, probe, sent); why != "" {
 			until := p.pool.unauthorized(ctx, acct, creds.Version)
-			return nil, fmt.Errorf("account %s: upstream 401 on %s; cooling down until %s", acct, rejectedKind(creds, probe), until.UTC().Format(time.RFC3339))
+			return nil, fmt.Errorf("account %s: upstream 401 on %s; cooling down until %s", acct, why, until.UTC().Format(time.RFC3339))
 		}
 		opts.Force, opts.Rejected = true, creds.Access
 		if creds, err = p.cfg.Tokens.AccessToken(ctx, acct, opts); err != nil {
@@ -155,16 +157,21 @@ func (p *Proxy) attempt(ctx context.Context, in *inbound, acct string, lg *reqLo
 	}
 }
 
-// rejectedKind names, for the log, the token a 401 cooled an account for.
-func rejectedKind(c codex.Credentials, probe bool) string {
+// unrefreshable says why a 401 on creds must not spend a refresh ("" when
+// it may): the upstream, not the token, is at fault, or the attempt has
+// sent its last token.
+func (p *Proxy) unrefreshable(acct string, creds codex.Credentials, probe bool, sent int) string {
 	switch {
-	case c.Minted:
+	case creds.Minted:
 		return "a token just minted"
 	case probe:
 		return "a probe"
-	default:
+	case p.pool.onProbation(acct):
 		return "an account already cooling down for 401s"
+	case sent == maxTokens:
+		return fmt.Sprintf("its %d tokens in a row", maxTokens)
 	}
+	return ""
 }
 
 // classify decides what an upstream answer means for the account: relay it,
