@@ -73,11 +73,14 @@ func TestImport_StoresAndRefusesDuplicates(t *testing.T) {
 	file3, _ := s.newLogin(alice)
 	mustSucceed(t, s.run("import", "--account", "work", "--auth-file", file3))
 	// The same file again after codexgate rotated its token: refused, it
-	// would put back a spent refresh token.
+	// would put back a spent refresh token; --replace changes nothing there
+	// (it is about names and accounts, never about spent tokens).
 	mustSucceed(t, s.run("refresh", "--account", "work", "--force"))
 	before := s.sim.Stats().Refreshes
 	r = s.run("import", "--account", "work", "--auth-file", file3)
-	mustFail(t, r, 1, "holds a newer token of this login")
+	mustFail(t, r, 1, "refresh token was already spent by a refresh codexgate made")
+	r = s.run("import", "--account", "work", "--auth-file", file3, "--replace")
+	mustFail(t, r, 1, "refresh token was already spent by a refresh codexgate made")
 	mustSucceed(t, s.run("refresh", "--account", "work", "--force"))
 	if st := s.sim.Stats(); st.Refreshes != before+1 || st.ReuseRejections != 0 {
 		t.Fatalf("after the refused import: refreshes %d→%d, reuse %d: the stored token was replaced", before, st.Refreshes, st.ReuseRejections)

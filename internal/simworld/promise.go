@@ -77,7 +77,8 @@ func (c Currentless) Inspect(ctx context.Context, key string) (*codex.LeaseHeldE
 // told by the upstream that the same version's token is rejected, waits on
 // it. A read of AWSCURRENT meanwhile answers the version before, still valid
 // for the upstream's clock. It returns the waiter's result and what the
-// holder minted. currentless is the negative control (Currentless leases).
+// holder minted. currentless is the negative control: the waiter's lease
+// items name no version, so it judges by what AWSCURRENT reads show.
 func (w *World) WaiterOnStaleReads(t testing.TB, account string, currentless bool, opts ...codex.Option) (waiter, holder Result) {
 	t.Helper()
 	var lease func(codex.Leaser) codex.Leaser
@@ -85,7 +86,7 @@ func (w *World) WaiterOnStaleReads(t testing.TB, account string, currentless boo
 		lease = func(l codex.Leaser) codex.Leaser { return Currentless{l} }
 	}
 	ctx := context.Background()
-	h, wt := w.RefresherOn(w.AWS, lease, opts...), w.RefresherOn(w.AWS, lease, opts...)
+	h, wt := w.RefresherOn(w.AWS, nil, opts...), w.RefresherOn(w.AWS, lease, opts...)
 	first, err := h.AccessToken(ctx, account, codex.AccessOptions{Force: true})
 	if err != nil {
 		t.Fatal(err)

@@ -161,7 +161,7 @@ func TestRefresher_WaiterOnStaleReads(t *testing.T) {
 			if waiter.Err != nil || holder.Err != nil {
 				t.Fatalf("waiter %v, holder %v", waiter.Err, holder.Err)
 			}
-			superseded := waiter.Creds.Access == v0.Access
+			superseded := waiter.Creds.Access == v0.AccessToken
 			if tc.currentless {
 				if !superseded {
 					t.Fatal("the negative control did not adopt the superseded version: the stack served no stale read")
