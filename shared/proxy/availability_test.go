@@ -75,10 +75,17 @@ func TestProxy_UnauthorizedBackoffAndProbe(t *testing.T) {
 	if got := cooldowns(); !slices.Equal(got, []time.Duration{30 * time.Second}) {
 		t.Fatalf("cooldowns %v, want [30s]", got)
 	}
-	// While cooling down, the only account is probed: 401 again, 60 s.
+	// While cooling down, the only account is probed: 401 again, and the
+	// cooldown stays as it is (its length follows time, not requests).
 	h.clock.Add(time.Second)
 	read(t, h.do("POST", "/v1/responses", streamBody, nil))
-	// After the cooldown, a plain request: still on probation, 120 s.
+	if got := len(cooldowns()); got != 1 {
+		t.Fatalf("a probe during the cooldown changed it: %d cooldowns", got)
+	}
+	// After each cooldown, a plain request: still on probation, no refresh,
+	// and the next cooldown twice as long.
+	h.clock.Add(30 * time.Second)
+	read(t, h.do("POST", "/v1/responses", streamBody, nil))
 	h.clock.Add(61 * time.Second)
 	read(t, h.do("POST", "/v1/responses", streamBody, nil))
 	if n := len(h.tokens.forced()); n != 1 {

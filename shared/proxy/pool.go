@@ -427,11 +427,18 @@ func (p *pool) onProbation(name string) bool {
 // unauthorized cools the account down after a 401 that no refresh can fix
 // (a token just minted, or an account already on probation), for every
 // container: UnauthorizedCooldown doubled per strike in a row, at most
-// UnauthorizedCooldownMax. version is the secret version of the rejected
-// token: a newer one stored lifts the cooldown (codex.AccountStates).
+// UnauthorizedCooldownMax. A 401 while the account still cools down (a
+// probe's) leaves the cooldown as it is: the length grows with the time the
+// upstream keeps refusing, not with the requests that found out. version is
+// the secret version of the rejected token: a newer one stored lifts the
+// cooldown (codex.AccountStates).
 func (p *pool) unauthorized(ctx context.Context, name, version string) time.Time {
 	p.mu.Lock()
 	now := p.cfg.Clock()
+	if why, until := p.blockedLocked(name, now); why == quota.CooldownUnauthorized {
+		p.mu.Unlock()
+		return until
+	}
 	strikes := p.strikesLocked(name) + 1
 	d := p.cfg.UnauthorizedCooldown
 	for i := 1; i < strikes && d < p.cfg.UnauthorizedCooldownMax; i++ {
