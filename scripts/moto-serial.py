@@ -31,6 +31,11 @@ refresh protocol name their secrets so; every other secret behaves as in
 plain moto (including its quirk that a GetSecretValue without stage keeps
 returning the version that was current before an UpdateSecretVersionStage).
 
+Stage moves to a version that does not exist: moto takes AWSCURRENT off
+the old version before it finds the new one missing, and leaves the secret
+with no current version; AWS refuses the call and changes nothing. Here
+UpdateSecretVersionStage checks MoveToVersionId first, as AWS does.
+
 Arguments are moto_server's (-H HOST -p PORT).
 """
 import copy
@@ -42,6 +47,7 @@ import threading
 import time
 
 import moto.server as server
+from moto.secretsmanager.exceptions import ResourceNotFoundException
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -126,6 +132,24 @@ def _tracks_current(method):
 
     return wrapper
 
+
+def _checks_target(method):
+    """Wrap update_secret_version_stage: a MoveToVersionId that does not
+    exist is refused before anything moves."""
+
+    @functools.wraps(method)
+    def wrapper(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        secret = self.secrets.get(secret_id)
+        if secret is not None and move_to_version_id and move_to_version_id not in secret.versions:
+            raise ResourceNotFoundException("Secrets Manager can't find the specified secret version.")
+        return method(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+
+    return wrapper
+
+
+SecretsManagerBackend.update_secret_version_stage = _checks_target(
+    SecretsManagerBackend.update_secret_version_stage
+)
 
 for _name in (
     "create_secret",

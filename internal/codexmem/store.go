@@ -38,13 +38,20 @@ func (s *Store) Seed(account string, a *codex.AuthFile) string {
 	if err != nil {
 		panic(fmt.Sprintf("codexmem: seed %s: %v", account, err))
 	}
+	return s.SeedRaw(account, b)
+}
+
+// SeedRaw stores doc, which need not parse, as account's new current
+// version outside any lease (what the AWS console can write), and returns
+// its id.
+func (s *Store) SeedRaw(account string, doc []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := codex.NewVersionID()
 	if s.versions[account] == nil {
 		s.versions[account] = map[string][]byte{}
 	}
-	s.versions[account][id] = b
+	s.versions[account][id] = doc
 	s.current[account] = id
 	return id
 }
