@@ -111,9 +111,11 @@ func Leaser(t *testing.T, newLeaser func(t *testing.T) codex.Leaser) {
 		}
 		acquire(t, l, "k", "b")
 		for name, write := range map[string]func() error{
-			"Renew":      func() error { return l.Renew(ctx, stale, ttl) },
-			"SetPending": func() error { return l.SetPending(ctx, stale, codex.Pending{Account: "x", Version: "v", Base: "b"}, codex.RefreshBudget{}) },
-			"Release":    func() error { return l.Release(ctx, stale, codex.Release{Current: map[string]string{"x": "stale"}}) },
+			"Renew": func() error { return l.Renew(ctx, stale, ttl) },
+			"SetPending": func() error {
+				return l.SetPending(ctx, stale, codex.Pending{Account: "x", Version: "v", Base: "b"}, codex.RefreshBudget{})
+			},
+			"Release": func() error { return l.Release(ctx, stale, codex.Release{Current: map[string]string{"x": "stale"}}) },
 		} {
 			if err := write(); !errors.Is(err, codex.ErrLeaseLost) {
 				t.Errorf("%s by a superseded holder: %v, want ErrLeaseLost", name, err)
