@@ -14,10 +14,6 @@ import (
 )
 
 func main() {
-	window, err := scheduled.RefreshWindowFromEnv()
-	if err != nil {
-		log.Fatalf("refresh: %v", err)
-	}
 	a, err := app.FromEnv(context.Background())
 	if err != nil {
 		log.Fatalf("refresh: %v", err)
@@ -26,7 +22,7 @@ func main() {
 		Accounts: a.Secrets,
 		Tokens:   a.Refresher,
 		States:   a.States,
-		Window:   window,
+		Window:   a.Config.RefreshWindow,
 		Metrics:  metrics.New(nil),
 		Logger:   a.Logger,
 	}

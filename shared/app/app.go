@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -23,6 +22,7 @@ import (
 	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/lambdacpu"
 	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/sdkhttp"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Leases:  dynamolease.New(ddb, cfg.Table),
 		States:  statestore.New(ddb, cfg.Table),
 		OAuth:   &codex.OAuthClient{TokenURL: cfg.TokenURL}, // timeouts: codex.DefaultOAuth*
-		HTTP:    &http.Client{Transport: upstreamTransport()},
+		HTTP:    &http.Client{Transport: proxy.NewTransport()},
 		Logger:  log,
 		Metrics: o.Metrics,
 	}
@@ -117,14 +117,4 @@ func FromEnv(ctx context.Context) (*App, error) {
 			slog.String("memory_mb", os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
 	}
 	return a, nil
-}
-
-// upstreamTransport keeps connections to the Codex backend warm between
-// requests in one container; streamed turns have no overall timeout.
-func upstreamTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 32
-	t.IdleConnTimeout = 90 * time.Second
-	t.ResponseHeaderTimeout = 5 * time.Minute
-	return t
 }

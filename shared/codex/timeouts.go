@@ -20,4 +20,13 @@ const (
 	// releaseTimeout bounds the release and the state write after it; both
 	// run detached from the caller.
 	releaseTimeout = 5 * time.Second
+	// DefaultSkew: an access token expiring within it is refreshed before
+	// use (Codex CLI uses the same margin).
+	DefaultSkew = 5 * time.Minute
+	// flightWait bounds a flight whose caller set no deadline (the CLI,
+	// `codexgate serve`); under Lambda the invocation's deadline does.
+	flightWait = 2 * time.Minute
+	// reauthMemoFor is how long a container remembers a dead login without
+	// asking the store again: a burst fails fast, a new login is noticed.
+	reauthMemoFor = 30 * time.Second
 )

@@ -32,6 +32,12 @@ type Config struct {
 	// "500ms"; default 1 s). The Lambda proxy writes at the end of each
 	// invocation instead: a frozen container runs no timer.
 	UsageFlush time.Duration
+	// RefreshWindow is how far ahead of expiry the refresh function's
+	// keep-alive renews an access token (CODEXGATE_REFRESH_WINDOW, a Go
+	// duration such as "2h" or "90m"; default 2 h). It must exceed the
+	// schedule's period, so that every token is renewed by a scheduled run
+	// well before the proxy would have to refresh it in its hot path.
+	RefreshWindow time.Duration
 }
 
 // Defaults are the production values.
@@ -45,6 +51,7 @@ var Defaults = Config{
 
 	UsageRetention: 90 * 24 * time.Hour,
 	UsageFlush:     time.Second,
+	RefreshWindow:  2 * time.Hour,
 }
 
 // FromEnv reads the environment over the defaults and validates the URLs.
@@ -96,6 +103,13 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("CODEXGATE_USAGE_FLUSH=%q: want a duration from 10ms to 1h, such as 1s", v)
 		}
 		c.UsageFlush = d
+	}
+	if v, ok := lookup("CODEXGATE_REFRESH_WINDOW"); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("CODEXGATE_REFRESH_WINDOW=%q: want a positive duration such as 2h", v)
+		}
+		c.RefreshWindow = d
 	}
 	return c, nil
 }

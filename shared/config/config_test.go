@@ -103,3 +103,23 @@ func TestFromLookup_UsageFlush(t *testing.T) {
 		}
 	}
 }
+
+func TestFromLookup_RefreshWindow(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{{"", 2 * time.Hour, false}, {"90m", 90 * time.Minute, false}, {"0s", 0, true}, {"soon", 0, true}} {
+		env := map[string]string{}
+		if tc.value != "" {
+			env["CODEXGATE_REFRESH_WINDOW"] = tc.value
+		}
+		c, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err != nil) != tc.wantErr || (!tc.wantErr && c.RefreshWindow != tc.want) {
+			t.Errorf("%q: window %v, err %v; want %v, error %v", tc.value, c.RefreshWindow, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "CODEXGATE_REFRESH_WINDOW") {
+			t.Errorf("%q: error %q does not name the variable", tc.value, err)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func (c *Config) validate() (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	if c.Transport == nil {
-		c.Transport = defaultTransport()
+		c.Transport = NewTransport()
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -215,11 +215,16 @@ func setDefault[T int | int64 | time.Duration](v *T, def T) {
 	}
 }
 
-// defaultTransport is http.DefaultTransport with an idle pool sized for one
-// upstream host under concurrency (the default keeps only 2 idle per host).
-func defaultTransport() *http.Transport {
+// NewTransport is the one transport to the Codex backend (the proxy's
+// default, and app.App.HTTP's): http.DefaultTransport with an idle pool
+// sized for one upstream host under concurrency (the default keeps only 2
+// idle per host), warm connections kept between requests, and no overall
+// timeout, since a streamed turn runs for minutes, only one on the headers.
+func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.ResponseHeaderTimeout = 5 * time.Minute
 	return t
 }

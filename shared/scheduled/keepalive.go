@@ -6,35 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
-
-// DefaultRefreshWindow is how far ahead of expiry the keep-alive renews an
-// access token (env CODEXGATE_REFRESH_WINDOW). It must exceed the schedule's
-// period, so that every token is renewed by a scheduled run well before the
-// proxy would have to refresh it in its hot path.
-const DefaultRefreshWindow = 2 * time.Hour
-
-// RefreshWindowFromEnv reads CODEXGATE_REFRESH_WINDOW (a Go duration such as
-// "2h" or "90m"); unset or empty means DefaultRefreshWindow.
-func RefreshWindowFromEnv() (time.Duration, error) {
-	v := os.Getenv("CODEXGATE_REFRESH_WINDOW")
-	if v == "" {
-		return DefaultRefreshWindow, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("CODEXGATE_REFRESH_WINDOW=%q: want a positive duration such as 2h", v)
-	}
-	return d, nil
-}
 
 // RefreshRequest is the refresh function's event: {"account":"NAME","force":false}.
 // An empty Account means every account; Force refreshes whatever the expiry
@@ -224,7 +204,7 @@ func (k *KeepAlive) plan(ctx context.Context, name string, force bool, st states
 	}
 	window := k.Window
 	if window <= 0 {
-		window = DefaultRefreshWindow
+		window = config.Defaults.RefreshWindow
 	}
 	expires, err := k.expiry(ctx, name)
 	if err != nil {

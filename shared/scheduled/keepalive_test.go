@@ -123,16 +123,3 @@ func TestKeepAlive_Handle_Named(t *testing.T) {
 	}
 }
 
-func TestRefreshWindowFromEnv(t *testing.T) {
-	for _, tt := range []struct {
-		env  string
-		want time.Duration
-		bad  bool
-	}{{"", DefaultRefreshWindow, false}, {"90m", 90 * time.Minute, false}, {"0s", 0, true}, {"soon", 0, true}} {
-		t.Setenv("CODEXGATE_REFRESH_WINDOW", tt.env)
-		got, err := RefreshWindowFromEnv()
-		if got != tt.want || (err != nil) != tt.bad {
-			t.Errorf("%q: %v, %v", tt.env, got, err)
-		}
-	}
-}
