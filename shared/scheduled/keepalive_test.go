@@ -122,4 +122,3 @@ func TestKeepAlive_Handle_Named(t *testing.T) {
 		}
 	}
 }
-
