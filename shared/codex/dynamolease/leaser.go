@@ -65,7 +65,7 @@ func (l *Leaser) Acquire(ctx context.Context, key, owner string, ttl time.Durati
 			expression.Name(attrOwner).Equal(expression.Value(owner)))
 	if stale != nil {
 		beat := expression.Name(attrBeat).Equal(expression.Value(stale.Beat))
-		if stale.Beat == 0 { // items written before beats existed
+		if stale.Beat == 0 { // an item with no beat attribute counts as beat 0
 			beat = beat.Or(expression.AttributeNotExists(expression.Name(attrBeat)))
 		}
 		cond = cond.Or(expression.Name(attrOwner).Equal(expression.Value(stale.Owner)).
@@ -150,25 +150,8 @@ func (l *Leaser) SetPending(ctx context.Context, lease *codex.Lease, p codex.Pen
 		Set(expression.Name(attrPendingBase), expression.Value(p.Base)).
 		Set(expression.Name(attrBudgetTokens), expression.Value(b.Tokens)).
 		Set(expression.Name(attrBudgetAt), expression.Value(b.At.UnixMilli()))
-	err := l.update(ctx, lease, upd)
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, codex.ErrLeaseLost) {
-		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
-	}
 	// Unknown outcome: done when the item is still ours and holds our intent.
-	got, ours, rerr := l.readOwn(ctx, lease)
-	switch {
-	case rerr != nil:
-		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
-	case !ours:
-		return fmt.Errorf("set pending on lease %s: %w (after: %v)", lease.Key, codex.ErrLeaseLost, err)
-	case got.Pending == p:
-		return nil
-	default:
-		return fmt.Errorf("set pending on lease %s: %w", lease.Key, err)
-	}
+	return l.resolved(ctx, "set pending on", lease, l.update(ctx, lease, upd), func(got *codex.Lease) bool { return got.Pending == p })
 }
 
 // Release ends the lease (expires_at = 0) and records what the holder
@@ -203,25 +186,33 @@ func (l *Leaser) Release(ctx context.Context, lease *codex.Lease, r codex.Releas
 	default:
 		upd = upd.Set(expression.Name(attrReauth), expression.Value(encodeReauth(r.Reauth)))
 	}
-	err := l.update(ctx, lease, upd)
+	// Unknown outcome: only Release sets expires_at to 0 while the owner and
+	// fence stay the same, so that state means our release landed.
+	return l.resolved(ctx, "release", lease, l.update(ctx, lease, upd), func(got *codex.Lease) bool { return got.ExpiresAt.UnixMilli() == 0 })
+}
+
+// resolved turns the outcome err of a holder's write (op, for messages) into
+// its answer: nil and ErrLeaseLost as they are; an unknown outcome is
+// settled by a consistent read, as done when the item is still ours and
+// landed says the write is on it, as ErrLeaseLost when another holder owns
+// it, and as the original error otherwise.
+func (l *Leaser) resolved(ctx context.Context, op string, lease *codex.Lease, err error, landed func(*codex.Lease) bool) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, codex.ErrLeaseLost) {
-		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+		return fmt.Errorf("%s lease %s: %w", op, lease.Key, err)
 	}
-	// Unknown outcome: only Release sets expires_at to 0 while the owner and
-	// fence stay the same, so that state means our release landed.
 	got, ours, rerr := l.readOwn(ctx, lease)
 	switch {
 	case rerr != nil:
-		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+		return fmt.Errorf("%s lease %s: %w", op, lease.Key, err)
 	case !ours:
-		return fmt.Errorf("release lease %s: %w (after: %v)", lease.Key, codex.ErrLeaseLost, err)
-	case got.ExpiresAt.UnixMilli() == 0:
+		return fmt.Errorf("%s lease %s: %w (after: %v)", op, lease.Key, codex.ErrLeaseLost, err)
+	case landed(got):
 		return nil
 	default:
-		return fmt.Errorf("release lease %s: %w", lease.Key, err)
+		return fmt.Errorf("%s lease %s: %w", op, lease.Key, err)
 	}
 }
 
