@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // inbound is a client request, read and validated, ready to be sent upstream
@@ -115,10 +116,6 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// defaultInstructions fill the field the backend requires when a client
-// leaves it out; the client's own guidance stays in its input messages.
-const defaultInstructions = "You are Codex, a coding assistant. Follow the developer and user messages."
-
 // rewriteBody sets "stream": true, "store": false when absent and default
 // instructions when missing.
 func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
@@ -131,7 +128,7 @@ func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
 		doc["store"] = json.RawMessage("false")
 	}
 	if setInstructions {
-		doc["instructions"], _ = json.Marshal(defaultInstructions)
+		doc["instructions"], _ = json.Marshal(responses.PassthroughInstructions)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/wire/messages"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // The Anthropic Messages front. It wraps the same request path as
@@ -177,7 +178,7 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if m.conv.Done() && !isTerminal(last) {
+	if m.conv.Done() && !responses.IsTerminal(last) {
 		return len(b), errAnswerDone
 	}
 	return len(b), nil

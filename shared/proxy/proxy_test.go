@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 func TestProxy_ServeHTTP_Routing(t *testing.T) {
@@ -361,9 +363,9 @@ func TestProxy_ServeHTTP_BackendRequiredFields(t *testing.T) {
 		wantInstructions string
 	}{
 		{"complete", `{"model":"m","instructions":"mine","input":[],"stream":true,"store":false}`, "mine"},
-		{"no instructions", `{"model":"m","input":[],"stream":true,"store":false}`, defaultInstructions},
-		{"empty instructions", `{"model":"m","instructions":"","input":[],"stream":true}`, defaultInstructions},
-		{"null instructions", `{"model":"m","instructions":null,"input":[],"stream":true}`, defaultInstructions},
+		{"no instructions", `{"model":"m","input":[],"stream":true,"store":false}`, responses.PassthroughInstructions},
+		{"empty instructions", `{"model":"m","instructions":"","input":[],"stream":true}`, responses.PassthroughInstructions},
+		{"null instructions", `{"model":"m","instructions":null,"input":[],"stream":true}`, responses.PassthroughInstructions},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if status, out := read(t, h.do("POST", "/v1/responses", tt.body, nil)); status != 200 {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // sseReader splits an upstream SSE body at event boundaries (a blank line),
@@ -238,13 +240,7 @@ func viewEvent(raw []byte) sseEvent {
 // eventNames interns the Responses event names.
 var eventNames = func() map[string]string {
 	m := map[string]string{}
-	for _, n := range []string{"response.created", "response.in_progress", "response.output_item.added",
-		"response.output_item.done", "response.content_part.added", "response.content_part.done",
-		"response.output_text.delta", "response.output_text.done", "response.refusal.delta", "response.refusal.done",
-		"response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
-		"response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
-		"response.function_call_arguments.delta", "response.function_call_arguments.done",
-		"response.completed", "response.incomplete", "response.failed", "error"} {
+	for _, n := range responses.EventNames {
 		m[n] = n
 	}
 	return m
@@ -300,25 +296,15 @@ func (s *sseReader) see(ev, first []byte) {
 		}
 		name = []byte(parseEvent(ev).name)
 	}
-	if !isTerminal(name) {
+	if !responses.IsTerminal(name) {
 		return
 	}
 	s.terminal = true
-	if string(name) == "response.completed" || string(name) == "response.incomplete" {
+	if responses.IsFinal(name) {
 		if u, ok := parseUsage(viewEvent(ev).data); ok { // not copied: the data holds the whole answer
 			s.usage = &u
 		}
 	}
-}
-
-// isTerminal reports whether an event of this name ends a Responses
-// stream; a stream that ends without one was cut.
-func isTerminal[T string | []byte](name T) bool {
-	switch string(name) {
-	case "response.completed", "response.incomplete", "response.failed", "error":
-		return true
-	}
-	return false
 }
 
 // streamFailure reports whether a (first) event is an account-level

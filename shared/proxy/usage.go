@@ -1,14 +1,11 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
 
-	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // UsageRecorder stores usage deltas: awsstores.Usage adds each to its day
@@ -78,76 +75,12 @@ func (p *Proxy) Wait(ctx context.Context) error {
 	return errors.Join(ferr, p.usage.wait(ctx), waitGroup(ctx, &p.logs.pending))
 }
 
-// parseUsage reads the usage of a response.completed/incomplete event's
-// data. ok is false when the event carries no usage object, or a malformed
-// one. The event holds the whole answer: it is skimmed (jsonscan) and only
-// the model and the token counts are decoded, without reflection, since
-// every answer pays for it.
+// parseUsage reads the model and usage of a final event's data
+// (responses.FinalUsage).
 func parseUsage(data []byte) (Usage, bool) {
-	var resp [1][]byte
-	var f [2][]byte
-	if _, ok := jsonscan.FieldsInto(resp[:], data, responseKey); !ok || resp[0] == nil {
+	model, u, ok := responses.FinalUsage(data)
+	if !ok {
 		return Usage{}, false
 	}
-	if _, ok := jsonscan.FieldsInto(f[:], resp[0], modelUsageKeys); !ok || f[1] == nil {
-		return Usage{}, false
-	}
-	var c [4][]byte
-	if _, ok := jsonscan.FieldsInto(c[:], f[1], usageKeys); !ok {
-		return Usage{}, false // null or not an object
-	}
-	var u Usage
-	var ok [5]bool
-	u.InputTokens, ok[0] = tokenCount(c[0])
-	u.CachedTokens, ok[1] = detailCount(c[1], cachedKey)
-	u.OutputTokens, ok[2] = tokenCount(c[2])
-	u.ReasoningTokens, ok[3] = detailCount(c[3], reasoningKey)
-	u.Model, ok[4] = jsonString(f[0])
-	if ok != [5]bool{true, true, true, true, true} {
-		return Usage{}, false
-	}
-	return u, true
-}
-
-var (
-	responseKey    = []string{"response"}
-	modelUsageKeys = []string{"model", "usage"}
-	usageKeys      = []string{"input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details"}
-	cachedKey      = []string{"cached_tokens"}
-	reasoningKey   = []string{"reasoning_tokens"}
-)
-
-// tokenCount decodes a raw JSON count: absent or null is 0.
-func tokenCount(raw []byte) (int64, bool) {
-	if raw == nil || string(raw) == "null" {
-		return 0, true
-	}
-	n, err := strconv.ParseInt(string(raw), 10, 64)
-	return n, err == nil
-}
-
-// detailCount decodes key of a raw details object: absent or null is 0.
-func detailCount(raw []byte, key []string) (int64, bool) {
-	if raw == nil || string(raw) == "null" {
-		return 0, true
-	}
-	var v [1][]byte
-	if _, ok := jsonscan.FieldsInto(v[:], raw, key); !ok {
-		return 0, false
-	}
-	return tokenCount(v[0])
-}
-
-// jsonString decodes a raw JSON string: absent or null is "".
-func jsonString(raw []byte) (string, bool) {
-	switch {
-	case raw == nil || string(raw) == "null":
-		return "", true
-	case len(raw) < 2 || raw[0] != '"':
-		return "", false
-	case bytes.IndexByte(raw, '\\') < 0:
-		return string(raw[1 : len(raw)-1]), true
-	}
-	var s string
-	return s, json.Unmarshal(raw, &s) == nil
+	return Usage{Model: model, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens}, true
 }

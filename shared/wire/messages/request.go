@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // Translation is a Messages request translated for the Codex backend, plus
@@ -117,83 +119,6 @@ type thinking struct {
 	Display      string `json:"display"` // "omitted": no thinking text wanted
 }
 
-// The Responses request body the backend gets. Only fields Codex CLI itself
-// sends: the backend refuses max_output_tokens, temperature, top_p and
-// other sampling parameters.
-type responsesRequest struct {
-	Model             string     `json:"model"`
-	Instructions      string     `json:"instructions"`
-	Input             []any      `json:"input"`
-	Tools             []any      `json:"tools,omitempty"`
-	ToolChoice        any        `json:"tool_choice,omitempty"`
-	ParallelToolCalls bool       `json:"parallel_tool_calls"`
-	Reasoning         *reasoning `json:"reasoning,omitempty"`
-	Store             bool       `json:"store"`
-	Stream            bool       `json:"stream"`
-	PromptCacheKey    string     `json:"prompt_cache_key,omitempty"`
-	Text              *textOpts  `json:"text,omitempty"`
-}
-
-// textOpts carries structured output, as Codex CLI's --output-schema sends
-// it.
-type textOpts struct {
-	Format textFormat `json:"format"`
-}
-
-type textFormat struct {
-	Type   string          `json:"type"`
-	Name   string          `json:"name"`
-	Schema json.RawMessage `json:"schema"`
-	Strict bool            `json:"strict"`
-}
-
-type reasoning struct {
-	Effort  string `json:"effort"`
-	Summary string `json:"summary,omitempty"`
-}
-
-type inputMessage struct {
-	Type    string `json:"type"`
-	Role    string `json:"role"`
-	Content []part `json:"content"`
-}
-
-type part struct {
-	Type     string `json:"type"`
-	Text     string `json:"text,omitempty"`
-	ImageURL string `json:"image_url,omitempty"`
-}
-
-type functionCall struct {
-	Type      string `json:"type"`
-	CallID    string `json:"call_id"`
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
-
-type functionCallOutput struct {
-	Type   string `json:"type"`
-	CallID string `json:"call_id"`
-	Output any    `json:"output"` // a string, or parts when the result holds images
-}
-
-type functionTool struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      bool            `json:"strict"`
-}
-
-type namedToolChoice struct {
-	Type string `json:"type"`
-	Name string `json:"name"`
-}
-
-// DefaultInstructions fill the backend's required instructions when the
-// client sent no system prompt.
-const DefaultInstructions = "You are a helpful assistant."
-
 // billingHeaderPrefix marks a system block Claude Code adds for Anthropic's
 // billing; it means nothing to the Codex backend and is dropped.
 const billingHeaderPrefix = "x-anthropic-billing-header:"
@@ -248,7 +173,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		return nil, invalid(fmt.Sprintf("model: %q is not mapped to a Codex model (set CODEXGATE_CLAUDE_MODELS)", req.Model))
 	}
 	t := &Translation{Model: req.Model, Stream: req.Stream, StopSequences: nonEmpty(req.StopSequences)}
-	out := responsesRequest{Model: target.Model, Store: false, Stream: true, ParallelToolCalls: true}
+	out := responses.Request{Model: target.Model, Store: false, Stream: true, ParallelToolCalls: ptr(true)}
 
 	instructions, err := systemText(req.System)
 	if err != nil {
@@ -256,7 +181,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 	}
 	out.Instructions = instructions
 	if out.Instructions == "" {
-		out.Instructions = DefaultInstructions
+		out.Instructions = responses.DefaultInstructions
 	}
 
 	if err := t.tools(&out, req.Tools, req.ToolChoice); err != nil {
@@ -283,7 +208,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		if format.Type != "json_schema" || len(schema) == 0 || schema[0] != '{' {
 			return nil, invalid("output_config.format: only {\"type\":\"json_schema\",\"schema\":{…}} is supported")
 		}
-		out.Text = &textOpts{Format: textFormat{Type: "json_schema", Name: "output", Schema: schema, Strict: true}}
+		out.Text = &responses.Text{Format: &responses.Format{Type: "json_schema", Name: "output", Schema: schema, Strict: ptr(true)}}
 	}
 	if req.Metadata != nil && req.Metadata.UserID != "" {
 		// Claude Code's user_id names the user and the session: a stable
@@ -406,10 +331,10 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 		return nil, err
 	}
 	var items []any
-	var parts []part
+	var parts []any
 	flush := func() {
 		if len(parts) > 0 {
-			items = append(items, inputMessage{Type: "message", Role: role, Content: parts})
+			items = append(items, responses.Message{Type: "message", Role: role, Content: parts})
 			parts = nil
 		}
 	}
@@ -417,7 +342,7 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 		switch b.Type {
 		case "text":
 			if b.Text != "" {
-				parts = append(parts, part{Type: textType, Text: b.Text})
+				parts = append(parts, responses.TextPart{Type: textType, Text: b.Text})
 			}
 		case "image":
 			if role != "user" {
@@ -440,7 +365,7 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 			if args == "" || args == "null" {
 				args = "{}"
 			}
-			items = append(items, functionCall{Type: "function_call", CallID: b.ID, Name: t.backendToolName(b.Name), Arguments: args})
+			items = append(items, responses.FunctionCall{Type: "function_call", CallID: b.ID, Name: t.backendToolName(b.Name), Arguments: args})
 		case "tool_result":
 			if role != "user" {
 				return nil, fmt.Errorf("content.%d: tool_result blocks belong in user messages", j)
@@ -453,7 +378,7 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 				return nil, fmt.Errorf("content.%d: %w", j, err)
 			}
 			flush()
-			items = append(items, functionCallOutput{Type: "function_call_output", CallID: b.ToolUseID, Output: out})
+			items = append(items, responses.FunctionCallOutput{Type: "function_call_output", CallID: b.ToolUseID, Output: out})
 		case "thinking", "redacted_thinking":
 			// Dropped: the backend's reasoning cannot be replayed from an
 			// Anthropic thinking block, and the model does not need it.
@@ -468,28 +393,28 @@ func (t *Translation) messageItems(m message) ([]any, error) {
 	return items, nil
 }
 
-func imagePart(src *imageSource) (part, error) {
+func imagePart(src *imageSource) (responses.ImagePart, error) {
 	if src == nil {
-		return part{}, fmt.Errorf("image: source is required")
+		return responses.ImagePart{}, fmt.Errorf("image: source is required")
 	}
 	switch src.Type {
 	case "base64":
 		if !imageTypes[src.MediaType] {
-			return part{}, fmt.Errorf("image: media_type must be image/jpeg, image/png, image/gif or image/webp, not %q", src.MediaType)
+			return responses.ImagePart{}, fmt.Errorf("image: media_type must be image/jpeg, image/png, image/gif or image/webp, not %q", src.MediaType)
 		}
 		if src.Data == "" {
-			return part{}, fmt.Errorf("image: data is required")
+			return responses.ImagePart{}, fmt.Errorf("image: data is required")
 		}
-		return part{Type: "input_image", ImageURL: "data:" + src.MediaType + ";base64," + src.Data}, nil
+		return responses.ImagePart{Type: "input_image", ImageURL: "data:" + src.MediaType + ";base64," + src.Data}, nil
 	case "url":
 		if !strings.HasPrefix(src.URL, "https://") && !strings.HasPrefix(src.URL, "http://") {
-			return part{}, fmt.Errorf("image: url must be an http(s) URL")
+			return responses.ImagePart{}, fmt.Errorf("image: url must be an http(s) URL")
 		}
-		return part{Type: "input_image", ImageURL: src.URL}, nil
+		return responses.ImagePart{Type: "input_image", ImageURL: src.URL}, nil
 	case "file":
-		return part{}, fmt.Errorf("image: the Files API is not supported on Codex accounts; send the image as base64 or a URL")
+		return responses.ImagePart{}, fmt.Errorf("image: the Files API is not supported on Codex accounts; send the image as base64 or a URL")
 	default:
-		return part{}, fmt.Errorf("image: unknown source type %q", src.Type)
+		return responses.ImagePart{}, fmt.Errorf("image: unknown source type %q", src.Type)
 	}
 }
 
@@ -521,20 +446,20 @@ func toolOutput(b block) (any, error) {
 		return nil, fmt.Errorf("tool_result content: must be a string or blocks")
 	}
 	var texts []string
-	var parts []part
+	var parts []any
 	hasImage := false
 	for k, c := range blocks {
 		switch c.Type {
 		case "text":
 			texts = append(texts, c.Text)
-			parts = append(parts, part{Type: "input_text", Text: c.Text})
+			parts = append(parts, responses.TextPart{Type: "input_text", Text: c.Text})
 		case "tool_reference":
 			// Claude Code's tool search answers with references to deferred
 			// tools; every tool is declared to the backend up front, so a
 			// reference only needs to tell the model the tool is there.
 			text := "Tool " + c.ToolName + " is available."
 			texts = append(texts, text)
-			parts = append(parts, part{Type: "input_text", Text: text})
+			parts = append(parts, responses.TextPart{Type: "input_text", Text: text})
 		case "image":
 			p, err := imagePart(c.Source)
 			if err != nil {
@@ -553,7 +478,7 @@ func toolOutput(b block) (any, error) {
 		return prefix + strings.Join(texts, "\n"), nil
 	}
 	if prefix != "" {
-		parts = append([]part{{Type: "input_text", Text: strings.TrimSpace(prefix)}}, parts...)
+		parts = append([]any{responses.TextPart{Type: "input_text", Text: strings.TrimSpace(prefix)}}, parts...)
 	}
 	return parts, nil
 }
@@ -561,7 +486,7 @@ func toolOutput(b block) (any, error) {
 // tools translates tool definitions and tool_choice. Client tools become
 // functions; Anthropic server tools (web search, code execution, computer
 // use, …) run on Anthropic's side and are refused.
-func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolChoice) error {
+func (t *Translation) tools(out *responses.Request, tools []tool, choice *toolChoice) error {
 	seen := map[string]bool{}
 	for i, tl := range tools {
 		if tl.Type != "" && tl.Type != "custom" {
@@ -578,7 +503,7 @@ func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolCho
 		if err != nil {
 			return invalid(fmt.Sprintf("tools.%d.input_schema: must be a JSON schema object", i))
 		}
-		out.Tools = append(out.Tools, functionTool{Type: "function", Name: t.backendToolName(tl.Name), Description: tl.Description, Parameters: params})
+		out.Tools = append(out.Tools, responses.FunctionTool{Type: "function", Name: t.backendToolName(tl.Name), Description: tl.Description, Parameters: params, Strict: ptr(false)})
 	}
 	if choice == nil {
 		if len(out.Tools) > 0 {
@@ -587,7 +512,7 @@ func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolCho
 		return nil
 	}
 	if choice.DisableParallelToolUse {
-		out.ParallelToolCalls = false
+		out.ParallelToolCalls = ptr(false)
 	}
 	switch choice.Type {
 	case "auto", "":
@@ -603,7 +528,7 @@ func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolCho
 		if !seen[choice.Name] {
 			return invalid(fmt.Sprintf("tool_choice.name: %q is not one of the tools", choice.Name))
 		}
-		out.ToolChoice = namedToolChoice{Type: "function", Name: t.backendToolName(choice.Name)}
+		out.ToolChoice = responses.NamedToolChoice{Type: "function", Name: t.backendToolName(choice.Name)}
 	case "none":
 		if len(out.Tools) > 0 {
 			out.ToolChoice = "none"
@@ -686,8 +611,8 @@ func (t *Translation) backendToolName(name string) string {
 // request's thinking budget or output_config.effort asks otherwise. With
 // thinking enabled, the backend is asked for a reasoning summary, which
 // comes back as thinking blocks.
-func reasoningFor(effort string, th *thinking, oc *outputConfig) (*reasoning, bool) {
-	r := &reasoning{Effort: effort}
+func reasoningFor(effort string, th *thinking, oc *outputConfig) (*responses.Reasoning, bool) {
+	r := &responses.Reasoning{Effort: effort}
 	on := false
 	if th != nil {
 		switch th.Type {
@@ -732,3 +657,6 @@ func reasoningFor(effort string, th *thinking, oc *outputConfig) (*reasoning, bo
 func CountTokens(t *Translation) int {
 	return max(1, (len(t.Body)+3)/4)
 }
+
+// ptr returns a pointer to v, for the optional fields of a request.
+func ptr[T any](v T) *T { return &v }

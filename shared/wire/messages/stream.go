@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // Converter translates one Responses event stream into the Anthropic answer:
@@ -107,13 +108,7 @@ type response struct {
 	IncompleteDetails *struct {
 		Reason string `json:"reason"`
 	} `json:"incomplete_details"`
-	Usage *struct {
-		InputTokens        int `json:"input_tokens"`
-		OutputTokens       int `json:"output_tokens"`
-		InputTokensDetails struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"input_tokens_details"`
-	} `json:"usage"`
+	Usage *responses.Usage
 }
 
 type failure struct {
@@ -200,7 +195,9 @@ func decodeResponse(raw []byte) *response {
 		r.Error = e
 	}
 	decodeInto(f[2], &r.IncompleteDetails)
-	decodeInto(f[3], &r.Usage)
+	if u, ok := responses.DecodeUsage(f[3]); ok {
+		r.Usage = &u
+	}
 	return r
 }
 
@@ -349,8 +346,8 @@ func (c *Converter) complete(out []byte, r *response) []byte {
 	reason := "end_turn"
 	if r != nil {
 		if u := r.Usage; u != nil {
-			cached := min(u.InputTokensDetails.CachedTokens, u.InputTokens)
-			c.usage = Usage{InputTokens: u.InputTokens - cached, CacheReadInputTokens: cached, OutputTokens: u.OutputTokens}
+			cached := int(min(u.CachedTokens, u.InputTokens))
+			c.usage = Usage{InputTokens: int(u.InputTokens) - cached, CacheReadInputTokens: cached, OutputTokens: int(u.OutputTokens)}
 		}
 		if d := r.IncompleteDetails; d != nil {
 			switch d.Reason {
