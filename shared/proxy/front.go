@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 // front adapts a client API other than the Responses API (Chat
@@ -108,28 +110,28 @@ func (p *Proxy) relayConverted(w http.ResponseWriter, conv converter, up *upstre
 	copyResponseHeader(w.Header(), up.resp.Header)
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	bp := sseBufs.Get().(*[]byte)
-	defer sseBufs.Put(bp)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
 	out := (*bp)[:0]
 	batch, err := up.first, error(nil)
 	for {
 		var st frontStatus
 		for len(batch) > 0 && st == frontContinue {
-			n := eventEnd(batch)
+			n := sse.Len(batch)
 			if n < 0 {
 				n = len(batch)
 			}
 			ev := viewEvent(batch[:n])
 			batch = batch[n:]
 			var cerr error
-			out, st, cerr = conv.event(out, ev.name, ev.data)
+			out, st, cerr = conv.event(out, ev.Name, ev.Data)
 			switch {
 			case cerr != nil:
 				lg.err = cerr
 				out = conv.streamError(out, errIncomplete)
 				st = frontFailed
 			case st == frontFailed:
-				ae := parseUpstreamError(ev.data).toClientError()
+				ae := parseUpstreamError(ev.Data).toClientError()
 				lg.err = ae
 				out = conv.streamError(out, ae)
 			}
@@ -165,13 +167,13 @@ func (p *Proxy) aggregateConverted(w http.ResponseWriter, conv converter, up *up
 	raw, err := up.first, error(nil)
 	for {
 		ev := viewEvent(raw)
-		_, st, cerr := conv.event(nil, ev.name, ev.data)
+		_, st, cerr := conv.event(nil, ev.Name, ev.Data)
 		switch {
 		case cerr != nil:
 			lg.err = cerr
 			return p.writeError(w, errIncomplete)
 		case st == frontFailed:
-			ae := parseUpstreamError(ev.data).toClientError()
+			ae := parseUpstreamError(ev.Data).toClientError()
 			lg.err = ae
 			return p.writeError(w, ae)
 		case st == frontDone:

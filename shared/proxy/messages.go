@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/sse"
 	"github.com/codexgate/codexgate/shared/wire/messages"
 	"github.com/codexgate/codexgate/shared/wire/responses"
 )
@@ -163,12 +164,12 @@ func (m *messagesWriter) Write(b []byte) (int, error) {
 	m.out = m.out[:0]
 	last := ""
 	for !m.conv.Done() {
-		n := eventEnd(m.pending)
+		n := sse.Len(m.pending)
 		if n < 0 {
 			break
 		}
 		ev := viewEvent(m.pending[:n])
-		name, data := ev.name, ev.data
+		name, data := ev.Name, ev.Data
 		m.pending = m.pending[n:]
 		m.out = m.conv.Event(name, data, m.out)
 		last = name

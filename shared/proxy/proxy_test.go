@@ -329,8 +329,8 @@ func TestProxy_ServeHTTP_NonStreamAggregation(t *testing.T) {
 	t.Run("failed stream", func(t *testing.T) {
 		h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			w.Write([]byte(sse("response.created", map[string]any{"type": "response.created"})))
-			w.Write([]byte(sse("response.failed", map[string]any{"type": "response.failed",
+			w.Write([]byte(sseEvent("response.created", map[string]any{"type": "response.created"})))
+			w.Write([]byte(sseEvent("response.failed", map[string]any{"type": "response.failed",
 				"response": map[string]any{"error": map[string]any{"code": "context_length_exceeded", "message": "Your input exceeds the context window."}}})))
 		}
 		status, out := read(t, h.do("POST", "/v1/responses", `{"model":"m","input":[]}`, nil))
@@ -344,7 +344,7 @@ func TestProxy_ServeHTTP_NonStreamAggregation(t *testing.T) {
 	t.Run("cut stream", func(t *testing.T) {
 		h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			w.Write([]byte(sse("response.created", map[string]any{"type": "response.created"})))
+			w.Write([]byte(sseEvent("response.created", map[string]any{"type": "response.created"})))
 		}
 		status, out := read(t, h.do("POST", "/v1/responses", `{"model":"m","input":[]}`, nil))
 		if status != 502 || openAIError(t, out).Code != "upstream_stream_error" {

@@ -6,7 +6,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+
+	"github.com/codexgate/codexgate/shared/sse"
 )
+
+// copyBufs are the scratch buffers of relayBody and relayConverted.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, sse.BufferSize); return &b }}
 
 // relay sends an upstream answer to the client and returns the status the
 // client got. From here on nothing is replayed: a broken upstream ends an
@@ -75,13 +81,13 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 func (p *Proxy) aggregate(w http.ResponseWriter, up *upstreamAnswer, lg *reqLog) int {
 	raw, err := up.first, error(nil)
 	for {
-		ev := parseEvent(raw)
-		switch ev.name {
+		ev := sse.Parse(raw)
+		switch ev.Name {
 		case "response.completed", "response.incomplete":
 			var done struct {
 				Response json.RawMessage `json:"response"`
 			}
-			if json.Unmarshal(ev.data, &done) != nil || len(done.Response) == 0 {
+			if json.Unmarshal(ev.Data, &done) != nil || len(done.Response) == 0 {
 				lg.err = errors.New("response.completed without a response object")
 				return p.writeError(w, errIncomplete)
 			}
@@ -92,7 +98,7 @@ func (p *Proxy) aggregate(w http.ResponseWriter, up *upstreamAnswer, lg *reqLog)
 			w.Write(done.Response) //nolint:errcheck // the client went away
 			return http.StatusOK
 		case "response.failed", "error":
-			ae := parseUpstreamError(ev.data).toClientError()
+			ae := parseUpstreamError(ev.Data).toClientError()
 			lg.err = ae
 			return p.writeError(w, ae)
 		}
@@ -113,8 +119,8 @@ func (p *Proxy) relayBody(w http.ResponseWriter, r *http.Request, up *upstreamAn
 	}
 	flush := isEventStream(up.resp.Header)
 	rc := http.NewResponseController(w)
-	bp := sseBufs.Get().(*[]byte)
-	defer sseBufs.Put(bp)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
 	buf := *bp
 	for {
 		n, err := up.resp.Body.Read(buf)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/sse"
 	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
@@ -456,12 +457,7 @@ func (c *Converter) closeBlock(out []byte) []byte {
 // emit appends one SSE event. The payloads are plain structs of strings
 // and numbers: marshalling cannot fail.
 func (c *Converter) emit(out []byte, name string, v any) []byte {
-	b := marshal(v)
-	out = append(out, "event: "...)
-	out = append(out, name...)
-	out = append(out, "\ndata: "...)
-	out = append(out, b...)
-	return append(out, "\n\n"...)
+	return sse.Append(out, name, marshal(v))
 }
 
 // Message returns the message object for a non-streaming client (call it
@@ -492,7 +488,7 @@ var Ping = []byte("event: ping\ndata: {\"type\":\"ping\"}\n\n")
 // ErrorEvent is an SSE error event for a stream that broke after bytes
 // reached the client.
 func ErrorEvent(e *Error) []byte {
-	return []byte("event: error\ndata: " + string(e.JSON()) + "\n\n")
+	return sse.Append(nil, "error", e.JSON())
 }
 
 // Anthropic wire shapes.
