@@ -22,14 +22,15 @@ func bigBody() string {
 }
 
 func BenchmarkReadRequest(b *testing.B) {
-	rt, _, _ := match("POST", "/v1/responses")
+	rt, _ := match("POST", "/v1/responses")
+	cfg := &Config{MaxBodyBytes: DefaultMaxBodyBytes}
 	for _, tc := range []struct{ name, body string }{{"small", streamBody}, {"2MB", bigBody()}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.body)))
 			b.ReportAllocs()
 			for b.Loop() {
 				r := httptest.NewRequest("POST", "/v1/responses", strings.NewReader(tc.body))
-				if _, err := readRequest(r, rt, DefaultMaxBodyBytes); err != nil {
+				if _, err := readRequest(r, rt, cfg); err != nil {
 					b.Fatal(err)
 				}
 			}

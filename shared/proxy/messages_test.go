@@ -327,10 +327,8 @@ func TestProxy_Messages_Errors(t *testing.T) {
 // TestProxy_Messages_Ping: a stream silent for longer than the ping
 // interval gets ping events between the backend's events.
 func TestProxy_Messages_Ping(t *testing.T) {
-	old := messagesPingInterval
-	messagesPingInterval = 50 * time.Millisecond
-	t.Cleanup(func() { messagesPingInterval = old })
 	h := newHarness(t, []string{"acct-a"})
+	h.proxy.pingEvery = 50 * time.Millisecond
 	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		evs := completedEvents(rec.Account)

@@ -375,6 +375,17 @@ func (c *Converter) finish(out []byte, reason string, seq *string) []byte {
 	return append(out, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
 }
 
+// Fail ends the answer with the error a failure of the proxy's own (code
+// and message, in OpenAI's terms) reports, as the upstream's own error
+// event would: after a stream broke mid-answer. It does nothing once the
+// answer is done.
+func (c *Converter) Fail(out []byte, code, message string) []byte {
+	if c.done {
+		return out
+	}
+	return c.fail(out, code, message)
+}
+
 // fail ends the answer with an error: an error event for a streaming
 // client (Anthropic's own mid-stream error), Err for a non-streaming one.
 func (c *Converter) fail(out []byte, code, message string) []byte {
