@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // Proxy is the codexgate proxy: an http.Handler serving the routes in
@@ -22,9 +24,8 @@ type Proxy struct {
 	// pingEvery is the silence after which a stream with a ping (the
 	// Messages front) gets one (stream.go).
 	pingEvery time.Duration
-	budgets   *budgets    // nil without Config.Budgets
-	usage     *usageBatch // nil without Config.Usage
-	logs      requestLog  // request log lines, written after their answers (requestlog.go)
+	meter     meter      // usage sums and key budgets (usage.go)
+	logs      requestLog // request log lines, written after their answers (requestlog.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -43,9 +44,9 @@ func New(cfg Config) (*Proxy, error) {
 		pool:      newPool(&cfg),
 		hold:      defaultHold,
 		pingEvery: defaultPingEvery,
-		budgets:   newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
+		meter: metering.New(metering.Options{Recorder: cfg.Usage, Budgets: cfg.Budgets, BudgetRefresh: cfg.BudgetRefresh,
+			Clock: cfg.Clock, Logger: cfg.Logger}),
 	}
-	p.usage = newUsageBatch(cfg.Usage, cfg.Logger, p.budgets.written)
 	p.logs.log = cfg.Logger
 	return p, nil
 }
@@ -68,8 +69,8 @@ type reqLog struct {
 	key      string // the key's name, never the key
 	account  string
 	attempts int
-	err      error  // internal cause, for the log only
-	usage    *Usage // the upstream's final usage, when one came (usage.go)
+	err      error           // internal cause, for the log only
+	usage    *metering.Usage // the upstream's final usage, when one came (sse.go)
 }
 
 // ServeHTTP authenticates the client, routes the request and relays the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 
+	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/sse"
 	"github.com/codexgate/codexgate/shared/wire/responses"
 )
@@ -16,7 +17,7 @@ import (
 type sseReader struct {
 	r        sse.Reader
 	terminal bool
-	usage    *Usage
+	usage    *metering.Usage
 }
 
 func newSSEReader(src io.Reader) *sseReader {

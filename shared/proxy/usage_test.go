@@ -7,33 +7,35 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
-// usageLog is a UsageRecorder that keeps what it was given: the "table".
+// usageLog is a metering.Recorder that keeps what it was given: the "table".
 type usageLog struct {
 	flush func(context.Context) error // the proxy's Wait, set by the harness
 
 	mu   sync.Mutex
-	recs []UsageRecord
+	recs []metering.Record
 }
 
-func (l *usageLog) RecordUsage(_ context.Context, u UsageRecord) error {
+func (l *usageLog) RecordUsage(_ context.Context, u metering.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.recs = append(l.recs, u)
 	return nil
 }
 
-func (l *usageLog) records() []UsageRecord {
+func (l *usageLog) records() []metering.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]UsageRecord(nil), l.recs...)
+	return append([]metering.Record(nil), l.recs...)
 }
 
 // waitRecords flushes the proxy's pending usage until the records in sum
 // n requests (a request is counted when its handler returns, which a
 // client reading a JSON answer can see before), and returns them.
-func (l *usageLog) waitRecords(t *testing.T, n int64) []UsageRecord {
+func (l *usageLog) waitRecords(t *testing.T, n int64) []metering.Record {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -158,7 +160,35 @@ func TestSSEReader_Usage_CutStream(t *testing.T) {
 			break
 		}
 	}
-	if want := (Usage{Model: "m", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}); r2.usage == nil || *r2.usage != want {
+	if want := (metering.Usage{Model: "m", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}); r2.usage == nil || *r2.usage != want {
 		t.Errorf("usage %+v, want %+v", r2.usage, want)
+	}
+}
+
+// Through the proxy: a request writes nothing until a flush; Wait (which
+// ends every Lambda invocation) flushes and waits, one write per counter.
+func TestProxy_Wait_FlushesPendingUsage(t *testing.T) {
+	h := newSimHarness(t, "acct-a")
+	const n = 5
+	for range n {
+		if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // a background write, if there were one, would land
+	if recs := h.usage.records(); len(recs) != 0 {
+		t.Fatalf("%d writes before any flush, want 0", len(recs))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.usage.records()
+	if len(recs) != 1 || recs[0].Requests != n || recs[0].InputTokens != n*int64(h.sim.Stats().LastUsage.InputTokens) {
+		t.Errorf("records %+v, want one counter of %d requests", recs, n)
+	}
+	if err := h.p.Wait(ctx); err != nil || len(h.usage.records()) != 1 {
+		t.Errorf("a second Wait wrote again: %v, %d records", err, len(h.usage.records()))
 	}
 }
