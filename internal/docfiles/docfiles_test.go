@@ -7,29 +7,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // goFile matches a Go file name or path as prose writes it.
 var goFile = regexp.MustCompile(`[A-Za-z0-9_./-]*[A-Za-z0-9_]\.go\b`)
-
-// moduleRoot is the directory holding go.mod, above this package's.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
 
 // named returns the Go files text names: a bare name, or a path
 // (containing a slash) when paths is set. URLs, and the text of a link to
@@ -55,7 +38,7 @@ func named(text string, paths bool) []string {
 // TestDocGo_NamedFilesExist: a package comment that lists its files must
 // name files that are there.
 func TestDocGo_NamedFilesExist(t *testing.T) {
-	root := moduleRoot(t)
+	root := testsupport.RepoRoot(t)
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -91,7 +74,7 @@ func TestDocGo_NamedFilesExist(t *testing.T) {
 
 // TestDocs_NamedPathsExist: the documents' file paths lead somewhere.
 func TestDocs_NamedPathsExist(t *testing.T) {
-	root := moduleRoot(t)
+	root := testsupport.RepoRoot(t)
 	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
