@@ -8,7 +8,7 @@ import (
 // front is one client API served from the Codex backend's Responses
 // stream. Like httputil.ReverseProxy's hooks, it plugs in at the two edges
 // of a request only: translate rewrites the client's body before anything
-// goes upstream, and the converter it returns turns the upstream's events
+// goes upstream, and the converter it sets turns the upstream's events
 // into the client's answer at the relay. Key check, account routing, 401
 // refresh and replay, failover and cooldowns are the same code for every
 // front. The fronts are responsesFront (body.go: /v1/responses itself and

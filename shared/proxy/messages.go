@@ -55,7 +55,7 @@ func (messagesFront) shapeErrors(w http.ResponseWriter) shapedWriter {
 type messagesConverter struct{ c *messages.Converter }
 
 func (mc messagesConverter) event(dst []byte, name string, data []byte) ([]byte, frontStatus, error) {
-	dst = mc.c.Event(name, data, dst)
+	dst = mc.c.Event(dst, name, data)
 	if mc.c.Done() {
 		// Done before a terminal event: a stop sequence matched, and the
 		// rest of the upstream stream is not needed (closing it stops the

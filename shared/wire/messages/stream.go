@@ -68,7 +68,7 @@ func (c *Converter) Err() *Error { return c.err }
 // Event translates one upstream event (its SSE name, or "" to take the
 // data's type, and its JSON data) and appends what a streaming client gets
 // to out.
-func (c *Converter) Event(name string, data []byte, out []byte) []byte {
+func (c *Converter) Event(out []byte, name string, data []byte) []byte {
 	if c.done || ignored[name] {
 		return out
 	}
