@@ -95,8 +95,16 @@ func (r *Reader) read(all bool) ([]byte, error) {
 				break
 			}
 			if r.watch != nil {
+				// The name from the first line, where every Responses and
+				// Anthropic stream writes it, in line: this runs per event.
 				ev := r.buf[r.start+n : r.start+n+m]
-				r.watch.SeeEvent(firstName(ev, first), ev)
+				var name []byte
+				if len(first) >= len("event:") && string(first[:len("event:")]) == "event:" {
+					name = fieldValue(first[len("event:"):])
+				} else {
+					name = Name(ev)
+				}
+				r.watch.SeeEvent(name, ev)
 			}
 			n += m
 			if !all {
@@ -179,13 +187,4 @@ func split(b []byte) (n int, first []byte) {
 		i = k
 	}
 	return -1, nil
-}
-
-// firstName is an event's "event:" field, from its first line when it is
-// there.
-func firstName(ev, first []byte) []byte {
-	if len(first) >= len("event:") && string(first[:len("event:")]) == "event:" {
-		return fieldValue(first[len("event:"):])
-	}
-	return Name(ev)
 }
