@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/sse"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -332,12 +331,15 @@ func (d *doctor) streamTurn(ctx context.Context, url, model string) (string, err
 		return "", fmt.Errorf("answer is %q, not an event stream", ct)
 	}
 	var text strings.Builder
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
+	sr := sse.NewReader(resp.Body, nil)
+	defer sr.Release()
+	for {
+		raw, err := sr.NextEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("stream cut: %v", err)
 		}
 		var ev struct {
 			Type     string `json:"type"`
@@ -349,7 +351,7 @@ func (d *doctor) streamTurn(ctx context.Context, url, model string) (string, err
 				} `json:"error"`
 			} `json:"response"`
 		}
-		if json.Unmarshal([]byte(data), &ev) != nil {
+		if json.Unmarshal(sse.Parse(raw).Data, &ev) != nil {
 			continue
 		}
 		switch ev.Type {
@@ -364,9 +366,6 @@ func (d *doctor) streamTurn(ctx context.Context, url, model string) (string, err
 			}
 			return "", &httpError{status: http.StatusBadGateway, message: "the turn failed: " + oneLine(msg)}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("stream cut: %v", err)
 	}
 	return "", errors.New("the stream ended without response.completed")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/config"
+	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/proxy/awsstores"
 )
@@ -121,11 +122,11 @@ type countedProxy struct {
 
 // countedUsage counts the usage records it passes on.
 type countedUsage struct {
-	next proxy.UsageRecorder
+	next metering.Recorder
 	n    *atomic.Int64
 }
 
-func (c countedUsage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
+func (c countedUsage) RecordUsage(ctx context.Context, u metering.Record) error {
 	c.n.Add(1)
 	return c.next.RecordUsage(ctx, u)
 }

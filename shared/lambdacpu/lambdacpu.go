@@ -1,13 +1,3 @@
-// Package lambdacpu fits the Go scheduler to the CPU a Lambda function is
-// given.
-//
-// Lambda hands out CPU time in proportion to memory, while the Go runtime
-// starts one P per core the host shows. Where that is more than the share,
-// the extra Ps have no CPU of their own: their threads spin for work and
-// wake each other, paid from the same share. On the long turn of
-// `make bench` section 6, one P cuts the proxy's CPU per turn by a sixth to
-// a half, and at 128 MB the turn no longer waits for the next quota period
-// (docs/DESIGN.md §9.4).
 package lambdacpu
 
 import (

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // clientKey extracts the codexgate key: "Authorization: Bearer <key>" or
@@ -37,13 +39,37 @@ func (p *Proxy) authenticate(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if which, err := p.budgets.check(name, budget); err != nil {
-		if p.cfg.BudgetEvents != nil {
-			p.cfg.BudgetEvents.BudgetRefused(name, which)
+	if err := p.meter.Check(name, budget); err != nil {
+		var ob *metering.OverBudget
+		if !errors.As(err, &ob) {
+			return "", fmt.Errorf("check key budget: %w", err)
 		}
-		return "", err
+		if p.cfg.BudgetEvents != nil {
+			p.cfg.BudgetEvents.BudgetRefused(name, ob.Budget)
+		}
+		return "", errBudget(ob)
 	}
 	return name, nil
+}
+
+// KeyBudgetVerifier is a KeyVerifier that also returns the key's budgets.
+// They are cached with the key (Config.KeyCacheTTL), so a key without one
+// costs nothing more.
+type KeyBudgetVerifier interface {
+	VerifyKeyBudget(ctx context.Context, key string) (name string, b metering.KeyBudget, err error)
+}
+
+// BudgetEvents hears of every request refused for a budget (budget is
+// "daily" or "weekly"); metrics.BudgetEvents emits it as a metric.
+type BudgetEvents interface {
+	BudgetRefused(key, budget string)
+}
+
+// errBudget is the 429 for a key past its daily or weekly budget. The
+// Messages front answers it as Anthropic's rate_limit_error.
+func errBudget(ob *metering.OverBudget) *apiError {
+	return &apiError{status: http.StatusTooManyRequests, typ: "insufficient_quota", code: "insufficient_quota",
+		message: ob.Error(), resetsAt: ob.ResetsAt}
 }
 
 // keyCache remembers verified keys for a short TTL, so a warm request makes
@@ -73,7 +99,7 @@ const maxRejectedKeys = 4096
 type keyEntry struct {
 	digest  [sha256.Size]byte
 	name    string
-	budget  KeyBudget // the key's token budgets, when the verifier tells them
+	budget  metering.KeyBudget // the key's token budgets, when the verifier tells them
 	expires time.Time
 }
 
@@ -87,7 +113,7 @@ func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCac
 	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
-func (c *keyCache) verify(ctx context.Context, key string) (string, KeyBudget, error) {
+func (c *keyCache) verify(ctx context.Context, key string) (string, metering.KeyBudget, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
@@ -98,13 +124,13 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, KeyBudget, e
 		return e.name, e.budget, nil
 	}
 	if rejected && now.Before(until) {
-		return "", KeyBudget{}, errInvalidKey
+		return "", metering.KeyBudget{}, errInvalidKey
 	}
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
 	var (
 		name   string
-		budget KeyBudget
+		budget metering.KeyBudget
 		err    error
 	)
 	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
@@ -115,9 +141,9 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, KeyBudget, e
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
-		return "", KeyBudget{}, errInvalidKey
+		return "", metering.KeyBudget{}, errInvalidKey
 	case err != nil:
-		return "", KeyBudget{}, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
+		return "", metering.KeyBudget{}, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

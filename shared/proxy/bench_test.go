@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 // bigBody is a Codex-like request with a long history (~2 MB).
@@ -20,14 +22,15 @@ func bigBody() string {
 }
 
 func BenchmarkReadRequest(b *testing.B) {
-	rt, _, _ := match("POST", "/v1/responses")
+	rt, _ := match("POST", "/v1/responses")
+	cfg := &Config{MaxBodyBytes: DefaultMaxBodyBytes}
 	for _, tc := range []struct{ name, body string }{{"small", streamBody}, {"2MB", bigBody()}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.body)))
 			b.ReportAllocs()
 			for b.Loop() {
 				r := httptest.NewRequest("POST", "/v1/responses", strings.NewReader(tc.body))
-				if _, err := readRequest(r, rt, DefaultMaxBodyBytes); err != nil {
+				if _, err := readRequest(r, rt, cfg); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -145,12 +148,12 @@ func (f *oneEventPerRead) Read(p []byte) (int, error) {
 func BenchmarkSSEReader_PerEvent(b *testing.B) {
 	const deltas = 240
 	words := make([]string, deltas)
-	evs := []string{sse("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}})}
+	evs := []string{sseEvent("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}})}
 	for i := range words {
 		words[i] = "word" + strconv.Itoa(i)
-		evs = append(evs, sse("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": " " + words[i]}))
+		evs = append(evs, sseEvent("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": " " + words[i]}))
 	}
-	evs = append(evs, sse("response.completed", map[string]any{"type": "response.completed", "response": map[string]any{
+	evs = append(evs, sseEvent("response.completed", map[string]any{"type": "response.completed", "response": map[string]any{
 		"id": "resp_1", "object": "response", "status": "completed", "model": "gpt-5-codex",
 		"output": []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": strings.Join(words, " ")}}}},
 		"usage":  map[string]any{"input_tokens": 10, "input_tokens_details": map[string]any{"cached_tokens": 0}, "output_tokens": deltas, "output_tokens_details": map[string]any{"reasoning_tokens": 0}},
@@ -174,7 +177,7 @@ func BenchmarkSSEReader_PerEvent(b *testing.B) {
 		perEvent(b)
 	})
 	b.Run("copy", func(b *testing.B) {
-		buf := make([]byte, sseBufSize)
+		buf := make([]byte, sse.BufferSize)
 		for b.Loop() {
 			src := &oneEventPerRead{evs: evs}
 			for {

@@ -13,13 +13,14 @@ import (
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // inbound is a client request, read and validated, ready to be sent upstream
 // any number of times (replay after a refresh, failover).
 type inbound struct {
 	rt     *route
-	header http.Header // the client's, unfiltered; read-only
+	header http.Header // sent upstream (filtered by upstreamHeader); read-only
 	query  string      // forwarded only when rt.query
 	body   []byte      // what goes upstream; nil for GET
 	// stream is what the client asked for; the upstream always streams
@@ -28,14 +29,20 @@ type inbound struct {
 	// session keys conversation affinity: the session_id or conversation_id
 	// header, else the body's prompt_cache_key. Empty: no affinity.
 	session string
-	// conv converts the upstream stream for a front route (front.go).
+	// conv converts the upstream stream for a translating front (front.go);
+	// nil: the events pass through.
 	conv converter
+	// ping, when set, is sent on a stream silent for Proxy.pingEvery.
+	ping []byte
+	// answer, when set, is the whole 200 JSON answer: nothing goes
+	// upstream (count_tokens).
+	answer []byte
 }
 
-// readRequest reads the whole body (up to max bytes, gzip decoded),
-// validates it and rewrites /responses bodies to stream. The body is never
+// readRequest reads the whole body (up to cfg.MaxBodyBytes, gzip decoded)
+// and has the route's front validate and translate it. The body is never
 // streamed straight through: see golang/go#40747 and docs/DESIGN.md §9.2.
-func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
+func readRequest(r *http.Request, rt *route, cfg *Config) (*inbound, error) {
 	in := &inbound{rt: rt, header: r.Header, stream: true}
 	if rt.query {
 		in.query = r.URL.RawQuery
@@ -43,26 +50,37 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 	if !rt.hasBody {
 		return in, nil
 	}
-	raw, err := readBody(r, max)
+	raw, err := readBody(r, cfg.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
+	if err := rt.front.translate(cfg, raw, in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// responsesFront is the Responses API itself (/v1/responses, and compact
+// when !stream): the body goes upstream as the client sent it, with only
+// what the backend requires rewritten, and the events pass through.
+type responsesFront struct {
+	stream bool // the /responses stream: the body is made to stream
+}
+
+func (f responsesFront) translate(_ *Config, raw []byte, in *inbound) error {
 	// One validating pass, then a skim for the few fields we need.
-	if rt.front != nil {
-		return readFront(r, rt, raw) // the front's decoding validates
-	}
 	if !json.Valid(raw) {
-		return nil, errBadJSON
+		return errBadJSON
 	}
-	f, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions")
+	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions")
 	if !ok {
-		return nil, errBadJSON
+		return errBadJSON
 	}
-	stream, store, cacheKey, instructions := f[0], f[1], f[2], f[3]
+	stream, store, cacheKey, instructions := fields[0], fields[1], fields[2], fields[3]
 	in.body = raw
-	in.session = sessionKey(r.Header, cacheKey)
-	if !rt.responses {
-		return in, nil
+	in.session = sessionKey(in.header, cacheKey)
+	if !f.stream {
+		return nil
 	}
 	in.stream = string(stream) == "true"
 	noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
@@ -70,11 +88,12 @@ func readRequest(r *http.Request, rt *route, max int64) (*inbound, error) {
 		// The ChatGPT backend requires "stream":true, "store":false and
 		// non-empty instructions. Codex CLI with a custom provider sends its
 		// instructions as a developer message in input instead.
+		var err error
 		if in.body, err = rewriteBody(raw, store == nil, noInstructions); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return in, nil
+	return nil
 }
 
 // readBody reads r.Body up to max bytes after decoding a gzip
@@ -115,10 +134,6 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// defaultInstructions fill the field the backend requires when a client
-// leaves it out; the client's own guidance stays in its input messages.
-const defaultInstructions = "You are Codex, a coding assistant. Follow the developer and user messages."
-
 // rewriteBody sets "stream": true, "store": false when absent and default
 // instructions when missing.
 func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
@@ -131,7 +146,7 @@ func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
 		doc["store"] = json.RawMessage("false")
 	}
 	if setInstructions {
-		doc["instructions"], _ = json.Marshal(defaultInstructions)
+		doc["instructions"], _ = json.Marshal(responses.PassthroughInstructions)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

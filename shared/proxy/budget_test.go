@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // usageBudgets is a BudgetSource over a usageLog: the "table" is every
@@ -16,7 +18,7 @@ import (
 type usageBudgets struct {
 	log   *usageLog
 	now   func() time.Time // the proxy's clock
-	limit KeyBudget
+	limit metering.KeyBudget
 	loads atomic.Int64 // of today's use
 	reads atomic.Int64 // of any day
 }
@@ -42,9 +44,9 @@ func (b *usageBudgets) VerifyKey(ctx context.Context, key string) (string, error
 	return name, err
 }
 
-func (b *usageBudgets) VerifyKeyBudget(_ context.Context, key string) (string, KeyBudget, error) {
+func (b *usageBudgets) VerifyKeyBudget(_ context.Context, key string) (string, metering.KeyBudget, error) {
 	if key != testKey {
-		return "", KeyBudget{}, ErrInvalidKey
+		return "", metering.KeyBudget{}, ErrInvalidKey
 	}
 	return "sim", b.limit, nil
 }
@@ -76,7 +78,7 @@ func (r *refusals) list() []string {
 	return append([]string(nil), r.seen...)
 }
 
-func budgetHarness(t *testing.T, limit KeyBudget, clock *testClock) (*simHarness, *usageBudgets, *refusals) {
+func budgetHarness(t *testing.T, limit metering.KeyBudget, clock *testClock) (*simHarness, *usageBudgets, *refusals) {
 	src := &usageBudgets{limit: limit, now: time.Now}
 	events := &refusals{}
 	h := newSimHarnessWith(t, func(c *Config) {
@@ -110,7 +112,7 @@ func waitLoads(t *testing.T, src *usageBudgets, n int64) {
 func TestProxy_Budget_RefusedInEachFrontsShape(t *testing.T) {
 	day := time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC)
 	clock := &testClock{t: day}
-	h, src, events := budgetHarness(t, KeyBudget{Daily: 1}, clock) // any turn spends the budget
+	h, src, events := budgetHarness(t, metering.KeyBudget{Daily: 1}, clock) // any turn spends the budget
 	resp, body := h.post("/v1/responses", simBody, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("first request (before any budget load): %d %s", resp.StatusCode, body)
@@ -157,13 +159,13 @@ func TestProxy_Budget_RefusedInEachFrontsShape(t *testing.T) {
 
 func TestProxy_Budget_StormOvershootBound(t *testing.T) {
 	const perTurnProbe = 1
-	h0, _, _ := budgetHarness(t, KeyBudget{}, nil)
+	h0, _, _ := budgetHarness(t, metering.KeyBudget{}, nil)
 	h0.post("/v1/responses", simBody, nil)
 	rec := h0.usage.waitRecords(t, perTurnProbe)
 	turn := rec[0].InputTokens + rec[0].OutputTokens // every turn below costs this
 
 	const limit, clients, perClient = 1000, 8, 20
-	h, src, _ := budgetHarness(t, KeyBudget{Daily: limit}, nil)
+	h, src, _ := budgetHarness(t, metering.KeyBudget{Daily: limit}, nil)
 	h.post("/v1/responses", simBody, nil) // the first load
 	h.usage.waitRecords(t, 1)
 	waitLoads(t, src, 1)
@@ -211,7 +213,7 @@ func reload(t *testing.T, h *simHarness, src *usageBudgets, clock *testClock) {
 	for range 2 {
 		clock.set(clock.now().Add(time.Millisecond)) // past BudgetRefresh
 		n := src.loads.Load()
-		h.p.budgets.check("sim", src.limit) //nolint:errcheck // only the load it starts matters
+		h.p.meter.Check("sim", src.limit) //nolint:errcheck // only the load it starts matters
 		waitLoads(t, src, n+1)
 	}
 }
@@ -238,13 +240,13 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 	sunday := time.Date(2026, 5, 3, 23, 0, 0, 0, time.UTC)
 	monday := time.Date(2026, 5, 4, 0, 0, 1, 0, time.UTC)
 	clock := &testClock{t: saturday}
-	h0, _, _ := budgetHarness(t, KeyBudget{}, nil)
+	h0, _, _ := budgetHarness(t, metering.KeyBudget{}, nil)
 	h0.post("/v1/responses", simBody, nil)
 	probe := h0.usage.waitRecords(t, 1)
 	turn := probe[0].InputTokens + probe[0].OutputTokens
 	// One turn a day stays under it; two turns in a week do not. No daily
 	// budget: only the week can refuse.
-	h, src, events := budgetHarness(t, KeyBudget{Weekly: turn + 1}, clock)
+	h, src, events := budgetHarness(t, metering.KeyBudget{Weekly: turn + 1}, clock)
 	ok := func(when string) {
 		t.Helper()
 		if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
@@ -303,13 +305,13 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 // Yesterday's last writes land after midnight: the week's earlier days are
 // read again in the first minutes of a day, so they still count.
 func TestProxy_Budget_WeeklySeesYesterdaysLateWrite(t *testing.T) {
-	h0, _, _ := budgetHarness(t, KeyBudget{}, nil)
+	h0, _, _ := budgetHarness(t, metering.KeyBudget{}, nil)
 	h0.post("/v1/responses", simBody, nil)
 	probe := h0.usage.waitRecords(t, 1)
 	turn := probe[0].InputTokens + probe[0].OutputTokens
 
 	clock := &testClock{t: time.Date(2026, 5, 5, 23, 59, 59, 0, time.UTC)} // Tuesday
-	h, src, _ := budgetHarness(t, KeyBudget{Weekly: turn + 1}, clock)
+	h, src, _ := budgetHarness(t, metering.KeyBudget{Weekly: turn + 1}, clock)
 	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("tuesday: %d %s", resp.StatusCode, body)
 	}
@@ -336,12 +338,12 @@ func TestProxy_Budget_WeeklySeesYesterdaysLateWrite(t *testing.T) {
 // What this container served counts against the budget until the table
 // holds it: a reload of the table in between must not forget it.
 func TestProxy_Budget_CountsUnflushedUse(t *testing.T) {
-	h0, _, _ := budgetHarness(t, KeyBudget{}, nil)
+	h0, _, _ := budgetHarness(t, metering.KeyBudget{}, nil)
 	h0.post("/v1/responses", simBody, nil)
 	probe := h0.usage.waitRecords(t, 1)
 	turn := probe[0].InputTokens + probe[0].OutputTokens
 
-	h, src, _ := budgetHarness(t, KeyBudget{Daily: turn + 1}, nil)
+	h, src, _ := budgetHarness(t, metering.KeyBudget{Daily: turn + 1}, nil)
 	for i := range 2 {
 		n := src.loads.Load()
 		if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
@@ -363,24 +365,5 @@ func TestProxy_Budget_CountsUnflushedUse(t *testing.T) {
 	waitLoads(t, src, n+1)
 	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("after the flush: %d %s", resp.StatusCode, body)
-	}
-}
-
-func TestWeekStart(t *testing.T) {
-	for _, tc := range []struct{ at, want string }{
-		{"2026-05-04T00:00:00Z", "2026-05-04"}, // Monday
-		{"2026-05-06T12:00:00Z", "2026-05-04"},
-		{"2026-05-10T23:59:59Z", "2026-05-04"}, // Sunday
-		{"2026-05-11T00:00:00Z", "2026-05-11"},
-		{"2026-01-01T08:00:00Z", "2025-12-29"},      // across a year
-		{"2026-05-04T01:00:00+02:00", "2026-04-27"}, // Sunday 23:00 UTC
-	} {
-		at, _ := time.Parse(time.RFC3339, tc.at)
-		if got := weekStart(at).Format(time.DateOnly); got != tc.want {
-			t.Errorf("weekStart(%s) = %s, want %s", tc.at, got, tc.want)
-		}
-		if got := nextWeek(at); got.Sub(weekStart(at)) != 7*24*time.Hour || got.Weekday() != time.Monday {
-			t.Errorf("nextWeek(%s) = %s", tc.at, got)
-		}
 	}
 }

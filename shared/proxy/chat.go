@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/codexgate/codexgate/shared/wire/chat"
@@ -10,16 +11,18 @@ import (
 // chatFront serves POST /v1/chat/completions through shared/wire/chat.
 type chatFront struct{}
 
-func (chatFront) translate(body []byte) (*frontRequest, error) {
+func (chatFront) translate(_ *Config, body []byte, in *inbound) error {
 	t, err := chat.Translate(body)
 	if err != nil {
 		var ce *chat.Error
 		if errors.As(err, &ce) {
-			return nil, &apiError{status: http.StatusBadRequest, typ: typeInvalidRequest, code: ce.Code, message: ce.Message}
+			return &apiError{status: http.StatusBadRequest, typ: typeInvalidRequest, code: ce.Code, message: ce.Message}
 		}
-		return nil, err
+		return fmt.Errorf("translate chat request: %w", err)
 	}
-	return &frontRequest{body: t.Body, stream: t.Stream, cacheKey: t.CacheKey, conv: chatConverter{chat.NewConverter(t)}}, nil
+	in.body, in.stream, in.conv = t.Body, t.Stream, chatConverter{chat.NewConverter(t)}
+	in.session = sessionKey(in.header, jsonCacheKey(t.CacheKey))
+	return nil
 }
 
 // chatConverter adapts chat.Converter to converter.

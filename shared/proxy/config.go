@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/wire/messages"
 )
@@ -91,12 +92,12 @@ type Config struct {
 	// every listed account is healthy and cooldowns stay in memory.
 	States StateStore
 	// Usage stores the requests' final usage, summed per counter and
-	// written when flushed (usage.go, usage_batch.go). Nil records nothing.
-	Usage UsageRecorder
+	// written when flushed (shared/metering). Nil records nothing.
+	Usage metering.Recorder
 	// Budgets reads the keys' use for their daily and weekly token budgets
-	// (budget.go). Nil enforces none. BudgetRefresh is how stale a
+	// (shared/metering). Nil enforces none. BudgetRefresh is how stale a
 	// container's view of a key's use today may get. Default 10 s.
-	Budgets       BudgetSource
+	Budgets       metering.BudgetSource
 	BudgetRefresh time.Duration
 	// BudgetEvents hears of each request refused for a budget (metrics).
 	// Nil: none.
@@ -205,7 +206,7 @@ func (c *Config) validate() (*url.URL, error) {
 	setDefault(&c.HolderWait, DefaultHolderWait)
 	setDefault(&c.HolderWaitAlone, DefaultHolderWaitAlone)
 	setDefault(&c.RateLimitBackoff, DefaultRateLimitBackoff)
-	setDefault(&c.BudgetRefresh, DefaultBudgetRefresh)
+	setDefault(&c.BudgetRefresh, metering.DefaultBudgetRefresh)
 	return u, nil
 }
 

@@ -97,7 +97,7 @@ func TestProxy_ServeHTTP_Failover(t *testing.T) {
 			name: "usage limit as the first stream event fails over",
 			fail: func(w http.ResponseWriter, _ *http.Request, _ upstreamRecord) {
 				w.Header().Set("Content-Type", "text/event-stream")
-				w.Write([]byte(sse("error", map[string]any{"type": "error", "error": map[string]any{"type": "usage_limit_reached", "resets_at": resetsAt}})))
+				w.Write([]byte(sseEvent("error", map[string]any{"type": "error", "error": map[string]any{"type": "usage_limit_reached", "resets_at": resetsAt}})))
 			},
 			wantAccounts:   []string{"a", "b"},
 			wantCooldown:   &cooldownCall{"a", time.Unix(resetsAt, 0), quota.CooldownUsageLimit},

@@ -243,8 +243,8 @@ func (u *fakeUpstream) accounts() []string {
 	return out
 }
 
-// sse formats one event.
-func sse(name string, data any) string {
+// sseEvent formats one event.
+func sseEvent(name string, data any) string {
 	b, err := json.Marshal(data)
 	if err != nil {
 		panic(err)
@@ -256,9 +256,9 @@ func completedEvents(account string) []string {
 	resp := map[string]any{"id": "resp_1", "object": "response", "status": "completed", "account": account,
 		"output": []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": "hello"}}}}}
 	return []string{
-		sse("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}}),
-		sse("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "delta": "hello"}),
-		sse("response.completed", map[string]any{"type": "response.completed", "response": resp}),
+		sseEvent("response.created", map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_1", "status": "in_progress"}}),
+		sseEvent("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "delta": "hello"}),
+		sseEvent("response.completed", map[string]any{"type": "response.completed", "response": resp}),
 	}
 }
 

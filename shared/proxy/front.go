@@ -1,32 +1,40 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 )
 
-// front adapts a client API other than the Responses API (Chat
-// Completions) to the Responses stream. It plugs in at two points only: the
-// body, translated before anything goes upstream, and the relay, which
-// converts the upstream events. Key check, account routing, 401 refresh and
-// replay, failover and cooldowns are the same code as for /v1/responses.
+// front is one client API served from the Codex backend's Responses
+// stream. Like httputil.ReverseProxy's hooks, it plugs in at the two edges
+// of a request only: translate rewrites the client's body before anything
+// goes upstream, and the converter it sets turns the upstream's events
+// into the client's answer at the relay. Key check, account routing, 401
+// refresh and replay, failover and cooldowns are the same code for every
+// front. The fronts are responsesFront (body.go: /v1/responses itself and
+// compact), chatFront (chat.go) and messagesFront (messages.go).
 type front interface {
-	// translate validates and translates a client body (already checked to
-	// be JSON). A request the front refuses is an *apiError.
-	translate(body []byte) (*frontRequest, error)
+	// translate validates and translates a client body into in, which
+	// holds the route and the client's header: it sets the body sent
+	// upstream, what the client asked for and, for a translated answer,
+	// the converter. A request the front refuses is an *apiError.
+	translate(cfg *Config, body []byte, in *inbound) error
 }
 
-// frontRequest is a translated client request.
-type frontRequest struct {
-	body     []byte // the Responses request body
-	stream   bool   // what the client asked for
-	cacheKey string // prompt_cache_key sent upstream, for account affinity
-	conv     converter
+// errorShaper is a front whose clients expect errors in another shape
+// than OpenAI's (Messages: Anthropic's). The proxy answers every error in
+// OpenAI's shape (writeError); such a front's requests are served through
+// the writer shapeErrors returns, which rewrites them.
+type errorShaper interface {
+	shapeErrors(w http.ResponseWriter) shapedWriter
+}
+
+// shapedWriter is the ResponseWriter of an errorShaper's request.
+type shapedWriter interface {
+	http.ResponseWriter
+	// finish answers a held error, once the handler is done, and returns
+	// the status the client got (status is the handler's).
+	finish(status int) int
 }
 
 // converter turns one upstream Responses stream into the front's output.
@@ -35,7 +43,8 @@ type converter interface {
 	// event converts one upstream event, appending what the client gets
 	// (when streaming) to dst.
 	event(dst []byte, name string, data []byte) ([]byte, frontStatus, error)
-	// result is the non-streaming answer, once event returned frontDone.
+	// result is the non-streaming answer once event returned frontDone,
+	// or the error (an *apiError) to answer instead.
 	result() ([]byte, error)
 	// streamError appends the event that reports ae inside a stream.
 	streamError(dst []byte, ae *apiError) []byte
@@ -49,172 +58,12 @@ const (
 	frontFailed               // the event is an upstream error (response.failed, error)
 )
 
-// readFront builds the inbound request of a front route.
-func readFront(r *http.Request, rt *route, raw []byte) (*inbound, error) {
-	fr, err := rt.front.translate(raw)
-	if err != nil {
-		return nil, err
+// jsonCacheKey is a translated prompt_cache_key as the JSON string
+// sessionKey reads; nil when empty.
+func jsonCacheKey(key string) json.RawMessage {
+	if key == "" {
+		return nil
 	}
-	var cacheKey json.RawMessage
-	if fr.cacheKey != "" {
-		cacheKey, _ = json.Marshal(fr.cacheKey) // a string: cannot fail
-	}
-	return &inbound{rt: rt, header: r.Header, body: fr.body, stream: fr.stream,
-		session: sessionKey(r.Header, cacheKey), conv: fr.conv}, nil
-}
-
-// relayFront answers a front request from the upstream answer.
-func (p *Proxy) relayFront(w http.ResponseWriter, in *inbound, up *upstreamAnswer, lg *reqLog) int {
-	switch {
-	case up.sse == nil:
-		// An answer failover did not take (400, 404, 422, or a 200 that is
-		// no event stream): the client gets it in OpenAI's error shape.
-		ae := upstreamRefusal(up.resp)
-		lg.err = ae
-		return p.writeError(w, ae)
-	case in.stream:
-		return p.relayConverted(w, in.conv, up, lg)
-	default:
-		return p.aggregateConverted(w, in.conv, up, lg)
-	}
-}
-
-// upstreamRefusal maps a non-stream upstream answer to the client's error,
-// keeping the upstream's status and message (meant for API clients).
-func upstreamRefusal(resp *http.Response) *apiError {
-	status := resp.StatusCode
-	ue := readUpstreamError(resp)
-	if status < 400 {
-		return errIncomplete
-	}
-	typ, code := typeInvalidRequest, ue.kind()
-	if status >= 500 {
-		typ = typeServer
-	}
-	if code == "" {
-		code = "upstream_error"
-	}
-	msg := ue.Message
-	if msg == "" {
-		msg = fmt.Sprintf("The Codex backend refused the request (HTTP %d).", status)
-	}
-	return &apiError{status: status, typ: typ, code: code, message: msg}
-}
-
-// relayConverted streams the converted events, flushing after each batch
-// of upstream events that produced output.
-func (p *Proxy) relayConverted(w http.ResponseWriter, conv converter, up *upstreamAnswer, lg *reqLog) int {
-	rc := http.NewResponseController(w)
-	copyResponseHeader(w.Header(), up.resp.Header)
-	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	bp := sseBufs.Get().(*[]byte)
-	defer sseBufs.Put(bp)
-	out := (*bp)[:0]
-	batch, err := up.first, error(nil)
-	for {
-		var st frontStatus
-		for len(batch) > 0 && st == frontContinue {
-			n := eventEnd(batch)
-			if n < 0 {
-				n = len(batch)
-			}
-			ev := viewEvent(batch[:n])
-			batch = batch[n:]
-			var cerr error
-			out, st, cerr = conv.event(out, ev.name, ev.data)
-			switch {
-			case cerr != nil:
-				lg.err = cerr
-				out = conv.streamError(out, errIncomplete)
-				st = frontFailed
-			case st == frontFailed:
-				ae := parseUpstreamError(ev.data).toClientError()
-				lg.err = ae
-				out = conv.streamError(out, ae)
-			}
-		}
-		if len(out) > 0 {
-			if _, werr := w.Write(out); werr != nil {
-				lg.err = werr
-				return http.StatusOK
-			}
-			if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
-				lg.err = ferr
-				return http.StatusOK
-			}
-			out = out[:0]
-		}
-		if st != frontContinue {
-			return http.StatusOK
-		}
-		if err != nil {
-			// Cut mid-answer, or ended without a terminal event.
-			lg.err = errors.Join(errIncomplete, err)
-			w.Write(conv.streamError(out, errIncomplete)) //nolint:errcheck // the client may be gone too
-			rc.Flush()                                    //nolint:errcheck
-			return http.StatusOK
-		}
-		batch, err = up.sse.next()
-	}
-}
-
-// aggregateConverted reads the whole upstream stream and answers the
-// front's single object, or the failure as an OpenAI error.
-func (p *Proxy) aggregateConverted(w http.ResponseWriter, conv converter, up *upstreamAnswer, lg *reqLog) int {
-	raw, err := up.first, error(nil)
-	for {
-		ev := viewEvent(raw)
-		_, st, cerr := conv.event(nil, ev.name, ev.data)
-		switch {
-		case cerr != nil:
-			lg.err = cerr
-			return p.writeError(w, errIncomplete)
-		case st == frontFailed:
-			ae := parseUpstreamError(ev.data).toClientError()
-			lg.err = ae
-			return p.writeError(w, ae)
-		case st == frontDone:
-			body, rerr := conv.result()
-			if rerr != nil {
-				lg.err = rerr
-				return p.writeError(w, errIncomplete)
-			}
-			copyResponseHeader(w.Header(), up.resp.Header)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.WriteHeader(http.StatusOK)
-			w.Write(body) //nolint:errcheck // the client went away
-			return http.StatusOK
-		}
-		if err != nil {
-			lg.err = errors.Join(errIncomplete, err)
-			return p.writeError(w, errIncomplete)
-		}
-		raw, err = up.sse.nextEvent()
-	}
-}
-
-// maxRewriteBody bounds a JSON answer the proxy rewrites (the model list).
-const maxRewriteBody = 8 << 20
-
-// relayRewritten answers a 200 JSON body through the route's rewrite (the
-// model list gains OpenAI's list shape). A body the rewrite cannot read is
-// passed on unchanged.
-func (p *Proxy) relayRewritten(w http.ResponseWriter, rt *route, up *upstreamAnswer, lg *reqLog) int {
-	body, err := io.ReadAll(io.LimitReader(up.resp.Body, maxRewriteBody+1))
-	if err != nil || len(body) > maxRewriteBody {
-		lg.err = fmt.Errorf("read %s answer: %w", rt.path, errors.Join(err, errTooLarge))
-		return p.writeError(w, errIncomplete)
-	}
-	if out, rerr := rt.rewrite(bytes.TrimSpace(body)); rerr == nil {
-		body = out
-	} else {
-		lg.err = rerr
-	}
-	copyResponseHeader(w.Header(), up.resp.Header)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(up.resp.StatusCode)
-	w.Write(body) //nolint:errcheck // the client went away
-	return up.resp.StatusCode
+	b, _ := json.Marshal(key) // a string: cannot fail
+	return b
 }

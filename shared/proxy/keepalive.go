@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -96,7 +95,7 @@ func (h *heldWriter) tick() bool {
 	if _, err := h.w.Write(keepAliveByte); err != nil {
 		return false // the client went away; the handler's write will say so
 	}
-	if err := h.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := flushTo(h.rc); err != nil {
 		return false
 	}
 	return true

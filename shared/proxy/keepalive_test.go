@@ -130,7 +130,7 @@ func TestProxy_ServeHTTP_NonStreamKeepAliveThenFailure(t *testing.T) {
 	h := newHarness(t, []string{"a"})
 	h.proxy.hold = holdTiming{after: 10 * time.Millisecond, every: 10 * time.Millisecond}
 	release := make(chan struct{})
-	failed := sse("response.failed", map[string]any{"type": "response.failed",
+	failed := sseEvent("response.failed", map[string]any{"type": "response.failed",
 		"response": map[string]any{"error": map[string]any{"code": "context_length_exceeded", "message": "Your input exceeds the context window."}}})
 	h.up.handle = slowUpstream(release, failed)
 

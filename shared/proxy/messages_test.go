@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 // anthropicAnswer is what a client makes of a Messages SSE stream.
@@ -39,7 +40,7 @@ func readMessagesStream(t *testing.T, body string) anthropicAnswer {
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
-		ev := parseEvent([]byte(raw))
+		ev := sse.Parse([]byte(raw))
 		var d struct {
 			Type    string
 			Message struct{ ID string }
@@ -55,7 +56,7 @@ func readMessagesStream(t *testing.T, body string) anthropicAnswer {
 			Usage map[string]int
 			Error struct{ Type, Message string }
 		}
-		if err := json.Unmarshal(ev.data, &d); err != nil || d.Type != eventName([]byte(raw)) {
+		if err := json.Unmarshal(ev.Data, &d); err != nil || d.Type != string(sse.Name([]byte(raw))) {
 			t.Fatalf("bad event %q: %v", raw, err)
 		}
 		a.events = append(a.events, d.Type)
@@ -326,10 +327,8 @@ func TestProxy_Messages_Errors(t *testing.T) {
 // TestProxy_Messages_Ping: a stream silent for longer than the ping
 // interval gets ping events between the backend's events.
 func TestProxy_Messages_Ping(t *testing.T) {
-	old := messagesPingInterval
-	messagesPingInterval = 50 * time.Millisecond
-	t.Cleanup(func() { messagesPingInterval = old })
 	h := newHarness(t, []string{"acct-a"})
+	h.proxy.pingEvery = 50 * time.Millisecond
 	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		evs := completedEvents(rec.Account)

@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // Proxy is the codexgate proxy: an http.Handler serving the routes in
@@ -17,10 +20,12 @@ type Proxy struct {
 	upstream *url.URL
 	keys     *keyCache
 	pool     *pool
-	hold     holdTiming  // keep-alive of non-streaming answers (keepalive.go)
-	budgets  *budgets    // nil without Config.Budgets
-	usage    *usageBatch // nil without Config.Usage
-	logs     requestLog  // request log lines, written after their answers (requestlog.go)
+	hold     holdTiming // keep-alive of non-streaming answers (keepalive.go)
+	// pingEvery is the silence after which a stream with a ping (the
+	// Messages front) gets one (stream.go).
+	pingEvery time.Duration
+	meter     meter      // usage sums and key budgets (usage.go)
+	logs      requestLog // request log lines, written after their answers (requestlog.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -33,14 +38,15 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{
-		cfg:      cfg,
-		upstream: u,
-		keys:     newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
-		pool:     newPool(&cfg),
-		hold:     defaultHold,
-		budgets:  newBudgets(cfg.Budgets, cfg.BudgetRefresh, cfg.Clock, cfg.Logger),
+		cfg:       cfg,
+		upstream:  u,
+		keys:      newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
+		pool:      newPool(&cfg),
+		hold:      defaultHold,
+		pingEvery: defaultPingEvery,
+		meter: metering.New(metering.Options{Recorder: cfg.Usage, Budgets: cfg.Budgets, BudgetRefresh: cfg.BudgetRefresh,
+			Clock: cfg.Clock, Logger: cfg.Logger}),
 	}
-	p.usage = newUsageBatch(cfg.Usage, cfg.Logger, p.budgets.written)
 	p.logs.log = cfg.Logger
 	return p, nil
 }
@@ -63,8 +69,8 @@ type reqLog struct {
 	key      string // the key's name, never the key
 	account  string
 	attempts int
-	err      error  // internal cause, for the log only
-	usage    *Usage // the upstream's final usage, when one came (usage.go)
+	err      error           // internal cause, for the log only
+	usage    *metering.Usage // the upstream's final usage, when one came (sse.go)
 }
 
 // ServeHTTP authenticates the client, routes the request and relays the
@@ -78,8 +84,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
-	if p.serveMessages(w, r, lg) { // the Anthropic Messages front (messages.go)
-		return
+	rt, routeErr := match(r.Method, r.URL.Path)
+	if rt != nil {
+		if es, ok := rt.front.(errorShaper); ok { // the route's clients expect their own error shape
+			sw := es.shapeErrors(w)
+			defer func() { lg.status = sw.finish(lg.status) }()
+			w = sw
+		}
 	}
 	fail := func(err error) { lg.status = p.writeError(w, err) }
 	name, err := p.authenticate(r)
@@ -89,18 +100,21 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
 		return
 	}
 	lg.key = name
-	rt, allow, err := match(r.Method, r.URL.Path)
-	if err != nil {
-		if allow != "" {
-			w.Header().Set("Allow", allow)
+	if routeErr != nil {
+		if errors.Is(routeErr, errMethod) {
+			w.Header().Set("Allow", rt.method)
 		}
-		fail(err)
+		fail(routeErr)
 		return
 	}
-	in, err := readRequest(r, rt, p.cfg.MaxBodyBytes)
+	in, err := readRequest(r, rt, &p.cfg)
 	if err != nil {
 		lg.err = err
 		fail(err)
+		return
+	}
+	if in.answer != nil {
+		lg.status = writeJSON(w, nil, in.answer)
 		return
 	}
 	p.forward(w, r, in, lg)

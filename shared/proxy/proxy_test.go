@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 func TestProxy_ServeHTTP_Routing(t *testing.T) {
@@ -327,8 +329,8 @@ func TestProxy_ServeHTTP_NonStreamAggregation(t *testing.T) {
 	t.Run("failed stream", func(t *testing.T) {
 		h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			w.Write([]byte(sse("response.created", map[string]any{"type": "response.created"})))
-			w.Write([]byte(sse("response.failed", map[string]any{"type": "response.failed",
+			w.Write([]byte(sseEvent("response.created", map[string]any{"type": "response.created"})))
+			w.Write([]byte(sseEvent("response.failed", map[string]any{"type": "response.failed",
 				"response": map[string]any{"error": map[string]any{"code": "context_length_exceeded", "message": "Your input exceeds the context window."}}})))
 		}
 		status, out := read(t, h.do("POST", "/v1/responses", `{"model":"m","input":[]}`, nil))
@@ -342,7 +344,7 @@ func TestProxy_ServeHTTP_NonStreamAggregation(t *testing.T) {
 	t.Run("cut stream", func(t *testing.T) {
 		h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			w.Write([]byte(sse("response.created", map[string]any{"type": "response.created"})))
+			w.Write([]byte(sseEvent("response.created", map[string]any{"type": "response.created"})))
 		}
 		status, out := read(t, h.do("POST", "/v1/responses", `{"model":"m","input":[]}`, nil))
 		if status != 502 || openAIError(t, out).Code != "upstream_stream_error" {
@@ -361,9 +363,9 @@ func TestProxy_ServeHTTP_BackendRequiredFields(t *testing.T) {
 		wantInstructions string
 	}{
 		{"complete", `{"model":"m","instructions":"mine","input":[],"stream":true,"store":false}`, "mine"},
-		{"no instructions", `{"model":"m","input":[],"stream":true,"store":false}`, defaultInstructions},
-		{"empty instructions", `{"model":"m","instructions":"","input":[],"stream":true}`, defaultInstructions},
-		{"null instructions", `{"model":"m","instructions":null,"input":[],"stream":true}`, defaultInstructions},
+		{"no instructions", `{"model":"m","input":[],"stream":true,"store":false}`, responses.PassthroughInstructions},
+		{"empty instructions", `{"model":"m","instructions":"","input":[],"stream":true}`, responses.PassthroughInstructions},
+		{"null instructions", `{"model":"m","instructions":null,"input":[],"stream":true}`, responses.PassthroughInstructions},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if status, out := read(t, h.do("POST", "/v1/responses", tt.body, nil)); status != 200 {

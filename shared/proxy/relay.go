@@ -1,12 +1,20 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+
+	"github.com/codexgate/codexgate/shared/sse"
 )
+
+// copyBufs are the scratch buffers of relayBody and relayConverted.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, sse.BufferSize); return &b }}
 
 // relay sends an upstream answer to the client and returns the status the
 // client got. From here on nothing is replayed: a broken upstream ends an
@@ -35,21 +43,17 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, in *inbound, up *u
 }
 
 // relayEvents passes the event stream through, whole events at a time,
-// flushing after every read so each event reaches the client as soon as the
-// upstream sent it.
+// each read sent as soon as the upstream sent it.
 func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLog) int {
-	rc := http.NewResponseController(w)
 	copyResponseHeader(w.Header(), up.resp.Header)
 	w.WriteHeader(up.resp.StatusCode)
+	sw := p.newStreamWriter(w, nil)
+	defer sw.stop()
 	chunk, err := up.first, error(nil)
 	for {
 		if len(chunk) > 0 {
-			if _, werr := w.Write(chunk); werr != nil {
+			if werr := sw.send(chunk); werr != nil {
 				lg.err = werr // the client went away; closing the body cancels upstream
-				return up.resp.StatusCode
-			}
-			if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
-				lg.err = ferr
 				return up.resp.StatusCode
 			}
 		}
@@ -64,8 +68,7 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 	// Cut mid-answer, or ended without a terminal event: tell the client in
 	// the stream (Codex CLI then retries the turn itself).
 	lg.err = errors.Join(errIncomplete, err)
-	w.Write(streamErrorEvent(errIncomplete)) //nolint:errcheck // the client may be gone too
-	rc.Flush()                               //nolint:errcheck
+	sw.send(streamErrorEvent(errIncomplete)) //nolint:errcheck // the client may be gone too
 	return up.resp.StatusCode
 }
 
@@ -75,24 +78,19 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, up *upstreamAnswer, lg *reqLo
 func (p *Proxy) aggregate(w http.ResponseWriter, up *upstreamAnswer, lg *reqLog) int {
 	raw, err := up.first, error(nil)
 	for {
-		ev := parseEvent(raw)
-		switch ev.name {
+		ev := sse.Parse(raw)
+		switch ev.Name {
 		case "response.completed", "response.incomplete":
 			var done struct {
 				Response json.RawMessage `json:"response"`
 			}
-			if json.Unmarshal(ev.data, &done) != nil || len(done.Response) == 0 {
+			if json.Unmarshal(ev.Data, &done) != nil || len(done.Response) == 0 {
 				lg.err = errors.New("response.completed without a response object")
 				return p.writeError(w, errIncomplete)
 			}
-			copyResponseHeader(w.Header(), up.resp.Header)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(done.Response)))
-			w.WriteHeader(http.StatusOK)
-			w.Write(done.Response) //nolint:errcheck // the client went away
-			return http.StatusOK
+			return writeJSON(w, up.resp.Header, done.Response)
 		case "response.failed", "error":
-			ae := parseUpstreamError(ev.data).toClientError()
+			ae := parseUpstreamError(ev.Data).toClientError()
 			lg.err = ae
 			return p.writeError(w, ae)
 		}
@@ -104,6 +102,16 @@ func (p *Proxy) aggregate(w http.ResponseWriter, up *upstreamAnswer, lg *reqLog)
 	}
 }
 
+// writeJSON answers 200 with a whole JSON body and the upstream's headers.
+func writeJSON(w http.ResponseWriter, upstream http.Header, body []byte) int {
+	copyResponseHeader(w.Header(), upstream)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body) //nolint:errcheck // the client went away
+	return http.StatusOK
+}
+
 // relayBody copies a non-SSE answer (compact, models, a client error) as is.
 func (p *Proxy) relayBody(w http.ResponseWriter, r *http.Request, up *upstreamAnswer, lg *reqLog) int {
 	copyResponseHeader(w.Header(), up.resp.Header)
@@ -111,20 +119,26 @@ func (p *Proxy) relayBody(w http.ResponseWriter, r *http.Request, up *upstreamAn
 	if r.Method == http.MethodHead {
 		return up.resp.StatusCode
 	}
-	flush := isEventStream(up.resp.Header)
-	rc := http.NewResponseController(w)
-	bp := sseBufs.Get().(*[]byte)
-	defer sseBufs.Put(bp)
+	var sw *streamWriter // an event stream is sent as it comes
+	if isEventStream(up.resp.Header) {
+		sw = p.newStreamWriter(w, nil)
+		defer sw.stop()
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
 	buf := *bp
 	for {
 		n, err := up.resp.Body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			var werr error
+			if sw != nil {
+				werr = sw.send(buf[:n])
+			} else {
+				_, werr = w.Write(buf[:n])
+			}
+			if werr != nil {
 				lg.err = werr
 				return up.resp.StatusCode
-			}
-			if flush {
-				rc.Flush() //nolint:errcheck // a failed flush shows up as a failed write
 			}
 		}
 		if err == io.EOF {
@@ -138,4 +152,28 @@ func (p *Proxy) relayBody(w http.ResponseWriter, r *http.Request, up *upstreamAn
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// maxRewriteBody bounds a JSON answer the proxy rewrites (the model list).
+const maxRewriteBody = 8 << 20
+
+// relayRewritten answers a 200 JSON body through the route's rewrite (the
+// model list gains OpenAI's list shape). A body the rewrite cannot read is
+// passed on unchanged.
+func (p *Proxy) relayRewritten(w http.ResponseWriter, rt *route, up *upstreamAnswer, lg *reqLog) int {
+	body, err := io.ReadAll(io.LimitReader(up.resp.Body, maxRewriteBody+1))
+	if err != nil || len(body) > maxRewriteBody {
+		lg.err = fmt.Errorf("read %s answer: %w", rt.path, errors.Join(err, errTooLarge))
+		return p.writeError(w, errIncomplete)
+	}
+	if out, rerr := rt.rewrite(bytes.TrimSpace(body)); rerr == nil {
+		body = out
+	} else {
+		lg.err = rerr
+	}
+	copyResponseHeader(w.Header(), up.resp.Header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(up.resp.StatusCode)
+	w.Write(body) //nolint:errcheck // the client went away
+	return up.resp.StatusCode
 }

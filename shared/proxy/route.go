@@ -21,8 +21,8 @@ type route struct {
 	// query: the client's query string is forwarded (models takes
 	// client_version).
 	query bool
-	// front, when set, translates the client's API to and from the
-	// Responses stream (front.go); responses must be set too.
+	// front reads the client's body (front.go): every route with a body
+	// has one.
 	front front
 	// rewrite, when set, transforms a 200 JSON answer (front.go).
 	rewrite func([]byte) ([]byte, error)
@@ -30,18 +30,25 @@ type route struct {
 
 // routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).
 var routes = []*route{
-	{path: "/v1/responses", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true},
-	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true},
+	{path: "/v1/responses", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
+		front: responsesFront{stream: true}},
+	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true,
+		front: responsesFront{}},
 	{path: "/v1/models", method: http.MethodGet, upstream: "/models", accept: "application/json", query: true,
 		rewrite: chat.ModelList},
 	// API fronts: translated to and from the Responses stream.
 	{path: "/v1/chat/completions", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
 		front: chatFront{}},
+	{path: "/v1/messages", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
+		front: messagesFront{}}, // Claude Code adds ?beta=true; the query is not forwarded
+	{path: "/v1/messages/count_tokens", method: http.MethodPost, hasBody: true,
+		front: messagesFront{count: true}}, // answered here (an estimate): nothing goes upstream
 }
 
 // match finds the route for a path (one trailing slash is ignored). It
-// returns errNotFound or errMethod (with the allowed method) when none fits.
-func match(method, path string) (*route, string, error) {
+// returns errNotFound when none fits, and the path's route with errMethod
+// when the method does not.
+func match(method, path string) (*route, error) {
 	if len(path) > 1 {
 		path = strings.TrimSuffix(path, "/")
 	}
@@ -50,9 +57,9 @@ func match(method, path string) (*route, string, error) {
 			continue
 		}
 		if method == rt.method || (method == http.MethodHead && rt.method == http.MethodGet) {
-			return rt, "", nil
+			return rt, nil
 		}
-		return nil, rt.method, errMethod
+		return rt, errMethod
 	}
-	return nil, "", errNotFound
+	return nil, errNotFound
 }

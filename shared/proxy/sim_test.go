@@ -15,6 +15,7 @@ import (
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/quota"
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 type simHarness struct {
@@ -104,11 +105,11 @@ func answerOf(stream string) (string, bool) {
 	var sb strings.Builder
 	completed := false
 	for _, raw := range strings.SplitAfter(stream, "\n\n") {
-		ev := parseEvent([]byte(raw))
-		switch ev.name {
+		ev := sse.Parse([]byte(raw))
+		switch ev.Name {
 		case "response.output_text.delta":
 			var d struct{ Delta string }
-			json.Unmarshal(ev.data, &d)
+			json.Unmarshal(ev.Data, &d)
 			sb.WriteString(d.Delta)
 		case "response.completed":
 			completed = true

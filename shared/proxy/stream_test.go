@@ -12,6 +12,7 @@ import (
 
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/quota"
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 func TestProxy_ServeHTTP_NoReplayAfterFirstByte(t *testing.T) {
@@ -45,9 +46,9 @@ func TestProxy_ServeHTTP_NoReplayAfterFirstByte(t *testing.T) {
 			if !strings.HasPrefix(body, want) {
 				t.Fatalf("body = %q, want prefix %q", body, want)
 			}
-			ev := parseEvent([]byte(strings.TrimPrefix(body, evs[0]+evs[1])))
-			e := parseUpstreamError(ev.data)
-			if ev.name != "error" || e.Type != "server_error" || e.Code != "upstream_stream_error" || !strings.HasSuffix(body, "\n\n") {
+			ev := sse.Parse([]byte(strings.TrimPrefix(body, evs[0]+evs[1])))
+			e := parseUpstreamError(ev.Data)
+			if ev.Name != "error" || e.Type != "server_error" || e.Code != "upstream_stream_error" || !strings.HasSuffix(body, "\n\n") {
 				t.Errorf("error event = %q", body[len(evs[0]+evs[1]):])
 			}
 			if n := len(h.up.requests()); n != 1 {
@@ -312,18 +313,14 @@ func TestProxy_ServeHTTP_ClientErrorPassesThrough(t *testing.T) {
 }
 
 // The reader looks at every event it splits for a terminal one; on the
-// deltas that make up almost all of a turn that look must not allocate (it
-// did, one string per event, before).
-func TestSSEReader_See_DeltasNoAllocs(t *testing.T) {
+// deltas that make up almost all of a turn that look must not allocate.
+func TestSSEReader_SeeEvent_DeltasNoAllocs(t *testing.T) {
 	evs := completedEvents("a")
 	delta := []byte(evs[1])
 	var s sseReader
-	see := func(ev []byte) {
-		n, first := splitEvent(ev)
-		s.see(ev[:n], first)
-	}
+	see := func(ev []byte) { s.SeeEvent(sse.Name(ev), ev) }
 	if n := testing.AllocsPerRun(100, func() { see(delta) }); n != 0 {
-		t.Errorf("split and see allocate %v times per delta, want 0", n)
+		t.Errorf("SeeEvent allocates %v times per delta, want 0", n)
 	}
 	if s.terminal {
 		t.Fatal("a delta ends the stream")

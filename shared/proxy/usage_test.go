@@ -2,39 +2,40 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
-// usageLog is a UsageRecorder that keeps what it was given: the "table".
+// usageLog is a metering.Recorder that keeps what it was given: the "table".
 type usageLog struct {
 	flush func(context.Context) error // the proxy's Wait, set by the harness
 
 	mu   sync.Mutex
-	recs []UsageRecord
+	recs []metering.Record
 }
 
-func (l *usageLog) RecordUsage(_ context.Context, u UsageRecord) error {
+func (l *usageLog) RecordUsage(_ context.Context, u metering.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.recs = append(l.recs, u)
 	return nil
 }
 
-func (l *usageLog) records() []UsageRecord {
+func (l *usageLog) records() []metering.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]UsageRecord(nil), l.recs...)
+	return append([]metering.Record(nil), l.recs...)
 }
 
 // waitRecords flushes the proxy's pending usage until the records in sum
 // n requests (a request is counted when its handler returns, which a
 // client reading a JSON answer can see before), and returns them.
-func (l *usageLog) waitRecords(t *testing.T, n int64) []UsageRecord {
+func (l *usageLog) waitRecords(t *testing.T, n int64) []metering.Record {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -159,97 +160,35 @@ func TestSSEReader_Usage_CutStream(t *testing.T) {
 			break
 		}
 	}
-	if want := (Usage{Model: "m", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}); r2.usage == nil || *r2.usage != want {
+	if want := (metering.Usage{Model: "m", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}); r2.usage == nil || *r2.usage != want {
 		t.Errorf("usage %+v, want %+v", r2.usage, want)
 	}
 }
 
-func TestParseUsage(t *testing.T) {
-	full := Usage{Model: "gpt-5-codex", InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}
-	usage := `"usage":{"input_tokens":7,"input_tokens_details":{"cached_tokens":3},"output_tokens":5,"output_tokens_details":{"reasoning_tokens":2}}`
-	for _, tc := range []struct {
-		name, data string
-		want       Usage
-		ok         bool
-	}{
-		{"completed", `{"type":"response.completed","response":{"id":"r","output":[{"text":"a \"usage\": {}"}],"model":"gpt-5-codex",` + usage + `}}`, full, true},
-		{"usage before model", `{"response":{` + usage + `,"model":"gpt-5-codex"}}`, full, true},
-		{"no model", `{"response":{` + usage + `}}`, Usage{InputTokens: 7, CachedTokens: 3, OutputTokens: 5, ReasoningTokens: 2}, true},
-		{"usage null", `{"response":{"model":"m","usage":null}}`, Usage{}, false},
-		{"no usage", `{"response":{"model":"m"}}`, Usage{}, false},
-		{"no response", `{"type":"response.completed"}`, Usage{}, false},
-		{"usage not an object", `{"response":{"usage":"many"}}`, Usage{}, false},
-		{"cut", `{"response":{"model":"m",` + usage[:30], Usage{}, false},
-		{"details null or absent", `{"response":{"model":"m","usage":{"input_tokens":7,"input_tokens_details":null,"output_tokens":5}}}`, Usage{Model: "m", InputTokens: 7, OutputTokens: 5}, true},
-		{"escaped model", `{"response":{"model":"gpt-5\u002dcodex","usage":{"input_tokens":1}}}`, Usage{Model: "gpt-5-codex", InputTokens: 1}, true},
-		{"count as a string", `{"response":{"usage":{"input_tokens":"7"}}}`, Usage{}, false},
-		{"fractional count", `{"response":{"usage":{"output_tokens":5.5}}}`, Usage{}, false},
-		{"detail not an object", `{"response":{"usage":{"input_tokens_details":3}}}`, Usage{}, false},
-		{"model not a string", `{"response":{"model":5,"usage":{}}}`, Usage{}, false},
-		{"not JSON", `usage`, Usage{}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseUsage([]byte(tc.data))
-			if ok != tc.ok || got != tc.want {
-				t.Errorf("parseUsage = %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
-			}
-		})
-	}
-}
-
-// FuzzParseUsage checks the skimming decoder against encoding/json: where
-// the whole event decodes and carries a usage object, both read the same.
-// encoding/json also matches keys case-insensitively and unescaped; the
-// skim (like the backend) takes them as written, so such inputs are left
-// out.
-func FuzzParseUsage(f *testing.F) {
-	f.Add(`{"type":"response.completed","response":{"model":"gpt-5-codex","output":[{"text":"\"usage\""}],"usage":{"input_tokens":7,"input_tokens_details":{"cached_tokens":3},"output_tokens":5,"output_tokens_details":{"reasoning_tokens":2}}}}`)
-	f.Add(`{"response":{"usage":{"input_tokens":1,"input_tokens_details":null},"model":"a\nb"}}`)
-	f.Fuzz(func(t *testing.T, data string) {
-		var ref struct {
-			Response struct {
-				Model string `json:"model"`
-				Usage *struct {
-					InputTokens        int64 `json:"input_tokens"`
-					InputTokensDetails *struct {
-						CachedTokens int64 `json:"cached_tokens"`
-					} `json:"input_tokens_details"`
-					OutputTokens        int64 `json:"output_tokens"`
-					OutputTokensDetails *struct {
-						ReasoningTokens int64 `json:"reasoning_tokens"`
-					} `json:"output_tokens_details"`
-				} `json:"usage"`
-			} `json:"response"`
-		}
-		got, ok := parseUsage([]byte(data))
-		if json.Unmarshal([]byte(data), &ref) != nil || ref.Response.Usage == nil || !exactKeys(data) {
-			return
-		}
-		u := ref.Response.Usage
-		want := Usage{Model: ref.Response.Model, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens}
-		if u.InputTokensDetails != nil {
-			want.CachedTokens = u.InputTokensDetails.CachedTokens
-		}
-		if u.OutputTokensDetails != nil {
-			want.ReasoningTokens = u.OutputTokensDetails.ReasoningTokens
-		}
-		if !ok || got != want {
-			t.Errorf("parseUsage(%q) = %+v, %v; encoding/json reads %+v", data, got, ok, want)
-		}
-	})
-}
-
-// exactKeys reports whether every key parseUsage reads appears in data only
-// as written, and no key is escaped.
-func exactKeys(data string) bool {
-	if strings.Contains(data, `\u`) {
-		return false
-	}
-	lower := strings.ToLower(data)
-	for _, k := range []string{"response", "model", "usage", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "input_tokens_details", "output_tokens_details"} {
-		if strings.Count(lower, `"`+k+`"`) != strings.Count(data, `"`+k+`"`) {
-			return false
+// Through the proxy: a request writes nothing until a flush; Wait (which
+// ends every Lambda invocation) flushes and waits, one write per counter.
+func TestProxy_Wait_FlushesPendingUsage(t *testing.T) {
+	h := newSimHarness(t, "acct-a")
+	const n = 5
+	for range n {
+		if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
 	}
-	return true
+	time.Sleep(50 * time.Millisecond) // a background write, if there were one, would land
+	if recs := h.usage.records(); len(recs) != 0 {
+		t.Fatalf("%d writes before any flush, want 0", len(recs))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.usage.records()
+	if len(recs) != 1 || recs[0].Requests != n || recs[0].InputTokens != n*int64(h.sim.Stats().LastUsage.InputTokens) {
+		t.Errorf("records %+v, want one counter of %d requests", recs, n)
+	}
+	if err := h.p.Wait(ctx); err != nil || len(h.usage.records()) != 1 {
+		t.Errorf("a second Wait wrote again: %v, %d records", err, len(h.usage.records()))
+	}
 }

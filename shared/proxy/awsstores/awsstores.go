@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/quota"
@@ -27,15 +28,15 @@ var (
 
 // VerifyKeyBudget is VerifyKey with the key's daily and weekly token
 // budgets.
-func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, proxy.KeyBudget, error) {
+func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering.KeyBudget, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
 	case errors.Is(err, statestore.ErrKeyNotFound):
-		return "", proxy.KeyBudget{}, proxy.ErrInvalidKey
+		return "", metering.KeyBudget{}, proxy.ErrInvalidKey
 	case err != nil:
-		return "", proxy.KeyBudget{}, err
+		return "", metering.KeyBudget{}, err
 	}
-	return ak.Name, proxy.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
+	return ak.Name, metering.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
 }
 
 // VerifyKey returns the key's name; an unknown or revoked key is
@@ -132,10 +133,10 @@ type Usage struct {
 	Retention time.Duration // of the day counters; <= 0: statestore.DefaultUsageRetention
 }
 
-var _ proxy.UsageRecorder = Usage{}
+var _ metering.Recorder = Usage{}
 
 // RecordUsage stores and emits u.
-func (s Usage) RecordUsage(ctx context.Context, u proxy.UsageRecord) error {
+func (s Usage) RecordUsage(ctx context.Context, u metering.Record) error {
 	if err := s.Store.AddUsage(ctx, u.Time, statestore.UsageDelta{
 		Key: u.Key, Account: u.Account, Model: u.Model, Requests: u.Requests,
 		InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens,
@@ -156,7 +157,7 @@ type TokensReader interface {
 // budgets themselves come with the key: Keys.VerifyKeyBudget).
 type Budgets struct{ Store TokensReader }
 
-var _ proxy.BudgetSource = Budgets{}
+var _ metering.BudgetSource = Budgets{}
 
 // TokensOn sums the key's counters of day's UTC day.
 func (b Budgets) TokensOn(ctx context.Context, name string, day time.Time) (int64, error) {

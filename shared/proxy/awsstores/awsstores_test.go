@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/quota"
@@ -55,10 +56,10 @@ func TestKeys_VerifyKey(t *testing.T) {
 
 func TestKeys_VerifyKeyBudget(t *testing.T) {
 	k := Keys{Store: fakeLookup{"cgk_good": {Name: "intern", DailyTokens: 100, WeeklyTokens: 500}, "cgk_free": {Name: "boss"}}}
-	if name, b, err := k.VerifyKeyBudget(context.Background(), "cgk_good"); err != nil || name != "intern" || b != (proxy.KeyBudget{Daily: 100, Weekly: 500}) {
+	if name, b, err := k.VerifyKeyBudget(context.Background(), "cgk_good"); err != nil || name != "intern" || b != (metering.KeyBudget{Daily: 100, Weekly: 500}) {
 		t.Errorf("VerifyKeyBudget = %q, %+v, %v; want intern, {100 500}", name, b, err)
 	}
-	if _, b, err := k.VerifyKeyBudget(context.Background(), "cgk_free"); err != nil || b != (proxy.KeyBudget{}) {
+	if _, b, err := k.VerifyKeyBudget(context.Background(), "cgk_free"); err != nil || b != (metering.KeyBudget{}) {
 		t.Errorf("no budget: %+v, %v", b, err)
 	}
 	if _, _, err := k.VerifyKeyBudget(context.Background(), "cgk_unknown"); !errors.Is(err, proxy.ErrInvalidKey) {
@@ -145,8 +146,8 @@ func TestUsage_RecordUsage(t *testing.T) {
 	store := &fakeAdder{err: errors.New("dynamodb: throttled")}
 	u := Usage{Store: store, Metrics: metrics.New(&emf).WithClock(func() time.Time { return at }), Retention: 48 * time.Hour}
 	// Three requests summed by the proxy between two flushes.
-	rec := proxy.UsageRecord{Time: at, Key: "alice", Account: "kim", Requests: 3,
-		Usage: proxy.Usage{Model: "gpt-5-codex", InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}}
+	rec := metering.Record{Time: at, Key: "alice", Account: "kim", Requests: 3,
+		Usage: metering.Usage{Model: "gpt-5-codex", InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}}
 	if err := u.RecordUsage(context.Background(), rec); err == nil || !strings.Contains(err.Error(), "throttled") {
 		t.Errorf("err = %v, want the store's", err)
 	}

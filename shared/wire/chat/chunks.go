@@ -15,8 +15,8 @@ import (
 // Streamed chunks are written from a per-response template instead of with
 // encoding/json: the part every chunk repeats (id, object, created, model)
 // is encoded once, and a token's chunk is that plus its delta. The bytes
-// are exactly what encoding/json writes for the same chunk (the golden
-// files were first written with encoding/json and did not change).
+// are exactly what encoding/json writes for the same chunk
+// (TestConverter_ChunksMatchEncodingJSON).
 
 // chunkHead is `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":`.
 func (c *Converter) chunkHead(dst []byte) []byte {

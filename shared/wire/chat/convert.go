@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // Status tells the caller where a stream stands after an event.
@@ -205,7 +206,7 @@ func readItemEvent(data []byte) (upEvent, error) {
 }
 
 // readResponse reads the response object of created / completed events:
-// the few fields the converter uses, located by topLevel and decoded alone,
+// the few fields the converter uses, located by jsonscan and decoded alone,
 // so the output (which repeats the whole answer) is only skipped over.
 func readResponse(data []byte) (*upResponse, error) {
 	f, ok := jsonscan.Fields(data, "response")
@@ -230,9 +231,11 @@ func readResponse(data []byte) (*upResponse, error) {
 		return nil, fmt.Errorf("response model: %w", err)
 	}
 	if isSet(v[3]) {
-		if err := json.Unmarshal(v[3], &r.Usage); err != nil {
-			return nil, fmt.Errorf("response usage: %w", err)
+		u, ok := responses.DecodeUsage(v[3])
+		if !ok {
+			return nil, fmt.Errorf("response usage: not a usage object: %.80s", v[3])
 		}
+		r.Usage = &u
 	}
 	if isSet(v[4]) {
 		if err := json.Unmarshal(v[4], &r.IncompleteDetails); err != nil {

@@ -25,7 +25,9 @@
 //     stop, audio, legacy functions, non-function tools) is a 400.
 //
 // The full table is in the repository's README; testdata/ holds a golden
-// file for every mapping. Files: request.go and messages.go (requests),
-// convert.go, chunks.go and completion.go (answers), scan.go (reading
-// per-token events without a full decode), models.go (the model list).
+// file for every mapping. Files: request.go and messages.go (requests,
+// built as shared/wire/responses types), convert.go and events.go
+// (reading the upstream events, skimmed with shared/jsonscan rather than
+// decoded whole), chunks.go and completion.go (answers), errors.go,
+// models.go (the model list).
 package chat

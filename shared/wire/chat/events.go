@@ -1,10 +1,14 @@
 package chat
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
+)
 
 // The part of the Responses streaming events the converter reads. Event
 // names (the SSE "event:" field, repeated as "type" in the data) select
-// which fields matter. Events are read with topLevel (scan.go): upEvent
+// which fields matter. Events are skimmed with shared/jsonscan: upEvent
 // (per-item events) leaves out an item's content and upResponse the
 // response's output, which are only skipped over; the rare event that needs
 // them is decoded whole (upItemFull, upOutput).
@@ -36,10 +40,10 @@ type upItemFull struct {
 }
 
 type upResponse struct {
-	ID                string   `json:"id"`
-	CreatedAt         float64  `json:"created_at"`
-	Model             string   `json:"model"`
-	Usage             *upUsage `json:"usage"`
+	ID                string  `json:"id"`
+	CreatedAt         float64 `json:"created_at"`
+	Model             string  `json:"model"`
+	Usage             *responses.Usage
 	IncompleteDetails *struct {
 		Reason string `json:"reason"`
 	} `json:"incomplete_details"`
@@ -50,18 +54,6 @@ type upOutput struct {
 	Response struct {
 		Output []upItemFull `json:"output"`
 	} `json:"response"`
-}
-
-type upUsage struct {
-	InputTokens        int `json:"input_tokens"`
-	InputTokensDetails struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	OutputTokens        int `json:"output_tokens"`
-	OutputTokensDetails struct {
-		ReasoningTokens int `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
-	TotalTokens int `json:"total_tokens"`
 }
 
 // Usage is the Chat Completions usage object.
@@ -77,16 +69,16 @@ type Usage struct {
 	} `json:"completion_tokens_details"`
 }
 
-func chatUsage(u *upUsage) *Usage {
+func chatUsage(u *responses.Usage) *Usage {
 	if u == nil {
 		return nil
 	}
-	out := &Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.TotalTokens}
+	out := &Usage{PromptTokens: int(u.InputTokens), CompletionTokens: int(u.OutputTokens), TotalTokens: int(u.TotalTokens)}
 	if out.TotalTokens == 0 {
-		out.TotalTokens = u.InputTokens + u.OutputTokens
+		out.TotalTokens = out.PromptTokens + out.CompletionTokens
 	}
-	out.PromptTokensDetails.CachedTokens = u.InputTokensDetails.CachedTokens
-	out.CompletionTokensDetails.ReasoningTokens = u.OutputTokensDetails.ReasoningTokens
+	out.PromptTokensDetails.CachedTokens = int(u.CachedTokens)
+	out.CompletionTokensDetails.ReasoningTokens = int(u.ReasoningTokens)
 	return out
 }
 

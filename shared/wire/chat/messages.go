@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // translateMessages maps messages to instructions and input items.
@@ -23,14 +25,14 @@ func translateMessages(msgs []message, input []any) (string, []any, error) {
 				instructions = append(instructions, text)
 				continue
 			}
-			input = append(input, upMessage{Type: "message", Role: "developer", Content: []any{upTextPart{"input_text", text}}})
+			input = append(input, responses.Message{Type: "message", Role: "developer", Content: []any{responses.TextPart{Type: "input_text", Text: text}}})
 		case "user":
 			leading = false
 			parts, err := userContent(m.Content, at)
 			if err != nil {
 				return "", nil, err
 			}
-			input = append(input, upMessage{Type: "message", Role: "user", Content: parts})
+			input = append(input, responses.Message{Type: "message", Role: "user", Content: parts})
 		case "assistant":
 			leading = false
 			var err error
@@ -46,7 +48,7 @@ func translateMessages(msgs []message, input []any) (string, []any, error) {
 			if err != nil {
 				return "", nil, err
 			}
-			input = append(input, upCallOutput{Type: "function_call_output", CallID: m.ToolCallID, Output: out})
+			input = append(input, responses.FunctionCallOutput{Type: "function_call_output", CallID: m.ToolCallID, Output: out})
 		case "function":
 			return "", nil, unsupportedValue(at+".role", "'function' messages are deprecated; answer tool calls with role 'tool' and a tool_call_id.")
 		case "":
@@ -57,7 +59,7 @@ func translateMessages(msgs []message, input []any) (string, []any, error) {
 	}
 	ins := strings.Join(instructions, "\n\n")
 	if strings.TrimSpace(ins) == "" {
-		ins = DefaultInstructions
+		ins = responses.DefaultInstructions
 	}
 	return ins, input, nil
 }
@@ -114,23 +116,23 @@ func userContent(raw json.RawMessage, at string) ([]any, error) {
 		pat := fmt.Sprintf("%s.content[%d]", at, j)
 		switch p.Type {
 		case "text":
-			out = append(out, upTextPart{"input_text", p.Text})
+			out = append(out, responses.TextPart{Type: "input_text", Text: p.Text})
 		case "image_url":
 			if p.ImageURL == nil || p.ImageURL.URL == "" {
 				return nil, missing(pat + ".image_url.url")
 			}
-			out = append(out, upImagePart{Type: "input_image", ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
+			out = append(out, responses.ImagePart{Type: "input_image", ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
 		case "file":
 			if p.File == nil || p.File.FileData == "" {
 				return nil, unsupportedValue(pat+".file", "only files sent inline as file_data are supported (the Codex backend has no file storage).")
 			}
-			out = append(out, upFilePart{Type: "input_file", FileData: p.File.FileData, Filename: p.File.Filename})
+			out = append(out, responses.FilePart{Type: "input_file", FileData: p.File.FileData, Filename: p.File.Filename})
 		default:
 			return nil, unsupportedValue(pat+".type", fmt.Sprintf("'%s' parts are not supported; send text, image_url or file.", p.Type))
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, upTextPart{"input_text", ""})
+		out = append(out, responses.TextPart{Type: "input_text", Text: ""})
 	}
 	return out, nil
 }
@@ -147,19 +149,19 @@ func assistantItems(m message, at string, input []any) ([]any, error) {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				content = append(content, upTextPart{"output_text", p.Text})
+				content = append(content, responses.TextPart{Type: "output_text", Text: p.Text})
 			}
 		case "refusal":
-			content = append(content, upRefusalPart{"refusal", p.Refusal})
+			content = append(content, responses.RefusalPart{Type: "refusal", Refusal: p.Refusal})
 		default:
 			return nil, unsupportedValue(fmt.Sprintf("%s.content[%d].type", at, j), fmt.Sprintf("'%s' parts are not allowed in assistant messages.", p.Type))
 		}
 	}
 	if m.Refusal != nil && *m.Refusal != "" {
-		content = append(content, upRefusalPart{"refusal", *m.Refusal})
+		content = append(content, responses.RefusalPart{Type: "refusal", Refusal: *m.Refusal})
 	}
 	if len(content) > 0 {
-		input = append(input, upMessage{Type: "message", Role: "assistant", Content: content})
+		input = append(input, responses.Message{Type: "message", Role: "assistant", Content: content})
 	}
 	for j, tc := range m.ToolCalls {
 		tat := fmt.Sprintf("%s.tool_calls[%d]", at, j)
@@ -171,7 +173,7 @@ func assistantItems(m message, at string, input []any) ([]any, error) {
 		case tc.Function.Name == "":
 			return nil, missing(tat + ".function.name")
 		}
-		input = append(input, upCall{Type: "function_call", CallID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		input = append(input, responses.FunctionCall{Type: "function_call", CallID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 	}
 	return input, nil
 }

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-)
 
-// DefaultInstructions fill the Responses "instructions" field, which the
-// Codex backend requires, when a request has no leading system or developer
-// message.
-const DefaultInstructions = "You are a helpful assistant."
+	"github.com/codexgate/codexgate/shared/wire/responses"
+)
 
 // Translated is a Chat Completions request turned into a Responses request.
 type Translated struct {
@@ -140,7 +137,7 @@ func Translate(body []byte) (*Translated, error) {
 	if len(req.Messages) == 0 {
 		return nil, missing("messages")
 	}
-	up := upstream{Model: req.Model, Input: make([]any, 0, len(req.Messages)), Store: false, Stream: true}
+	up := responses.Request{Model: req.Model, Input: make([]any, 0, len(req.Messages)), Store: false, Stream: true}
 	var err error
 	if up.Instructions, up.Input, err = translateMessages(req.Messages, up.Input); err != nil {
 		return nil, err
@@ -223,11 +220,11 @@ func (r *request) refused() error {
 func isSet(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 
 // translateTools flattens function tools; other tool types are refused.
-func translateTools(tools []tool) ([]upTool, error) {
+func translateTools(tools []tool) ([]responses.FunctionTool, error) {
 	if len(tools) == 0 {
 		return nil, nil
 	}
-	out := make([]upTool, 0, len(tools))
+	out := make([]responses.FunctionTool, 0, len(tools))
 	for i, t := range tools {
 		at := fmt.Sprintf("tools[%d]", i)
 		if t.Type != "function" {
@@ -240,7 +237,7 @@ func translateTools(tools []tool) ([]upTool, error) {
 		if !isSet(params) {
 			params = emptyParameters
 		}
-		out = append(out, upTool{Type: "function", Name: t.Function.Name, Description: t.Function.Description, Parameters: params, Strict: t.Function.Strict})
+		out = append(out, responses.FunctionTool{Type: "function", Name: t.Function.Name, Description: t.Function.Description, Parameters: params, Strict: t.Function.Strict})
 	}
 	return out, nil
 }
@@ -270,38 +267,38 @@ func translateToolChoice(raw json.RawMessage) (any, error) {
 	if named.Function.Name == "" {
 		return nil, missing("tool_choice.function.name")
 	}
-	return upNamedTool{Type: "function", Name: named.Function.Name}, nil
+	return responses.NamedToolChoice{Type: "function", Name: named.Function.Name}, nil
 }
 
 // translateReasoning sets the effort and asks for a reasoning summary, which
 // the converter streams as reasoning_content. Efforts that do not reason
 // get no summary.
-func translateReasoning(effort string) *upReasoning {
+func translateReasoning(effort string) *responses.Reasoning {
 	switch effort {
 	case "none", "minimal":
-		return &upReasoning{Effort: effort}
+		return &responses.Reasoning{Effort: effort}
 	}
-	return &upReasoning{Effort: effort, Summary: "auto"}
+	return &responses.Reasoning{Effort: effort, Summary: "auto"}
 }
 
 // translateFormat maps response_format and verbosity to text.
-func translateFormat(rf *responseFormat, verbosity string) (*upTextConfig, error) {
+func translateFormat(rf *responseFormat, verbosity string) (*responses.Text, error) {
 	if rf == nil && verbosity == "" {
 		return nil, nil
 	}
-	t := &upTextConfig{Verbosity: verbosity}
+	t := &responses.Text{Verbosity: verbosity}
 	if rf == nil {
 		return t, nil
 	}
 	switch rf.Type {
 	case "text", "json_object":
-		t.Format = &upFormat{Type: rf.Type}
+		t.Format = &responses.Format{Type: rf.Type}
 	case "json_schema":
 		js := rf.JSONSchema
 		if js == nil || js.Name == "" {
 			return nil, missing("response_format.json_schema.name")
 		}
-		t.Format = &upFormat{Type: "json_schema", Name: js.Name, Description: js.Description, Schema: js.Schema, Strict: js.Strict}
+		t.Format = &responses.Format{Type: "json_schema", Name: js.Name, Description: js.Description, Schema: js.Schema, Strict: js.Strict}
 	default:
 		return nil, invalid("response_format.type", fmt.Sprintf("'%s' is not one of text, json_object, json_schema.", rf.Type))
 	}

@@ -108,7 +108,7 @@ func benchTurn(b *testing.B, raw []byte, upstream [][2]string) {
 		}
 		c := NewConverter(tr)
 		for _, ev := range upstream {
-			out = c.Event(ev[0], []byte(ev[1]), out[:0])
+			out = c.Event(out[:0], ev[0], []byte(ev[1]))
 		}
 		if !c.Done() {
 			b.Fatal("not done")

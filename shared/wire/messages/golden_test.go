@@ -88,7 +88,7 @@ func convert(t *testing.T, tr *Translation, upstream [][2]string) ([]byte, *Conv
 	c := NewConverter(tr)
 	var out []byte
 	for _, ev := range upstream {
-		out = c.Event(ev[0], []byte(ev[1]), out)
+		out = c.Event(out, ev[0], []byte(ev[1]))
 	}
 	if !c.Done() {
 		t.Fatal("the converter did not finish the answer")

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
 // Translation is a Messages request translated for the Codex backend, plus
@@ -62,44 +64,6 @@ type request struct {
 	Container  json.RawMessage `json:"container"`
 }
 
-type message struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"` // a string or blocks
-}
-
-type block struct {
-	Type      string          `json:"type"`
-	Text      string          `json:"text"`
-	Source    *imageSource    `json:"source"`
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Content   json.RawMessage `json:"content"` // tool_result: a string or blocks
-	IsError   bool            `json:"is_error"`
-	ToolName  string          `json:"tool_name"` // tool_reference
-}
-
-type imageSource struct {
-	Type      string `json:"type"`
-	MediaType string `json:"media_type"`
-	Data      string `json:"data"`
-	URL       string `json:"url"`
-}
-
-type tool struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"input_schema"`
-}
-
-type toolChoice struct {
-	Type                   string `json:"type"`
-	Name                   string `json:"name"`
-	DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
-}
-
 type outputConfig struct {
 	Effort string        `json:"effort"`
 	Format *outputFormat `json:"format"`
@@ -117,107 +81,9 @@ type thinking struct {
 	Display      string `json:"display"` // "omitted": no thinking text wanted
 }
 
-// The Responses request body the backend gets. Only fields Codex CLI itself
-// sends: the backend refuses max_output_tokens, temperature, top_p and
-// other sampling parameters.
-type responsesRequest struct {
-	Model             string     `json:"model"`
-	Instructions      string     `json:"instructions"`
-	Input             []any      `json:"input"`
-	Tools             []any      `json:"tools,omitempty"`
-	ToolChoice        any        `json:"tool_choice,omitempty"`
-	ParallelToolCalls bool       `json:"parallel_tool_calls"`
-	Reasoning         *reasoning `json:"reasoning,omitempty"`
-	Store             bool       `json:"store"`
-	Stream            bool       `json:"stream"`
-	PromptCacheKey    string     `json:"prompt_cache_key,omitempty"`
-	Text              *textOpts  `json:"text,omitempty"`
-}
-
-// textOpts carries structured output, as Codex CLI's --output-schema sends
-// it.
-type textOpts struct {
-	Format textFormat `json:"format"`
-}
-
-type textFormat struct {
-	Type   string          `json:"type"`
-	Name   string          `json:"name"`
-	Schema json.RawMessage `json:"schema"`
-	Strict bool            `json:"strict"`
-}
-
-type reasoning struct {
-	Effort  string `json:"effort"`
-	Summary string `json:"summary,omitempty"`
-}
-
-type inputMessage struct {
-	Type    string `json:"type"`
-	Role    string `json:"role"`
-	Content []part `json:"content"`
-}
-
-type part struct {
-	Type     string `json:"type"`
-	Text     string `json:"text,omitempty"`
-	ImageURL string `json:"image_url,omitempty"`
-}
-
-type functionCall struct {
-	Type      string `json:"type"`
-	CallID    string `json:"call_id"`
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
-
-type functionCallOutput struct {
-	Type   string `json:"type"`
-	CallID string `json:"call_id"`
-	Output any    `json:"output"` // a string, or parts when the result holds images
-}
-
-type functionTool struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      bool            `json:"strict"`
-}
-
-type namedToolChoice struct {
-	Type string `json:"type"`
-	Name string `json:"name"`
-}
-
-// DefaultInstructions fill the backend's required instructions when the
-// client sent no system prompt.
-const DefaultInstructions = "You are a helpful assistant."
-
 // billingHeaderPrefix marks a system block Claude Code adds for Anthropic's
 // billing; it means nothing to the Codex backend and is dropped.
 const billingHeaderPrefix = "x-anthropic-billing-header:"
-
-// maxToolName is the backend's limit on function names; longer ones (MCP
-// tools) are shortened and mapped back in the answer.
-const maxToolName = 64
-
-// imageTypes are the media types Anthropic accepts for base64 images.
-var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
-
-// refusedBlocks need Anthropic-side features the Codex backend lacks.
-var refusedBlocks = map[string]string{
-	"document":                        "document blocks (PDF and text documents) are not supported on Codex accounts; send the text as a text block",
-	"search_result":                   "search_result blocks are not supported on Codex accounts",
-	"server_tool_use":                 "server tools are not supported on Codex accounts",
-	"web_search_tool_result":          "server tools are not supported on Codex accounts",
-	"web_fetch_tool_result":           "server tools are not supported on Codex accounts",
-	"code_execution_tool_result":      "server tools are not supported on Codex accounts",
-	"bash_code_execution_tool_result": "server tools are not supported on Codex accounts",
-	"mcp_tool_use":                    "the MCP connector is not supported on Codex accounts",
-	"mcp_tool_result":                 "the MCP connector is not supported on Codex accounts",
-	"container_upload":                "containers are not supported on Codex accounts",
-}
 
 // TranslateRequest translates a Messages request body. Errors are *Error
 // (400 invalid_request_error) with a message for the client.
@@ -248,7 +114,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		return nil, invalid(fmt.Sprintf("model: %q is not mapped to a Codex model (set CODEXGATE_CLAUDE_MODELS)", req.Model))
 	}
 	t := &Translation{Model: req.Model, Stream: req.Stream, StopSequences: nonEmpty(req.StopSequences)}
-	out := responsesRequest{Model: target.Model, Store: false, Stream: true, ParallelToolCalls: true}
+	out := responses.Request{Model: target.Model, Store: false, Stream: true, ParallelToolCalls: ptr(true)}
 
 	instructions, err := systemText(req.System)
 	if err != nil {
@@ -256,7 +122,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 	}
 	out.Instructions = instructions
 	if out.Instructions == "" {
-		out.Instructions = DefaultInstructions
+		out.Instructions = responses.DefaultInstructions
 	}
 
 	if err := t.tools(&out, req.Tools, req.ToolChoice); err != nil {
@@ -283,7 +149,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		if format.Type != "json_schema" || len(schema) == 0 || schema[0] != '{' {
 			return nil, invalid("output_config.format: only {\"type\":\"json_schema\",\"schema\":{…}} is supported")
 		}
-		out.Text = &textOpts{Format: textFormat{Type: "json_schema", Name: "output", Schema: schema, Strict: true}}
+		out.Text = &responses.Text{Format: &responses.Format{Type: "json_schema", Name: "output", Schema: schema, Strict: ptr(true)}}
 	}
 	if req.Metadata != nil && req.Metadata.UserID != "" {
 		// Claude Code's user_id names the user and the session: a stable
@@ -366,328 +232,12 @@ func systemText(raw json.RawMessage) (string, error) {
 	return strings.Join(texts, "\n\n"), nil
 }
 
-// contentBlocks decodes message content: a string is one text block.
-func contentBlocks(raw json.RawMessage) ([]block, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("content: must be a string or blocks")
-		}
-		return []block{{Type: "text", Text: s}}, nil
-	}
-	var blocks []block
-	if err := json.Unmarshal(raw, &blocks); err != nil || len(raw) == 0 || raw[0] != '[' {
-		return nil, fmt.Errorf("content: must be a string or blocks")
-	}
-	return blocks, nil
-}
-
-// messageItems translates one message into Responses input items, in
-// order: text and images gather into a message item; a tool_use becomes a
-// function_call item and a tool_result a function_call_output item, each
-// ending the message item before it.
-func (t *Translation) messageItems(m message) ([]any, error) {
-	var role, textType string
-	switch m.Role {
-	case "user":
-		role, textType = "user", "input_text"
-	case "assistant":
-		role, textType = "assistant", "output_text"
-	case "system":
-		// Claude Code sends mid-conversation system messages; the Responses
-		// API's equivalent is a developer message.
-		role, textType = "developer", "input_text"
-	default:
-		return nil, fmt.Errorf("role: must be \"user\", \"assistant\" or \"system\", not %q", m.Role)
-	}
-	blocks, err := contentBlocks(m.Content)
-	if err != nil {
-		return nil, err
-	}
-	var items []any
-	var parts []part
-	flush := func() {
-		if len(parts) > 0 {
-			items = append(items, inputMessage{Type: "message", Role: role, Content: parts})
-			parts = nil
-		}
-	}
-	for j, b := range blocks {
-		switch b.Type {
-		case "text":
-			if b.Text != "" {
-				parts = append(parts, part{Type: textType, Text: b.Text})
-			}
-		case "image":
-			if role != "user" {
-				return nil, fmt.Errorf("content.%d: image blocks belong in user messages", j)
-			}
-			p, err := imagePart(b.Source)
-			if err != nil {
-				return nil, fmt.Errorf("content.%d: %w", j, err)
-			}
-			parts = append(parts, p)
-		case "tool_use":
-			if role != "assistant" {
-				return nil, fmt.Errorf("content.%d: tool_use blocks belong in assistant messages", j)
-			}
-			if b.ID == "" || b.Name == "" {
-				return nil, fmt.Errorf("content.%d: tool_use needs id and name", j)
-			}
-			flush()
-			args := string(bytes.TrimSpace(b.Input))
-			if args == "" || args == "null" {
-				args = "{}"
-			}
-			items = append(items, functionCall{Type: "function_call", CallID: b.ID, Name: t.backendToolName(b.Name), Arguments: args})
-		case "tool_result":
-			if role != "user" {
-				return nil, fmt.Errorf("content.%d: tool_result blocks belong in user messages", j)
-			}
-			if b.ToolUseID == "" {
-				return nil, fmt.Errorf("content.%d: tool_result needs tool_use_id", j)
-			}
-			out, err := toolOutput(b)
-			if err != nil {
-				return nil, fmt.Errorf("content.%d: %w", j, err)
-			}
-			flush()
-			items = append(items, functionCallOutput{Type: "function_call_output", CallID: b.ToolUseID, Output: out})
-		case "thinking", "redacted_thinking":
-			// Dropped: the backend's reasoning cannot be replayed from an
-			// Anthropic thinking block, and the model does not need it.
-		default:
-			if why, ok := refusedBlocks[b.Type]; ok {
-				return nil, fmt.Errorf("content.%d: %s", j, why)
-			}
-			return nil, fmt.Errorf("content.%d: unknown content block type %q", j, b.Type)
-		}
-	}
-	flush()
-	return items, nil
-}
-
-func imagePart(src *imageSource) (part, error) {
-	if src == nil {
-		return part{}, fmt.Errorf("image: source is required")
-	}
-	switch src.Type {
-	case "base64":
-		if !imageTypes[src.MediaType] {
-			return part{}, fmt.Errorf("image: media_type must be image/jpeg, image/png, image/gif or image/webp, not %q", src.MediaType)
-		}
-		if src.Data == "" {
-			return part{}, fmt.Errorf("image: data is required")
-		}
-		return part{Type: "input_image", ImageURL: "data:" + src.MediaType + ";base64," + src.Data}, nil
-	case "url":
-		if !strings.HasPrefix(src.URL, "https://") && !strings.HasPrefix(src.URL, "http://") {
-			return part{}, fmt.Errorf("image: url must be an http(s) URL")
-		}
-		return part{Type: "input_image", ImageURL: src.URL}, nil
-	case "file":
-		return part{}, fmt.Errorf("image: the Files API is not supported on Codex accounts; send the image as base64 or a URL")
-	default:
-		return part{}, fmt.Errorf("image: unknown source type %q", src.Type)
-	}
-}
-
-// toolErrorPrefix marks a tool_result with is_error: the Responses API has
-// no error flag on a function_call_output, so the model reads it in the
-// text.
-const toolErrorPrefix = "[tool error] "
-
-// toolOutput is a tool_result's output: a string, or input parts when the
-// result holds images.
-func toolOutput(b block) (any, error) {
-	prefix := ""
-	if b.IsError {
-		prefix = toolErrorPrefix
-	}
-	raw := bytes.TrimSpace(b.Content)
-	if len(raw) == 0 || string(raw) == "null" {
-		return prefix, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("tool_result content: must be a string or blocks")
-		}
-		return prefix + s, nil
-	}
-	var blocks []block
-	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return nil, fmt.Errorf("tool_result content: must be a string or blocks")
-	}
-	var texts []string
-	var parts []part
-	hasImage := false
-	for k, c := range blocks {
-		switch c.Type {
-		case "text":
-			texts = append(texts, c.Text)
-			parts = append(parts, part{Type: "input_text", Text: c.Text})
-		case "tool_reference":
-			// Claude Code's tool search answers with references to deferred
-			// tools; every tool is declared to the backend up front, so a
-			// reference only needs to tell the model the tool is there.
-			text := "Tool " + c.ToolName + " is available."
-			texts = append(texts, text)
-			parts = append(parts, part{Type: "input_text", Text: text})
-		case "image":
-			p, err := imagePart(c.Source)
-			if err != nil {
-				return nil, fmt.Errorf("tool_result content.%d: %w", k, err)
-			}
-			parts = append(parts, p)
-			hasImage = true
-		default:
-			if why, ok := refusedBlocks[c.Type]; ok {
-				return nil, fmt.Errorf("tool_result content.%d: %s", k, why)
-			}
-			return nil, fmt.Errorf("tool_result content.%d: unknown content block type %q", k, c.Type)
-		}
-	}
-	if !hasImage {
-		return prefix + strings.Join(texts, "\n"), nil
-	}
-	if prefix != "" {
-		parts = append([]part{{Type: "input_text", Text: strings.TrimSpace(prefix)}}, parts...)
-	}
-	return parts, nil
-}
-
-// tools translates tool definitions and tool_choice. Client tools become
-// functions; Anthropic server tools (web search, code execution, computer
-// use, …) run on Anthropic's side and are refused.
-func (t *Translation) tools(out *responsesRequest, tools []tool, choice *toolChoice) error {
-	seen := map[string]bool{}
-	for i, tl := range tools {
-		if tl.Type != "" && tl.Type != "custom" {
-			return invalid(fmt.Sprintf("tools.%d: server tool %q is not supported on Codex accounts; only client tools (name, input_schema) are", i, tl.Type))
-		}
-		if tl.Name == "" {
-			return invalid(fmt.Sprintf("tools.%d.name: Field required", i))
-		}
-		if seen[tl.Name] {
-			return invalid(fmt.Sprintf("tools.%d: tool name %q is used twice", i, tl.Name))
-		}
-		seen[tl.Name] = true
-		params, err := parameters(tl.InputSchema)
-		if err != nil {
-			return invalid(fmt.Sprintf("tools.%d.input_schema: must be a JSON schema object", i))
-		}
-		out.Tools = append(out.Tools, functionTool{Type: "function", Name: t.backendToolName(tl.Name), Description: tl.Description, Parameters: params})
-	}
-	if choice == nil {
-		if len(out.Tools) > 0 {
-			out.ToolChoice = "auto"
-		}
-		return nil
-	}
-	if choice.DisableParallelToolUse {
-		out.ParallelToolCalls = false
-	}
-	switch choice.Type {
-	case "auto", "":
-		if len(out.Tools) > 0 {
-			out.ToolChoice = "auto"
-		}
-	case "any":
-		if len(out.Tools) == 0 {
-			return invalid("tool_choice: \"any\" needs tools")
-		}
-		out.ToolChoice = "required"
-	case "tool":
-		if !seen[choice.Name] {
-			return invalid(fmt.Sprintf("tool_choice.name: %q is not one of the tools", choice.Name))
-		}
-		out.ToolChoice = namedToolChoice{Type: "function", Name: t.backendToolName(choice.Name)}
-	case "none":
-		if len(out.Tools) > 0 {
-			out.ToolChoice = "none"
-		}
-	default:
-		return invalid(fmt.Sprintf("tool_choice.type: unknown value %q", choice.Type))
-	}
-	return nil
-}
-
-// parameters is a tool's input_schema as function parameters, without its
-// top-level "$schema" (peers strip it for the Codex backend). Deferred
-// tools (defer_loading) are declared like any other: the backend has no
-// tool search.
-func parameters(schema json.RawMessage) (json.RawMessage, error) {
-	schema = bytes.TrimSpace(schema)
-	if len(schema) == 0 || schema[0] != '{' {
-		return nil, errors.New("not an object")
-	}
-	if !bytes.Contains(schema, []byte(`"$schema"`)) {
-		return schema, nil
-	}
-	if out, ok := cutLeadingSchema(schema); ok {
-		return out, nil
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(schema, &top); err != nil {
-		return nil, err
-	}
-	delete(top, "$schema")
-	return marshal(top), nil
-}
-
-// cutLeadingSchema removes `"$schema":"…",` when it is the object's first
-// member, as JSON Schema generators (and Claude Code) write it: the common
-// case, without decoding the schema.
-func cutLeadingSchema(schema []byte) ([]byte, bool) {
-	rest := bytes.TrimLeft(schema[1:], " \t\r\n")
-	rest, ok := bytes.CutPrefix(rest, []byte(`"$schema"`))
-	if !ok {
-		return nil, false
-	}
-	rest = bytes.TrimLeft(rest, " \t\r\n")
-	if rest, ok = bytes.CutPrefix(rest, []byte(":")); !ok {
-		return nil, false
-	}
-	rest = bytes.TrimLeft(rest, " \t\r\n")
-	if len(rest) == 0 || rest[0] != '"' {
-		return nil, false
-	}
-	end := bytes.IndexByte(rest[1:], '"') // a schema URL has no escaped quotes
-	if end < 0 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 {
-		return nil, false
-	}
-	rest = bytes.TrimLeft(rest[end+2:], " \t\r\n")
-	if rest, ok = bytes.CutPrefix(rest, []byte(",")); !ok {
-		return nil, false
-	}
-	out := make([]byte, 0, len(rest)+1)
-	out = append(out, '{')
-	return append(out, rest...), true
-}
-
-// backendToolName shortens a name over the backend's limit to a stable
-// prefix plus a hash, and remembers the mapping for the answer.
-func (t *Translation) backendToolName(name string) string {
-	if len(name) <= maxToolName {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	short := name[:maxToolName-9] + "_" + hex.EncodeToString(sum[:4])
-	if t.toolNames == nil {
-		t.toolNames = map[string]string{}
-	}
-	t.toolNames[short] = name
-	return short
-}
-
 // reasoningFor picks the reasoning effort: the model mapping's, unless the
 // request's thinking budget or output_config.effort asks otherwise. With
 // thinking enabled, the backend is asked for a reasoning summary, which
 // comes back as thinking blocks.
-func reasoningFor(effort string, th *thinking, oc *outputConfig) (*reasoning, bool) {
-	r := &reasoning{Effort: effort}
+func reasoningFor(effort string, th *thinking, oc *outputConfig) (*responses.Reasoning, bool) {
+	r := &responses.Reasoning{Effort: effort}
 	on := false
 	if th != nil {
 		switch th.Type {
@@ -732,3 +282,6 @@ func reasoningFor(effort string, th *thinking, oc *outputConfig) (*reasoning, bo
 func CountTokens(t *Translation) int {
 	return max(1, (len(t.Body)+3)/4)
 }
+
+// ptr returns a pointer to v, for the optional fields of a request.
+func ptr[T any](v T) *T { return &v }

@@ -1,12 +1,12 @@
 package messages
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
+	"github.com/codexgate/codexgate/shared/sse"
 )
 
 // Converter translates one Responses event stream into the Anthropic answer:
@@ -65,149 +65,10 @@ func (c *Converter) Done() bool { return c.done }
 // Err is the failure the stream ended with, if any.
 func (c *Converter) Err() *Error { return c.err }
 
-// event is the union of the Responses event fields the converter reads.
-type event struct {
-	Delta        string
-	Text         string
-	OutputIndex  int
-	SummaryIndex int
-	Item         *item
-	Response     *response
-	Error        *failure
-	Code         string
-	Message      string
-}
-
-type item struct {
-	Type      string
-	CallID    string
-	Name      string
-	Arguments string
-	content   []byte // a message's raw content parts
-}
-
-// text is a message item's text (output_text and refusal parts).
-func (it *item) text() string {
-	var parts []struct {
-		Text    string `json:"text"`
-		Refusal string `json:"refusal"`
-	}
-	decodeInto(it.content, &parts)
-	var b strings.Builder
-	for _, p := range parts {
-		b.WriteString(p.Text)
-		b.WriteString(p.Refusal)
-	}
-	return b.String()
-}
-
-type response struct {
-	ID                string   `json:"id"`
-	Error             *failure `json:"error"`
-	IncompleteDetails *struct {
-		Reason string `json:"reason"`
-	} `json:"incomplete_details"`
-	Usage *struct {
-		InputTokens        int `json:"input_tokens"`
-		OutputTokens       int `json:"output_tokens"`
-		InputTokensDetails struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"input_tokens_details"`
-	} `json:"usage"`
-}
-
-type failure struct {
-	Type    string `json:"type"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func (f *failure) kind() string {
-	if f.Code != "" {
-		return f.Code
-	}
-	return f.Type
-}
-
-// ignored are the Responses events that carry nothing the Anthropic answer
-// needs; they are skipped without decoding.
-var ignored = map[string]bool{
-	"response.content_part.added":           true,
-	"response.content_part.done":            true,
-	"response.reasoning_summary_part.added": true,
-	"response.reasoning_summary_part.done":  true,
-	"response.reasoning_summary_text.done":  true,
-	"response.output_text.annotation.added": true,
-	"response.queued":                       true,
-	"response.in_progress":                  true, // message_start waits for created or the first item
-}
-
-// eventKeys are the top-level fields of a Responses event the converter
-// reads.
-var eventKeys = []string{"type", "delta", "text", "output_index", "summary_index", "item", "response", "error", "code", "message"}
-
-// decodeEvent skims one event's data (see scan.go).
-func decodeEvent(name string, data []byte) (string, event, bool) {
-	var buf [10][]byte
-	f, ok := jsonscan.FieldsInto(buf[:len(eventKeys)], data, eventKeys)
-	if !ok {
-		return name, event{}, false
-	}
-	if name == "" {
-		name = jsonString(f[0])
-	}
-	// Decode only what this event's case reads: the done events repeat
-	// whole texts and responses.
-	ev := event{OutputIndex: jsonInt(f[3])}
-	switch name {
-	case "response.output_text.delta", "response.refusal.delta", "response.function_call_arguments.delta":
-		ev.Delta = jsonString(f[1])
-	case "response.reasoning_summary_text.delta":
-		ev.Delta, ev.SummaryIndex = jsonString(f[1]), jsonInt(f[4])
-	case "response.output_text.done":
-		ev.Text = jsonString(f[2])
-	case "response.output_item.added", "response.output_item.done":
-		if len(f[5]) > 0 && f[5][0] == '{' {
-			ev.Item = decodeItem(f[5])
-		}
-	case "response.created", "response.completed", "response.incomplete", "response.failed":
-		if len(f[6]) > 0 && f[6][0] == '{' {
-			ev.Response = decodeResponse(f[6])
-		}
-	case "error":
-		ev.Code, ev.Message = jsonString(f[8]), jsonString(f[9])
-		if len(f[7]) > 0 && f[7][0] == '{' {
-			ev.Error = &failure{}
-			decodeInto(f[7], ev.Error)
-		}
-	}
-	return name, ev, true
-}
-
-func decodeItem(raw []byte) *item {
-	f, _ := jsonscan.Fields(raw, "type", "call_id", "name", "arguments", "content")
-	it := &item{Type: jsonString(f[0]), CallID: jsonString(f[1]), Name: jsonString(f[2]), Arguments: jsonString(f[3])}
-	if it.Type == "message" {
-		it.content = f[4] // decoded only when no delta carried the text
-	}
-	return it
-}
-
-func decodeResponse(raw []byte) *response {
-	f, _ := jsonscan.Fields(raw, "id", "error", "incomplete_details", "usage")
-	r := &response{ID: jsonString(f[0])}
-	if e := new(failure); decodeInto(f[1], e) {
-		r.Error = e
-	}
-	decodeInto(f[2], &r.IncompleteDetails)
-	decodeInto(f[3], &r.Usage)
-	return r
-}
-
 // Event translates one upstream event (its SSE name, or "" to take the
 // data's type, and its JSON data) and appends what a streaming client gets
 // to out.
-func (c *Converter) Event(name string, data []byte, out []byte) []byte {
+func (c *Converter) Event(out []byte, name string, data []byte) []byte {
 	if c.done || ignored[name] {
 		return out
 	}
@@ -349,8 +210,8 @@ func (c *Converter) complete(out []byte, r *response) []byte {
 	reason := "end_turn"
 	if r != nil {
 		if u := r.Usage; u != nil {
-			cached := min(u.InputTokensDetails.CachedTokens, u.InputTokens)
-			c.usage = Usage{InputTokens: u.InputTokens - cached, CacheReadInputTokens: cached, OutputTokens: u.OutputTokens}
+			cached := int(min(u.CachedTokens, u.InputTokens))
+			c.usage = Usage{InputTokens: int(u.InputTokens) - cached, CacheReadInputTokens: cached, OutputTokens: int(u.OutputTokens)}
 		}
 		if d := r.IncompleteDetails; d != nil {
 			switch d.Reason {
@@ -375,6 +236,17 @@ func (c *Converter) finish(out []byte, reason string, seq *string) []byte {
 	}
 	out = c.emit(out, "message_delta", messageDelta{Type: "message_delta", Delta: stopDelta{StopReason: reason, StopSequence: seq}, Usage: c.usage})
 	return append(out, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+}
+
+// Fail ends the answer with the error a failure of the proxy's own (code
+// and message, in OpenAI's terms) reports, as the upstream's own error
+// event would: after a stream broke mid-answer. It does nothing once the
+// answer is done.
+func (c *Converter) Fail(out []byte, code, message string) []byte {
+	if c.done {
+		return out
+	}
+	return c.fail(out, code, message)
 }
 
 // fail ends the answer with an error: an error event for a streaming
@@ -459,87 +331,5 @@ func (c *Converter) closeBlock(out []byte) []byte {
 // emit appends one SSE event. The payloads are plain structs of strings
 // and numbers: marshalling cannot fail.
 func (c *Converter) emit(out []byte, name string, v any) []byte {
-	b := marshal(v)
-	out = append(out, "event: "...)
-	out = append(out, name...)
-	out = append(out, "\ndata: "...)
-	out = append(out, b...)
-	return append(out, "\n\n"...)
-}
-
-// Message returns the message object for a non-streaming client (call it
-// after Done, when Err is nil).
-func (c *Converter) Message() []byte {
-	if c.msg == nil {
-		return nil
-	}
-	return marshal(c.msg)
-}
-
-// marshal encodes v without HTML escaping (<, > and & stay as they are, as
-// in the backend's own JSON) and without a trailing newline.
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v) //nolint:errcheck // plain structs of strings and numbers: cannot fail
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-// deltaFields name the field of each delta type.
-var deltaFields = map[string]string{"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
-
-// Ping is Anthropic's keep-alive event, sent on long silences.
-var Ping = []byte("event: ping\ndata: {\"type\":\"ping\"}\n\n")
-
-// ErrorEvent is an SSE error event for a stream that broke after bytes
-// reached the client.
-func ErrorEvent(e *Error) []byte {
-	return []byte("event: error\ndata: " + string(e.JSON()) + "\n\n")
-}
-
-// Anthropic wire shapes.
-
-type messageObject struct {
-	ID           string         `json:"id"`
-	Type         string         `json:"type"`
-	Role         string         `json:"role"`
-	Model        string         `json:"model"`
-	Content      []contentBlock `json:"content"`
-	StopReason   *string        `json:"stop_reason"`
-	StopSequence *string        `json:"stop_sequence"`
-	Usage        Usage          `json:"usage"`
-}
-
-type contentBlock struct {
-	Type      string           `json:"type"`
-	Text      *string          `json:"text,omitempty"`
-	Thinking  *string          `json:"thinking,omitempty"`
-	Signature *string          `json:"signature,omitempty"`
-	ID        string           `json:"id,omitempty"`
-	Name      string           `json:"name,omitempty"`
-	Input     *json.RawMessage `json:"input,omitempty"`
-	partial   string           // tool_use input JSON being assembled
-}
-
-type messageStart struct {
-	Type    string        `json:"type"`
-	Message messageObject `json:"message"`
-}
-
-type blockStart struct {
-	Type         string       `json:"type"`
-	Index        int          `json:"index"`
-	ContentBlock contentBlock `json:"content_block"`
-}
-
-type messageDelta struct {
-	Type  string    `json:"type"`
-	Delta stopDelta `json:"delta"`
-	Usage Usage     `json:"usage"`
-}
-
-type stopDelta struct {
-	StopReason   string  `json:"stop_reason"`
-	StopSequence *string `json:"stop_sequence"`
+	return sse.Append(out, name, marshal(v))
 }

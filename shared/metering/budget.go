@@ -1,10 +1,9 @@
-package proxy
+package metering
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -17,24 +16,11 @@ type KeyBudget struct {
 	Weekly int64
 }
 
-// KeyBudgetVerifier is a KeyVerifier that also returns the key's budgets.
-// They are cached with the key (Config.KeyCacheTTL), so a key without one
-// costs nothing more.
-type KeyBudgetVerifier interface {
-	VerifyKeyBudget(ctx context.Context, key string) (name string, b KeyBudget, err error)
-}
-
-// BudgetSource tells the proxy what a key with a budget used on a UTC day,
+// BudgetSource tells a Meter what a key with a budget used on a UTC day,
 // across every container (awsstores.Budgets sums the table's usage
 // counters of that day and key).
 type BudgetSource interface {
 	TokensOn(ctx context.Context, name string, day time.Time) (int64, error)
-}
-
-// BudgetEvents hears of every request refused for a budget (budget is
-// "daily" or "weekly"); metrics.BudgetEvents emits it as a metric.
-type BudgetEvents interface {
-	BudgetRefused(key, budget string)
 }
 
 // DefaultBudgetRefresh is how old a container's view of a key's use today
@@ -95,12 +81,12 @@ func newBudgets(src BudgetSource, refresh time.Duration, now func() time.Time, l
 	return &budgets{src: src, refresh: refresh, now: now, log: log, m: map[string]*budgetEntry{}}
 }
 
-// check refuses a key whose known use reached one of its budgets, and says
-// which ("daily" or "weekly"); it never waits for the store. A key without
-// a budget costs no store call.
-func (b *budgets) check(name string, kb KeyBudget) (string, error) {
+// check refuses a key whose known use reached one of its budgets with an
+// *OverBudget; it never waits for the store. A key without a budget costs
+// no store call.
+func (b *budgets) check(name string, kb KeyBudget) error {
 	if b == nil || (kb.Daily <= 0 && kb.Weekly <= 0) {
-		return "", nil
+		return nil
 	}
 	now := b.now().UTC()
 	day := utcDay(now)
@@ -124,12 +110,12 @@ func (b *budgets) check(name string, kb KeyBudget) (string, error) {
 	// The weekly refusal first: when both are reached, waiting for
 	// tomorrow would not help.
 	if kb.Weekly > 0 && e.known && e.pastKnown && e.past+today >= kb.Weekly {
-		return "weekly", errBudget(name, "weekly", kb.Weekly, nextWeek(now))
+		return &OverBudget{Key: name, Budget: "weekly", Limit: kb.Weekly, ResetsAt: nextWeek(now)}
 	}
 	if kb.Daily > 0 && e.known && today >= kb.Daily {
-		return "daily", errBudget(name, "daily", kb.Daily, nextDay(now))
+		return &OverBudget{Key: name, Budget: "daily", Limit: kb.Daily, ResetsAt: nextDay(now)}
 	}
-	return "", nil
+	return nil
 }
 
 // add counts tokens this container just served for name.
@@ -146,7 +132,7 @@ func (b *budgets) add(name string, at time.Time, tokens int64) {
 }
 
 // written is told of each usage delta the table now holds.
-func (b *budgets) written(u UsageRecord) {
+func (b *budgets) written(u Record) {
 	if b == nil {
 		return
 	}
@@ -162,7 +148,7 @@ func (b *budgets) written(u UsageRecord) {
 // load reads the key's use today and, when past, of the week's earlier
 // days.
 func (b *budgets) load(name string, now time.Time, past bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	var (
 		before  int64
@@ -227,10 +213,15 @@ func nextDay(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 }
 
-// errBudget is the 429 for a key past its daily or weekly budget. The
-// Messages front answers it as Anthropic's rate_limit_error.
-func errBudget(name, budget string, limit int64, resetsAt time.Time) *apiError {
-	return &apiError{status: http.StatusTooManyRequests, typ: "insufficient_quota", code: "insufficient_quota",
-		message: fmt.Sprintf("The codexgate key %q has used its %s budget of %d tokens; it resets at %s.",
-			name, budget, limit, resetsAt.Format(time.RFC3339)), resetsAt: resetsAt}
+// OverBudget is Check's refusal: the key used its daily or weekly budget.
+type OverBudget struct {
+	Key      string
+	Budget   string // "daily" or "weekly"
+	Limit    int64
+	ResetsAt time.Time // when the budget starts over
+}
+
+func (e *OverBudget) Error() string {
+	return fmt.Sprintf("The codexgate key %q has used its %s budget of %d tokens; it resets at %s.",
+		e.Key, e.Budget, e.Limit, e.ResetsAt.Format(time.RFC3339))
 }

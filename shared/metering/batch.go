@@ -1,4 +1,4 @@
-package proxy
+package metering
 
 import (
 	"context"
@@ -13,47 +13,47 @@ import (
 // few accounts and models, far below it.
 const maxPendingCounters = 4096
 
-// usageBatch sums each request's usage per counter (UTC day, key, account,
-// model) and writes every counter's delta as one UsageRecorder call when
+// batch sums each request's usage per counter (UTC day, key, account,
+// model) and writes every counter's delta as one Recorder call when
 // flushed. Under sustained load a long-lived process (`codexgate serve`,
 // flushing every second) then makes one table write per counter and
-// interval instead of one per request: the table applies writes one at a
-// time per item, and a write per request filled the write slots and slowed
-// the ends of answers. A Lambda invocation flushes at its end (Wait), so
+// interval instead of one per request: the table applies the writes to one
+// item one at a time, so a write per request would fill the write slots
+// and slow the ends of answers. A Lambda invocation flushes at its end, so
 // there it stays one write per request.
 //
 // A delta leaves the sums only when its write succeeded; a failed write is
 // merged back for the next flush. A write whose answer was lost (timeout
 // after the table applied it) is merged back too and so counted twice, the
 // same as an SDK retry of a lost answer.
-type usageBatch struct {
-	rec     UsageRecorder
+type batch struct {
+	rec     Recorder
 	log     *slog.Logger
-	written func(UsageRecord) // told of each delta the recorder stored (budgets)
+	written func(Record) // told of each delta the recorder stored (budgets)
 
 	mu      sync.Mutex
-	pending map[usageCounter]UsageRecord
+	pending map[counter]Record
 
 	writes sync.WaitGroup // writes in flight, of any flush
-	slots  chan struct{}  // bounds them (maxUsageWrites)
+	slots  chan struct{}  // bounds them (maxWrites)
 }
 
-// usageCounter names one stored counter.
-type usageCounter struct{ day, key, account, model string }
+// counter names one stored counter.
+type counter struct{ day, key, account, model string }
 
-func newUsageBatch(rec UsageRecorder, log *slog.Logger, written func(UsageRecord)) *usageBatch {
+func newBatch(rec Recorder, log *slog.Logger, written func(Record)) *batch {
 	if rec == nil {
 		return nil
 	}
-	return &usageBatch{rec: rec, log: log, written: written, pending: map[usageCounter]UsageRecord{}, slots: make(chan struct{}, maxUsageWrites)}
+	return &batch{rec: rec, log: log, written: written, pending: map[counter]Record{}, slots: make(chan struct{}, maxWrites)}
 }
 
-func counterOf(u UsageRecord) usageCounter {
-	return usageCounter{day: utcDay(u.Time), key: u.Key, account: u.Account, model: u.Model}
+func counterOf(u Record) counter {
+	return counter{day: utcDay(u.Time), key: u.Key, account: u.Account, model: u.Model}
 }
 
 // add sums u into its counter's pending delta.
-func (b *usageBatch) add(u UsageRecord) {
+func (b *batch) add(u Record) {
 	if b == nil {
 		return
 	}
@@ -66,18 +66,9 @@ func (b *usageBatch) add(u UsageRecord) {
 	}
 }
 
-// add adds o's requests and token counts to r's.
-func (r *UsageRecord) add(o UsageRecord) {
-	r.Requests += o.Requests
-	r.InputTokens += o.InputTokens
-	r.CachedTokens += o.CachedTokens
-	r.OutputTokens += o.OutputTokens
-	r.ReasoningTokens += o.ReasoningTokens
-}
-
 // mergeLocked adds u to the pending sums; false when u would be a new
 // counter beyond maxPendingCounters (then it is dropped).
-func (b *usageBatch) mergeLocked(u UsageRecord) bool {
+func (b *batch) mergeLocked(u Record) bool {
 	id := counterOf(u)
 	cur, ok := b.pending[id]
 	if !ok {
@@ -96,9 +87,9 @@ func (b *usageBatch) mergeLocked(u UsageRecord) bool {
 }
 
 // flush writes every pending counter, one write each (at most
-// maxUsageWrites at once), and waits for them or ctx. A write that failed
+// maxWrites at once), and waits for them or ctx. A write that failed
 // is merged back into the sums and reported in the error.
-func (b *usageBatch) flush(ctx context.Context) error {
+func (b *batch) flush(ctx context.Context) error {
 	if b == nil {
 		return nil
 	}
@@ -108,7 +99,7 @@ func (b *usageBatch) flush(ctx context.Context) error {
 		b.mu.Unlock()
 		return nil
 	}
-	b.pending = make(map[usageCounter]UsageRecord, len(batch))
+	b.pending = make(map[counter]Record, len(batch))
 	b.mu.Unlock()
 
 	var (
@@ -123,7 +114,7 @@ func (b *usageBatch) flush(ctx context.Context) error {
 			defer b.writes.Done()
 			defer mine.Done()
 			defer func() { <-b.slots }()
-			wctx, cancel := detached(ctx, usageTimeout)
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 			defer cancel()
 			if err := b.rec.RecordUsage(wctx, u); err != nil {
 				failed.Add(1)
@@ -139,7 +130,7 @@ func (b *usageBatch) flush(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := waitGroup(ctx, &mine); err != nil {
+	if err := WaitGroup(ctx, &mine); err != nil {
 		return fmt.Errorf("flush usage: %w", err)
 	}
 	if n := failed.Load(); n > 0 {
@@ -150,24 +141,9 @@ func (b *usageBatch) flush(ctx context.Context) error {
 
 // wait blocks until every write in flight (of any flush) is done, or ctx
 // ends.
-func (b *usageBatch) wait(ctx context.Context) error {
+func (b *batch) wait(ctx context.Context) error {
 	if b == nil {
 		return nil
 	}
-	return waitGroup(ctx, &b.writes)
-}
-
-// waitGroup waits for wg or ctx.
-func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return WaitGroup(ctx, &b.writes)
 }

@@ -1,16 +1,34 @@
-package proxy
+package metering
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// usageLog is a Recorder that keeps what it was given: the "table".
+type usageLog struct {
+	mu   sync.Mutex
+	recs []Record
+}
+
+func (l *usageLog) RecordUsage(_ context.Context, u Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, u)
+	return nil
+}
+
+func (l *usageLog) records() []Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Record(nil), l.recs...)
+}
 
 // flakyLog is a usageLog whose writes fail while failing is set.
 type flakyLog struct {
@@ -19,7 +37,7 @@ type flakyLog struct {
 	calls   atomic.Int64
 }
 
-func (f *flakyLog) RecordUsage(ctx context.Context, u UsageRecord) error {
+func (f *flakyLog) RecordUsage(ctx context.Context, u Record) error {
 	f.calls.Add(1)
 	if f.failing.Load() {
 		return errors.New("dynamodb: throttled")
@@ -28,8 +46,8 @@ func (f *flakyLog) RecordUsage(ctx context.Context, u UsageRecord) error {
 }
 
 // sums adds records up per counter.
-func sums(recs []UsageRecord) map[usageCounter]UsageRecord {
-	out := map[usageCounter]UsageRecord{}
+func sums(recs []Record) map[counter]Record {
+	out := map[counter]Record{}
 	for _, r := range recs {
 		id := counterOf(r)
 		s := out[id]
@@ -45,24 +63,24 @@ func sums(recs []UsageRecord) map[usageCounter]UsageRecord {
 
 var batchDay = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func rec(key, account, model string, at time.Time, in, out int64) UsageRecord {
-	return UsageRecord{Time: at, Key: key, Account: account, Requests: 1,
+func rec(key, account, model string, at time.Time, in, out int64) Record {
+	return Record{Time: at, Key: key, Account: account, Requests: 1,
 		Usage: Usage{Model: model, InputTokens: in, CachedTokens: in / 2, OutputTokens: out, ReasoningTokens: out / 3}}
 }
 
 // Many goroutines record while flushes run: the stored sums are exact, and
 // each flush writes a counter once.
-func TestUsageBatch_Flush_ExactUnderConcurrency(t *testing.T) {
+func TestBatch_Flush_ExactUnderConcurrency(t *testing.T) {
 	log := &usageLog{}
-	b := newUsageBatch(log, slog.New(slog.DiscardHandler), nil)
+	b := newBatch(log, slog.New(slog.DiscardHandler), nil)
 	keys := []string{"alice", "bob", "carol"}
 	const writers, each = 16, 300
-	want := map[usageCounter]UsageRecord{}
+	want := map[counter]Record{}
 	var wmu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
-			mine := []UsageRecord{}
+			mine := []Record{}
 			for i := range each {
 				r := rec(keys[(w+i)%len(keys)], fmt.Sprint("acct-", i%2), "gpt-5-codex", batchDay, int64(100+i), int64(w+1))
 				b.add(r)
@@ -128,10 +146,10 @@ func TestUsageBatch_Flush_ExactUnderConcurrency(t *testing.T) {
 // A failed write keeps its delta (merged with what came meanwhile) for the
 // next flush. Negative control: the failing flush stores nothing, so a
 // batch that dropped the delta would end short by exactly that.
-func TestUsageBatch_Flush_FailedWriteRequeued(t *testing.T) {
+func TestBatch_Flush_FailedWriteRequeued(t *testing.T) {
 	f := &flakyLog{}
 	var written atomic.Int64 // deltas the budgets were told were stored
-	b := newUsageBatch(f, slog.New(slog.DiscardHandler), func(UsageRecord) { written.Add(1) })
+	b := newBatch(f, slog.New(slog.DiscardHandler), func(Record) { written.Add(1) })
 	b.add(rec("alice", "a", "m", batchDay, 100, 10))
 	b.add(rec("alice", "a", "m", batchDay, 200, 20))
 	b.add(rec("bob", "a", "m", batchDay, 7, 3))
@@ -165,9 +183,9 @@ func TestUsageBatch_Flush_FailedWriteRequeued(t *testing.T) {
 
 // Requests on both sides of midnight (UTC) go to two counters, each of its
 // day.
-func TestUsageBatch_Flush_DayBoundarySplits(t *testing.T) {
+func TestBatch_Flush_DayBoundarySplits(t *testing.T) {
 	log := &usageLog{}
-	b := newUsageBatch(log, slog.New(slog.DiscardHandler), nil)
+	b := newBatch(log, slog.New(slog.DiscardHandler), nil)
 	before := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
 	after := time.Date(2026, 5, 2, 0, 0, 1, 0, time.UTC)
 	b.add(rec("alice", "a", "m", before, 10, 1))
@@ -176,7 +194,7 @@ func TestUsageBatch_Flush_DayBoundarySplits(t *testing.T) {
 	if err := b.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	byDay := map[string]UsageRecord{}
+	byDay := map[string]Record{}
 	for _, r := range log.records() {
 		byDay[r.Time.UTC().Format(time.DateOnly)] = r
 	}
@@ -187,9 +205,9 @@ func TestUsageBatch_Flush_DayBoundarySplits(t *testing.T) {
 }
 
 // The pending sums are bounded in counters, not requests.
-func TestUsageBatch_Add_BoundedCounters(t *testing.T) {
+func TestBatch_Add_BoundedCounters(t *testing.T) {
 	log := &usageLog{}
-	b := newUsageBatch(log, slog.New(slog.DiscardHandler), nil)
+	b := newBatch(log, slog.New(slog.DiscardHandler), nil)
 	for i := range maxPendingCounters + 10 {
 		b.add(rec(fmt.Sprint("k", i), "a", "m", batchDay, 1, 1))
 	}
@@ -201,33 +219,5 @@ func TestUsageBatch_Add_BoundedCounters(t *testing.T) {
 	b.mu.Unlock()
 	if n != maxPendingCounters || k0 != 1001 {
 		t.Errorf("%d pending counters (k0: %d requests), want %d (1001)", n, k0, maxPendingCounters)
-	}
-}
-
-// Through the proxy: a request writes nothing until a flush; Wait (which
-// ends every Lambda invocation) flushes and waits, one write per counter.
-func TestProxy_Wait_FlushesPendingUsage(t *testing.T) {
-	h := newSimHarness(t, "acct-a")
-	const n = 5
-	for range n {
-		if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
-			t.Fatalf("%d %s", resp.StatusCode, body)
-		}
-	}
-	time.Sleep(50 * time.Millisecond) // a background write, if there were one, would land
-	if recs := h.usage.records(); len(recs) != 0 {
-		t.Fatalf("%d writes before any flush, want 0", len(recs))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := h.p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	recs := h.usage.records()
-	if len(recs) != 1 || recs[0].Requests != n || recs[0].InputTokens != n*int64(h.sim.Stats().LastUsage.InputTokens) {
-		t.Errorf("records %+v, want one counter of %d requests", recs, n)
-	}
-	if err := h.p.Wait(ctx); err != nil || len(h.usage.records()) != 1 {
-		t.Errorf("a second Wait wrote again: %v, %d records", err, len(h.usage.records()))
 	}
 }
