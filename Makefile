@@ -7,6 +7,10 @@ GOARCH    ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 PKGS      ?= ./...
 STACK     := bash scripts/with-stack.sh
+# The release (VERSION), linked into every binary: `codexgate version`, the
+# functions' cold-start log line.
+VERSION   := $(shell cat VERSION)
+LDFLAGS   := -s -w -X github.com/codexgate/codexgate/shared/version.linked=$(VERSION)
 
 # Tools that `make tools` installs outside the system PATH.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
@@ -26,7 +30,7 @@ build:
 	@set -e; for fn in $(FUNCTIONS); do \
 		echo "build/$$fn/bootstrap"; \
 		CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc \
-			-trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn; \
+			-trimpath -ldflags='$(LDFLAGS)' -o build/$$fn/bootstrap ./functions/$$fn; \
 	done
 
 ## dev: the main job, run locally against the moto stack (scripts/dev.sh):
