@@ -15,7 +15,7 @@ LDFLAGS   := -s -w -X github.com/codexgate/codexgate/shared/version.linked=$(VER
 # Tools that `make tools` installs outside the system PATH.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
 
-.PHONY: all test build dev deploy bench reliability tools clean distclean
+.PHONY: all test build dev deploy package release bench reliability tools clean distclean
 
 all: build
 
@@ -42,6 +42,11 @@ dev: tools
 ## then prints the endpoint and next steps. STACK, AWS_REGION, ALARM_EMAIL, EXISTING_TABLE, PARAMS, YES=1.
 deploy:
 	exec bash scripts/deploy.sh
+
+## package: sam build + sam package for the Serverless Application Repository
+## (scripts/package.sh; needs SAM CLI >= 1.158.0 and BUCKET=<s3 bucket>); writes build/packaged.yaml.
+package:
+	exec bash scripts/package.sh
 
 ## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
 bench: tools
