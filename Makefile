@@ -48,6 +48,11 @@ deploy:
 package:
 	exec bash scripts/package.sh
 
+## release: the CLI for linux/darwin x amd64/arm64 and the functions' Lambda zips,
+## with SHA256SUMS, in build/release/$(VERSION)/ (scripts/release.sh; CHANGELOG.md must name the version).
+release:
+	exec bash scripts/release.sh
+
 ## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
 bench: tools
 	exec $(STACK) bash scripts/bench.sh
