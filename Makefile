@@ -12,8 +12,9 @@ STACK     := bash scripts/with-stack.sh
 VERSION   := $(shell cat VERSION)
 LDFLAGS   := -s -w -X github.com/codexgate/codexgate/shared/version.linked=$(VERSION)
 
-# Tools that `make tools` installs outside the system PATH.
-export PATH := $(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
+# Tools that scripts/tools.sh installs outside the system PATH: Python tools
+# in a virtual environment, aws-lambda-rie in GOPATH, Codex CLI via npm.
+export PATH := $(CURDIR)/.tools/py/bin:$(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
 
 .PHONY: all test build dev deploy package release bench reliability tools clean distclean
 
@@ -35,7 +36,9 @@ build:
 
 ## dev: the main job, run locally against the moto stack (scripts/dev.sh):
 ## your ~/.codex/auth.json, or a labelled demo with the simulator; Ctrl-C stops all.
-dev: tools
+## It installs only what it runs (moto, the aws CLI); it builds codexgate itself.
+dev:
+	@bash scripts/tools.sh aws
 	exec $(STACK) bash scripts/dev.sh
 
 ## deploy: sam build + sam deploy to your AWS account (scripts/deploy.sh; needs SAM CLI >= 1.158.0),
@@ -54,14 +57,17 @@ release:
 	exec bash scripts/release.sh
 
 ## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
-bench: tools
+bench:
+	@bash scripts/tools.sh aws rie
 	exec $(STACK) bash scripts/bench.sh
 
 ## reliability: fault matrix, kills, deadlines, soak → docs/RELIABILITY.md.
-reliability: tools
+reliability:
+	@bash scripts/tools.sh aws rie
 	exec $(STACK) bash scripts/reliability.sh
 
-## tools: install what a fresh machine lacks (quick when all are present).
+## tools: install everything make test needs that a fresh machine lacks (quick when all
+## are present): Python tools in .tools/py, aws-lambda-rie, the pinned test clients in .tools/.
 tools:
 	@bash scripts/tools.sh
 
