@@ -51,13 +51,22 @@ mkdir -p .tools
 export PATH=$PWD/$VENV/bin:$PATH
 
 # --- Python tools: check first, then a virtual environment under .tools/ ----
+# A tool counts as present when it is on PATH and, for the two that python3
+# itself must import, when python3 (the first on PATH, .tools/py's once it
+# exists) can: with-stack.sh runs moto through scripts/moto-serial.py, and
+# the template tests run aws-sam-translator, which cfn-lint brings.
 declare -A pip_package=([moto_server]="moto[server]" [aws]=awscli [cfn-lint]=cfn-lint)
+declare -A py_module=([moto_server]=moto.server [cfn-lint]=samtranslator)
+present() {
+	command -v "$1" >/dev/null 2>&1 || return 1
+	[[ -z ${py_module[$1]:-} ]] || python3 -c "import ${py_module[$1]}" >/dev/null 2>&1
+}
 needed=()
 want aws && needed+=(moto_server aws)
 want lint && needed+=(cfn-lint)
 missing=()
 for tool in "${needed[@]}"; do
-	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+	present "$tool" || missing+=("$tool")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
 	packages=()
@@ -83,7 +92,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 	fi
 	hash -r
 	for tool in "${missing[@]}"; do
-		command -v "$tool" >/dev/null 2>&1 || die "$tool is still missing after installing ${pip_package[$tool]} into $VENV"
+		present "$tool" || die "$tool is still missing after installing ${pip_package[$tool]} into $VENV"
 	done
 fi
 

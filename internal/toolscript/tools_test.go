@@ -12,10 +12,17 @@ import (
 	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
-// fakePython3 logs its arguments; `-m venv DIR` fails as Debian's python3
-// without python3-venv does when $FAKE_VENV is "fail", else creates DIR
-// with a fake pip.
+// fakePython3 imports every module (`-c "import M"`) unless
+// $FAKE_NO_IMPORT names M, or the venv's marker says pip installed it;
+// it logs its other calls; `-m venv DIR` fails as Debian's python3 without
+// python3-venv does when $FAKE_VENV is "fail", else creates DIR with a fake
+// pip.
 const fakePython3 = `#!/usr/bin/env bash
+if [[ $1 == -c ]]; then
+	m=${2#import }
+	[[ $m != "${FAKE_NO_IMPORT:-}" ]] || grep -qx "$m" "$FAKE_DIR/imports" 2>/dev/null
+	exit
+fi
 echo "python3 $*" >>"$FAKE_DIR/calls"
 if [[ $1 == -m && $2 == venv ]]; then
 	if [[ ${FAKE_VENV:-} == fail ]]; then
@@ -36,9 +43,9 @@ const fakePip = `#!/usr/bin/env bash
 echo "pip $*" >>"$FAKE_DIR/calls"
 for p in "$@"; do
 	case $p in
-	"moto[server]") tool=moto_server ;;
+	"moto[server]") tool=moto_server; echo moto.server >>"$FAKE_DIR/imports" ;;
 	awscli) tool=aws ;;
-	cfn-lint) tool=cfn-lint ;;
+	cfn-lint) tool=cfn-lint; echo samtranslator >>"$FAKE_DIR/imports" ;;
 	*) continue ;;
 	esac
 	printf '#!/bin/sh\nexit 0\n' >"@BIN@/$tool"
@@ -144,6 +151,24 @@ func TestTools_Dev_InstallsOnlyWhatItRuns(t *testing.T) {
 	// Present now: a second run makes no call.
 	if stderr, calls, err := w.run(nil, "aws"); err != nil || len(calls) != 0 {
 		t.Errorf("second run: %v, calls %q\n%s", err, calls, stderr)
+	}
+}
+
+// TestTools_ToolWithoutItsModule_GoesIntoTheVenv: moto_server on PATH
+// (pipx, say) that python3 cannot import would leave with-stack.sh running
+// moto without its serialising wrapper: tools.sh installs moto into the
+// virtual environment, whose python3 comes first on PATH.
+func TestTools_ToolWithoutItsModule_GoesIntoTheVenv(t *testing.T) {
+	w := newWorld(t)
+	w.tool("moto_server")
+	w.tool("aws")
+	stderr, calls, err := w.run([]string{"FAKE_NO_IMPORT=moto.server"}, "aws")
+	if err != nil {
+		t.Fatalf("tools.sh aws: %v\n%s", err, stderr)
+	}
+	want := "python3 -m venv .tools/py\npip install --disable-pip-version-check moto[server]"
+	if got := strings.Join(calls, "\n"); got != want {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
 	}
 }
 
