@@ -23,15 +23,9 @@ import (
 	"github.com/codexgate/codexgate/shared/version"
 )
 
-// TestReleaseScript_Artefacts runs make release's script into a temporary
-// directory and checks what a user downloads: the CLI for four platforms
-// with the licence files, a Lambda zip per function with a static arm64
-// bootstrap at its root, checksums that match, and the version linked in.
-func TestReleaseScript_Artefacts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping cross-compiling four CLIs and three functions")
-	}
-	root := testsupport.RepoRoot(t)
+// runRelease runs make release's script into a new temporary directory.
+func runRelease(t *testing.T, root string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "release")
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "release.sh"))
 	cmd.Env = append(os.Environ(), "OUT="+out)
@@ -40,6 +34,20 @@ func TestReleaseScript_Artefacts(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("release.sh: %v\n%s", err, stderr.String())
 	}
+	return out
+}
+
+// TestReleaseScript_Artefacts runs make release's script into a temporary
+// directory and checks what a user downloads: the CLI for four platforms
+// with the licence files, a Lambda zip per function with a static arm64
+// bootstrap at its root, checksums that match, and the version linked in.
+// A second run gives byte-identical artefacts.
+func TestReleaseScript_Artefacts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping cross-compiling four CLIs and three functions")
+	}
+	root := testsupport.RepoRoot(t)
+	out := runRelease(t, root)
 	v := version.Release
 	fns, err := testsupport.Functions(root)
 	if err != nil {
@@ -76,6 +84,13 @@ func TestReleaseScript_Artefacts(t *testing.T) {
 	slices.Sort(listed)
 	if !slices.Equal(listed, want) {
 		t.Fatalf("SHA256SUMS lists %v, want %v", listed, want)
+	}
+	again, err := os.ReadFile(filepath.Join(runRelease(t, root), "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, sums) {
+		t.Errorf("a second release differs:\n%s\nfirst:\n%s", again, sums)
 	}
 
 	for _, p := range [][2]string{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "amd64"}, {"darwin", "arm64"}} {
