@@ -1,9 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"encoding/base64"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/codexgate/codexgate/shared/lambdaproxy"
 )
 
 // sized pads the JSON document prefix + "x"*k + suffix to exactly n bytes.
@@ -59,6 +66,41 @@ func TestProxy_BodyLimit_SixMB(t *testing.T) {
 	exact := sized(t, `{"model":"gpt-5.1-codex","instructions":"x","stream":true,"store":false,"input":"`, `"}`, DefaultMaxBodyBytes)
 	if status, body := read(t, h.do("POST", "/v1/responses", exact, nil)); status != http.StatusOK {
 		t.Fatalf("a body of exactly 6 MiB: %d %.300s", status, body)
+	}
+}
+
+// TestProxy_BodyLimit_LambdaEvent: the proxy as the Lambda function runs it
+// (through lambdaproxy, from an API Gateway event, base64 or not) refuses a
+// body over 6 MiB the same way.
+func TestProxy_BodyLimit_LambdaEvent(t *testing.T) {
+	h := newHarness(t, []string{"a"})
+	handler := lambdaproxy.Handler(h.proxy)
+	over := DefaultMaxBodyBytes + 1
+	for _, tc := range []struct {
+		path, body string
+		base64     bool
+		wantType   string
+	}{
+		{"/v1/responses", sized(t, `{"model":"gpt-5.1-codex","input":"`, `"}`, over), false, `"code":"request_too_large"`},
+		{"/v1/messages", sized(t, `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"`, `"}]}`, over), true, `"type":"request_too_large"`},
+	} {
+		body := tc.body
+		if tc.base64 {
+			body = base64.StdEncoding.EncodeToString([]byte(body))
+		}
+		ev := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: tc.path, Body: body, IsBase64Encoded: tc.base64,
+			Headers: map[string]string{"Authorization": "Bearer " + testKey, "Content-Type": "application/json"}}
+		resp, err := handler(context.Background(), ev)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), tc.wantType) || !strings.Contains(string(b), "6 MB") {
+			t.Errorf("%s: %d %.300s, want 413 with %s naming 6 MB", tc.path, resp.StatusCode, b, tc.wantType)
+		}
+	}
+	if n := len(h.up.requests()); n != 0 {
+		t.Fatalf("%d requests went upstream, want none", n)
 	}
 }
 
