@@ -7,11 +7,16 @@ GOARCH    ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 PKGS      ?= ./...
 STACK     := bash scripts/with-stack.sh
+# The release (VERSION), linked into every binary: `codexgate version`, the
+# functions' cold-start log line.
+VERSION   := $(shell cat VERSION)
+LDFLAGS   := -s -w -X github.com/codexgate/codexgate/shared/version.linked=$(VERSION)
 
-# Tools that `make tools` installs outside the system PATH.
-export PATH := $(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
+# Tools that scripts/tools.sh installs outside the system PATH: Python tools
+# in a virtual environment, aws-lambda-rie in GOPATH, Codex CLI via npm.
+export PATH := $(CURDIR)/.tools/py/bin:$(shell $(GO) env GOPATH)/bin:$(CURDIR)/.tools/codex/node_modules/.bin:$(PATH)
 
-.PHONY: all test build dev deploy bench reliability tools clean distclean
+.PHONY: all test build dev deploy package release bench reliability tools clean distclean
 
 all: build
 
@@ -26,12 +31,14 @@ build:
 	@set -e; for fn in $(FUNCTIONS); do \
 		echo "build/$$fn/bootstrap"; \
 		CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda.norpc \
-			-trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn; \
+			-trimpath -ldflags='$(LDFLAGS)' -o build/$$fn/bootstrap ./functions/$$fn; \
 	done
 
 ## dev: the main job, run locally against the moto stack (scripts/dev.sh):
 ## your ~/.codex/auth.json, or a labelled demo with the simulator; Ctrl-C stops all.
-dev: tools
+## It installs only what it runs (moto, the aws CLI); it builds codexgate itself.
+dev:
+	@bash scripts/tools.sh aws
 	exec $(STACK) bash scripts/dev.sh
 
 ## deploy: sam build + sam deploy to your AWS account (scripts/deploy.sh; needs SAM CLI >= 1.158.0),
@@ -39,15 +46,28 @@ dev: tools
 deploy:
 	exec bash scripts/deploy.sh
 
+## package: sam build + sam package for the Serverless Application Repository
+## (scripts/package.sh; needs SAM CLI >= 1.158.0 and BUCKET=<s3 bucket>); writes build/packaged.yaml.
+package:
+	exec bash scripts/package.sh
+
+## release: the CLI for linux/darwin x amd64/arm64 and the functions' Lambda zips,
+## with SHA256SUMS, in build/release/$(VERSION)/ (scripts/release.sh; CHANGELOG.md must name the version).
+release:
+	exec bash scripts/release.sh
+
 ## bench: latency/CPU/memory, AWS calls, refresh storm, cold start, cost (docs/DESIGN.md §9) → docs/BENCHMARKS.md.
-bench: tools
+bench:
+	@bash scripts/tools.sh aws rie
 	exec $(STACK) bash scripts/bench.sh
 
 ## reliability: fault matrix, kills, deadlines, soak → docs/RELIABILITY.md.
-reliability: tools
+reliability:
+	@bash scripts/tools.sh aws rie
 	exec $(STACK) bash scripts/reliability.sh
 
-## tools: install what a fresh machine lacks (quick when all are present).
+## tools: install everything make test needs that a fresh machine lacks (quick when all
+## are present): Python tools in .tools/py, aws-lambda-rie, the pinned test clients in .tools/.
 tools:
 	@bash scripts/tools.sh
 

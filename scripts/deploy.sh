@@ -123,7 +123,7 @@ while IFS=$'\t' read -r k v; do
 done <<<"$stack_params"
 
 say "sam build"
-CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath '-ldflags=-s -w'" "$SAM" build --region "$region"
+CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath '-ldflags=-s -w -X github.com/codexgate/codexgate/shared/version.linked=$(cat VERSION)'" "$SAM" build --region "$region"
 
 # PARAMS="Key=Value ..." sets any other template parameter (values without
 # spaces), last so it wins; the stack keeps it on later deploys.
@@ -158,7 +158,7 @@ prefix=$(output SecretPrefix)
 [[ -n $api_url && -n $table ]] || die "stack $stack has no ApiUrl/TableName output: did the deploy finish?"
 
 mkdir -p build && { [[ -f build/.gitignore ]] || echo '*' >build/.gitignore; }
-go build -o build/codexgate ./cmd/codexgate
+go build -ldflags "-X github.com/codexgate/codexgate/shared/version.linked=$(cat VERSION)" -o build/codexgate ./cmd/codexgate
 
 cat <<EOF
 

@@ -25,6 +25,8 @@ if [[ $# -eq 0 ]]; then
 fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# make tools puts missing Python tools (moto) in a virtual environment here.
+[[ -d $root/.tools/py/bin ]] && export PATH=$root/.tools/py/bin:$PATH
 
 log() { echo "with-stack: $*" >&2; }
 
@@ -35,9 +37,8 @@ if [[ -n "${CODEXGATE_MOTO_URL:-}" ]] && answers "$CODEXGATE_MOTO_URL"; then
 fi
 
 if ! command -v moto_server >/dev/null 2>&1; then
-	log "moto_server not found. Install it with:"
-	log "    pip install 'moto[server]'"
-	log "(or run 'make tools'), then try again."
+	log "moto_server not found. Run 'make tools' (it installs moto into .tools/py),"
+	log "or install moto[server] so that moto_server is on PATH, then try again."
 	exit 127
 fi
 

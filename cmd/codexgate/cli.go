@@ -58,6 +58,7 @@ var commands = []struct {
 	{"refresh", "refresh an account's token through the shared routine", func(m *Main) command { return &RefreshCommand{m} }},
 	{"serve", "run the proxy as a local HTTP server", func(m *Main) command { return &ServeCommand{m} }},
 	{"doctor", "check a deployment end to end: key, endpoint, table, a turn, accounts", func(m *Main) command { return &DoctorCommand{m} }},
+	{"version", "print the codexgate release this binary was built from", func(m *Main) command { return &VersionCommand{m} }},
 }
 
 // Run executes args (without the program name) and returns the exit code:
@@ -73,6 +74,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "help", "-h", "-help", "--help":
 		m.usage(m.Stdout)
 		return exitOK
+	case "--version", "-version":
+		name, args = "version", []string{"version"}
 	}
 	for _, c := range commands {
 		if c.name == name {

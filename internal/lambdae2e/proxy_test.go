@@ -18,6 +18,7 @@ import (
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/rie"
 	"github.com/codexgate/codexgate/shared/statestore"
+	"github.com/codexgate/codexgate/shared/version"
 )
 
 // responsesBody is a Codex CLI turn as the simulator's strict rules want it.
@@ -106,6 +107,9 @@ func TestProxy_RIE(t *testing.T) {
 		}
 	}
 	wantStream("first turn")
+	if log := fn.Log(); !strings.Contains(log, `"msg":"codexgate cold start","version":"`+version.Release+`-dev`) {
+		t.Errorf("the bootstrap did not log its version at cold start:\n%.2000s", log)
+	}
 	if log := fn.Log(); !strings.Contains(log, `"msg":"GOMAXPROCS fitted to the function's CPU share","gomaxprocs":1,"memory_mb":"256"`) {
 		t.Errorf("the bootstrap did not log GOMAXPROCS 1 for 256 MB:\n%.2000s", log)
 	}

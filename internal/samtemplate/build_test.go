@@ -12,18 +12,28 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/version"
 )
 
 // samGOFLAGS is what docs/DEPLOY.md tells a user to export for `sam build`
 // (with CGO_ENABLED=0): SAM's go1.x builder runs a plain
 // `go build -o <artifacts>/bootstrap <CodeUri>` with GOOS/GOARCH from the
 // function's architecture and the caller's environment, so these flags make
-// its bootstrap the one `make build` produces.
-const samGOFLAGS = `-tags=lambda.norpc -trimpath '-ldflags=-s -w'`
+// its bootstrap the one `make build` produces. The shell expands $(cat
+// VERSION) (see samGOFLAGSFor).
+const samGOFLAGS = `-tags=lambda.norpc -trimpath '-ldflags=-s -w ` + linkVersion + `$(cat VERSION)'`
 
-// makeFlags are `make build`'s go build flags (see the Makefile's build
-// recipe, which this test also reads).
-var makeFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+// linkVersion is the -X flag that names the release in every binary.
+const linkVersion = "-X github.com/codexgate/codexgate/shared/version.linked="
+
+// samGOFLAGSFor is samGOFLAGS as the shell passes it for release v.
+func samGOFLAGSFor(v string) string { return strings.Replace(samGOFLAGS, "$(cat VERSION)", v, 1) }
+
+// makeFlags are `make build`'s go build flags for release v (see the
+// Makefile's build recipe and LDFLAGS, which this test also reads).
+func makeFlags(v string) []string {
+	return []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w " + linkVersion + v}
+}
 
 var goarch = map[string]string{"arm64": "arm64", "x86_64": "amd64"}
 
@@ -71,10 +81,10 @@ func TestCodeURI_Build_MatchesMakeBootstrap(t *testing.T) {
 			env := append(os.Environ(), "GOOS=linux", "GOARCH="+goarch[archs[0]], "CGO_ENABLED=0")
 
 			sam := filepath.Join(tmp, "sam", f.name, "bootstrap")
-			build(t, dir, append(env, "GOFLAGS="+samGOFLAGS+" -buildvcs=false"), goBin, "build", "-o", sam, dir)
+			build(t, dir, append(env, "GOFLAGS="+samGOFLAGSFor(version.Release)+" -buildvcs=false"), goBin, "build", "-o", sam, dir)
 
 			mk := filepath.Join(tmp, "make", f.name, "bootstrap")
-			args := append(append([]string{"build"}, makeFlags...), "-buildvcs=false", "-o", mk, "./functions/"+f.name)
+			args := append(append([]string{"build"}, makeFlags(version.Release)...), "-buildvcs=false", "-o", mk, "./functions/"+f.name)
 			build(t, root, append(env, "GOFLAGS="), goBin, args...)
 
 			a, err := os.ReadFile(sam)
@@ -147,7 +157,8 @@ func checkMakefile(t *testing.T, root string) {
 	if !slices.Equal(dirs, slices.Sorted(slices.Values(names))) {
 		t.Errorf("functions/ holds %v, template functions = %v", dirs, names)
 	}
-	for _, flag := range []string{"CGO_ENABLED=0", "-tags lambda.norpc", "-trimpath", "-ldflags='-s -w'", "-o build/$$fn/bootstrap"} {
+	for _, flag := range []string{"CGO_ENABLED=0", "-tags lambda.norpc", "-trimpath", "-ldflags='$(LDFLAGS)'", "-o build/$$fn/bootstrap",
+		"VERSION   := $(shell cat VERSION)", "LDFLAGS   := -s -w " + linkVersion + "$(VERSION)"} {
 		if !bytes.Contains(mk, []byte(flag)) {
 			t.Errorf("Makefile build recipe lacks %q: update makeFlags/samGOFLAGS here and docs/DEPLOY.md", flag)
 		}

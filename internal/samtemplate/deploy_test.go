@@ -257,10 +257,17 @@ func TestTemplate_ScheduledFunctions_ReservedConcurrency(t *testing.T) {
 			t.Errorf("%s ReservedConcurrentExecutions = %s, want %s", id, got, want)
 		}
 	}
-	// The proxy takes what is left: a reservation there would cap clients
-	// and still leave the scheduled functions unprotected.
-	if got := c.resource(t, "ProxyFunction", "AWS::Lambda::Function").Properties["ReservedConcurrentExecutions"]; got != nil {
-		t.Errorf("ProxyFunction ReservedConcurrentExecutions = %v, want none", got)
+	// The proxy takes what is left unless the operator caps it
+	// (ProxyReservedConcurrency, default 0: no reservation).
+	wantProxy := `{"Fn::If":["ReserveProxyConcurrency",{"Ref":"ProxyReservedConcurrency"},{"Ref":"AWS::NoValue"}]}`
+	if got := str(c.resource(t, "ProxyFunction", "AWS::Lambda::Function").Properties["ReservedConcurrentExecutions"]); got != wantProxy {
+		t.Errorf("ProxyFunction ReservedConcurrentExecutions = %s, want %s", got, wantProxy)
+	}
+	if got := str(c.Conditions["ReserveProxyConcurrency"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"ProxyReservedConcurrency"},0]}]}` {
+		t.Errorf("ReserveProxyConcurrency = %s", got)
+	}
+	if pp := c.Parameters["ProxyReservedConcurrency"]; str(pp["Type"]) != "Number" || pp["Default"] != float64(0) || pp["MinValue"] != float64(0) {
+		t.Errorf("ProxyReservedConcurrency = %s, want a Number, default 0 (no cap), MinValue 0", mustJSON(pp))
 	}
 	if got := str(c.Conditions["ReserveScheduledConcurrency"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"ScheduledConcurrency"},0]}]}` {
 		t.Errorf("ReserveScheduledConcurrency = %s", got)
@@ -346,14 +353,28 @@ func mustJSON(v any) string {
 }
 
 // TestTemplate_Waf_OptionalPerIPRateRule: WafRateLimit 0 creates nothing;
+// 1 to 9 are refused (AWS WAF's rate-based rule needs at least 10);
 // otherwise a regional web ACL blocks an IP over the limit and is attached
 // to the stage SAM creates.
 func TestTemplate_Waf_OptionalPerIPRateRule(t *testing.T) {
 	c := transformed(t)
-	if got := str(c.Parameters["WafRateLimit"]["Default"]); got != "0" {
+	p := c.Parameters["WafRateLimit"]
+	if got := str(p["Default"]); got != "0" {
 		t.Errorf("WafRateLimit default = %s, want 0 (off: WAF costs money)", got)
 	}
-	if got := str(c.Conditions["HasWafRule"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"WafRateLimit"},0]}]}` {
+	re, err := regexp.Compile(str(p["AllowedPattern"]))
+	if err != nil {
+		t.Fatalf("WafRateLimit AllowedPattern: %v", err)
+	}
+	for v, want := range map[string]bool{
+		"0": true, "10": true, "300": true, "999999999": true, "1000000000": true, "2000000000": true,
+		"1": false, "9": false, "00": false, "010": false, "-10": false, "2000000001": false, "3000000000": false, "": false, "1e3": false,
+	} {
+		if got := re.MatchString(v); got != want {
+			t.Errorf("WafRateLimit %q accepted = %v, want %v", v, got, want)
+		}
+	}
+	if got := str(c.Conditions["HasWafRule"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"WafRateLimit"},"0"]}]}` {
 		t.Errorf("HasWafRule = %s", got)
 	}
 	acl := c.resource(t, "WafWebAcl", "AWS::WAFv2::WebACL")

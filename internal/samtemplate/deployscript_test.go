@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/codexgate/codexgate/internal/testsupport"
+	"github.com/codexgate/codexgate/shared/version"
 )
 
 // fakeSAM records each invocation (arguments one per line, then the build
@@ -105,7 +106,7 @@ func TestDeployScript_FreshStack_BuildsDeploysAndPrintsNextSteps(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("deploy.sh: %v\nstderr:\n%s", r.err, r.stderr)
 	}
-	if !strings.Contains(r.calls, "build\n--region\nus-east-1\nCGO_ENABLED=0\nGOFLAGS="+samGOFLAGS) {
+	if !strings.Contains(r.calls, "build\n--region\nus-east-1\nCGO_ENABLED=0\nGOFLAGS="+samGOFLAGSFor(version.Release)) {
 		t.Errorf("sam build not run with the make build flags:\n%s", r.calls)
 	}
 	args := r.deployArgs(t)

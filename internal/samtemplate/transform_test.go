@@ -22,6 +22,8 @@ const exitNoTranslator = 3
 
 // cfn is a CloudFormation template as decoded JSON.
 type cfn struct {
+	Metadata   map[string]any
+	Rules      map[string]any
 	Conditions map[string]any
 	Parameters map[string]map[string]any
 	Resources  map[string]resource
@@ -41,6 +43,7 @@ type resource struct {
 var transformOnce struct {
 	sync.Once
 	tmpl *cfn
+	raw  []byte // the transform's JSON output
 	skip string // why the transform cannot run here
 	err  error
 }
@@ -50,7 +53,7 @@ var transformOnce struct {
 func transformed(t *testing.T) *cfn {
 	t.Helper()
 	o := &transformOnce
-	o.Do(func() { o.tmpl, o.skip, o.err = runTransform(testsupport.RepoRoot(t)) })
+	o.Do(func() { o.tmpl, o.raw, o.skip, o.err = runTransform(testsupport.RepoRoot(t)) })
 	switch {
 	case o.err != nil:
 		t.Fatal(o.err)
@@ -62,26 +65,33 @@ func transformed(t *testing.T) *cfn {
 	return o.tmpl
 }
 
-func runTransform(root string) (*cfn, string, error) {
+// transformedJSON returns the transform's output as it printed it.
+func transformedJSON(t *testing.T) []byte {
+	t.Helper()
+	transformed(t)
+	return transformOnce.raw
+}
+
+func runTransform(root string) (*cfn, []byte, string, error) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		return nil, "python3 not found: install it and `pip install aws-sam-translator` to run the template tests", nil
+		return nil, nil, "python3 not found: install it and `pip install aws-sam-translator` to run the template tests", nil
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(python, filepath.Join("testdata", "transform.py"), filepath.Join(root, "template.yaml"))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == exitNoTranslator {
-		return nil, strings.TrimSpace(stderr.String()) + ": `pip install aws-sam-translator` to run the template tests", nil
+		return nil, nil, strings.TrimSpace(stderr.String()) + ": `pip install aws-sam-translator` to run the template tests", nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("transform template.yaml: %v\n%s", err, stderr.String())
+		return nil, nil, "", fmt.Errorf("transform template.yaml: %v\n%s", err, stderr.String())
 	}
 	var c cfn
 	if err := json.Unmarshal(stdout.Bytes(), &c); err != nil {
-		return nil, "", fmt.Errorf("decode transformed template: %v", err)
+		return nil, nil, "", fmt.Errorf("decode transformed template: %v", err)
 	}
-	return &c, "", nil
+	return &c, stdout.Bytes(), "", nil
 }
 
 // resource returns the resource named id, checking its type.

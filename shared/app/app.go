@@ -25,6 +25,7 @@ import (
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/sdkhttp"
 	"github.com/codexgate/codexgate/shared/statestore"
+	"github.com/codexgate/codexgate/shared/version"
 )
 
 // App holds the wired parts.
@@ -112,6 +113,9 @@ func FromEnv(ctx context.Context) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Which build is running: the first line of every cold start.
+	a.Logger.Info("codexgate cold start", slog.String("version", version.String()),
+		slog.String("function", os.Getenv("AWS_LAMBDA_FUNCTION_NAME")))
 	if fitted {
 		a.Logger.Info("GOMAXPROCS fitted to the function's CPU share", slog.Int("gomaxprocs", procs),
 			slog.String("memory_mb", os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))

@@ -97,10 +97,10 @@ func (f responsesFront) translate(_ *Config, raw []byte, in *inbound) error {
 }
 
 // readBody reads r.Body up to max bytes after decoding a gzip
-// Content-Encoding; larger bodies are errTooLarge.
+// Content-Encoding; larger bodies are errBodyTooLarge(max).
 func readBody(r *http.Request, max int64) ([]byte, error) {
 	if r.ContentLength > max {
-		return nil, errTooLarge
+		return nil, errBodyTooLarge(max)
 	}
 	var src io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
@@ -122,16 +122,30 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
 	if n > max {
-		return nil, errTooLarge
+		return nil, errBodyTooLarge(max)
 	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errTooLarge
+			return nil, errBodyTooLarge(max)
 		}
 		return nil, fmt.Errorf("%w: %w", errReadBody, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// errBodyTooLarge is the 413 for a request body over max bytes. It names the
+// limit and the reason for it, so the person behind the client knows what to
+// change; each front answers it in its own error shape.
+func errBodyTooLarge(max int64) *apiError {
+	limit := fmt.Sprintf("%d bytes", max)
+	if max%(1<<20) == 0 {
+		limit = fmt.Sprintf("%d MB (%d bytes)", max>>20, max)
+	}
+	return &apiError{status: http.StatusRequestEntityTooLarge, typ: typeInvalidRequest, code: "request_too_large",
+		message: "The request body is larger than codexgate's limit of " + limit + ", AWS Lambda's limit on a request, " +
+			"applied by codexgate serve as well so that what works locally works deployed. " +
+			"Compact or start a new conversation, or send fewer or smaller images and files."}
 }
 
 // rewriteBody sets "stream": true, "store": false when absent and default

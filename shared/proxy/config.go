@@ -113,8 +113,8 @@ type Config struct {
 	// slog.Default(). Keys and tokens are never logged.
 	Logger *slog.Logger
 
-	// MaxBodyBytes caps a request body. Default 16 MiB (long Codex histories
-	// run to several MB; API Gateway itself stops at 10 MB, Lambda at 6 MB).
+	// MaxBodyBytes caps a request body (after gzip decoding); a larger one
+	// is refused with 413 naming the limit. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// KeyCacheTTL is how long a verified key is trusted without asking the
 	// store again, hence how long a revoked key keeps working. Default 30 s.
@@ -152,7 +152,11 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxBodyBytes            = 16 << 20
+	// DefaultMaxBodyBytes is 6 MB (6 MiB), AWS Lambda's limit on a
+	// synchronous invocation's request: the proxy function can never receive
+	// more, so codexgate serve refuses the same and a long session with
+	// screenshots fails alike locally and deployed.
+	DefaultMaxBodyBytes            = 6 << 20
 	DefaultKeyCacheTTL             = 30 * time.Second
 	DefaultAccountsRefresh         = 60 * time.Second
 	DefaultAffinityTTL             = time.Hour
