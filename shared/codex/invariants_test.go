@@ -193,3 +193,50 @@ func TestRefresher_AccessToken_AdoptingHolderClearsResolvedIntent(t *testing.T) 
 		t.Fatalf("resolved intent left on the lease item: %+v", probe.Pending)
 	}
 }
+
+// renewalLog is a lease whose release answers late (applied at once), and
+// which counts the renewals sent after a release was sent.
+type renewalLog struct {
+	slowReleaseAnswer
+	mu       sync.Mutex
+	released bool
+	late     int
+}
+
+func (l *renewalLog) Renew(ctx context.Context, lease *codex.Lease, ttl time.Duration) error {
+	l.mu.Lock()
+	if l.released {
+		l.late++
+	}
+	l.mu.Unlock()
+	return l.slowReleaseAnswer.Renew(ctx, lease, ttl)
+}
+
+func (l *renewalLog) Release(ctx context.Context, lease *codex.Lease, r codex.Release) error {
+	l.mu.Lock()
+	l.released = true
+	l.mu.Unlock()
+	return l.slowReleaseAnswer.Release(ctx, lease, r)
+}
+
+// Guard: Refresher.release (underlease.go) stops the heartbeat (hb.end())
+// before it sends the release, row "no refresh token is sent while a live
+// process may hold its successor unstored" (heartbeat, §3.5). The lease also
+// refuses a renewal of a released lease (TestLeaser_Renew_AfterRelease), so
+// TestRefresher_ReleaseStopsHeartbeatFirst cannot tell the two guards apart;
+// this counts the renewals sent after the release instead.
+func TestRefresher_Release_NoRenewalSentAfterRelease(t *testing.T) {
+	g := newRig()
+	g.account("a", "acct-late-beat", time.Minute) // due
+	// Lease 7 s (need = 2+2+3): a beat every 2.33 s; the release's answer takes 3 s.
+	lease := &renewalLog{slowReleaseAnswer: slowReleaseAnswer{Leaser: g.leases, delay: 3 * time.Second}}
+	r := codex.NewRefresher(g.store, lease, g.oauth, auditOpts()...)
+	if _, err := r.AccessToken(context.Background(), "a", codex.AccessOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lease.mu.Lock()
+	defer lease.mu.Unlock()
+	if !lease.released || lease.late != 0 {
+		t.Fatalf("released %v; %d renewal(s) sent after the release", lease.released, lease.late)
+	}
+}
