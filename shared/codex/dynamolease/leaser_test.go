@@ -366,31 +366,3 @@ func TestLeaser_SetPending_NotSentFails(t *testing.T) {
 	}
 }
 
-// A renewal that arrives after its holder's release (it was in flight, or
-// late) must not hold the account again: every other container would wait
-// a full silent lease. Release keeps owner and fence, so the condition on
-// them alone would let it through.
-func TestLeaser_Renew_RefusedAfterRelease(t *testing.T) {
-	e := setup(t)
-	ctx := context.Background()
-	l := mustAcquire(t, e, "k", "a")
-	if err := e.leaser.Renew(ctx, l, time.Minute); err != nil {
-		t.Fatalf("Renew while held: %v", err)
-	}
-	if err := e.leaser.Release(ctx, l, codex.Release{Current: map[string]string{"acct": "v1"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.leaser.Renew(ctx, l, time.Minute); !errors.Is(err, codex.ErrLeaseLost) {
-		t.Fatalf("Renew after Release: %v, want ErrLeaseLost", err)
-	}
-	if got := num(e.rawItem(t, "k"), "expires_at"); got != "0" {
-		t.Fatalf("expires_at = %s after a late renewal, want 0 (released)", got)
-	}
-	if _, err := e.leaser.Acquire(ctx, "k", "b", time.Minute, nil); err != nil {
-		t.Fatalf("another holder cannot take the released lease: %v", err)
-	}
-	held, err := e.leaser.Inspect(ctx, "k")
-	if err != nil || held.Owner != "b" || held.Current["acct"] != "v1" {
-		t.Fatalf("Inspect = %+v, %v; want owner b and the released name", held, err)
-	}
-}
