@@ -87,6 +87,66 @@ func TestStore_AccountState(t *testing.T) {
 			},
 			want: statestore.AccountState{Account: "a", Status: statestore.StatusReauthRequired, Reason: "invalid_grant", StatusAt: t0},
 		},
+		{
+			name: "SetUnauthorized",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				return s.SetUnauthorized(ctx, "a", until, 2, "v1")
+			},
+			want: statestore.AccountState{Account: "a", CooldownUntil: until, CooldownReason: "unauthorized", CooldownStrikes: 2, CooldownVersion: "v1"},
+		},
+		{
+			name: "RefreshOfTheRejectedVersionKeepsTheCooldown",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				if err := s.SetUnauthorized(ctx, "a", until, 1, "v1"); err != nil {
+					return err
+				}
+				return s.VersionStored(ctx, "a", "v1", false)
+			},
+			want: statestore.AccountState{Account: "a", CooldownUntil: until, CooldownReason: "unauthorized", CooldownStrikes: 1, CooldownVersion: "v1"},
+		},
+		{
+			name: "NewerVersionLiftsA401Cooldown",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				if err := s.SetUnauthorized(ctx, "a", until, 3, "v1"); err != nil {
+					return err
+				}
+				return s.VersionStored(ctx, "a", "v2", false)
+			},
+			want: statestore.AccountState{Account: "a"},
+		},
+		{
+			name: "NewerVersionKeepsAUsageLimit",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				if err := s.SetCooldown(ctx, "a", until, "usage_limit_reached"); err != nil {
+					return err
+				}
+				return s.VersionStored(ctx, "a", "v2", false)
+			},
+			want: statestore.AccountState{Account: "a", CooldownUntil: until, CooldownReason: "usage_limit_reached"},
+		},
+		{
+			name: "LoginEndsReauthAndEveryCooldown",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				if err := s.MarkReauthRequired(ctx, "a", "refresh_token_reused"); err != nil {
+					return err
+				}
+				if err := s.SetCooldown(ctx, "a", until, "usage_limit_reached"); err != nil {
+					return err
+				}
+				return s.VersionStored(ctx, "a", "v9", true)
+			},
+			want: statestore.AccountState{Account: "a", Status: statestore.StatusOK, StatusAt: t0, LoginVersion: "v9"},
+		},
+		{
+			name: "ClearUnauthorizedKeepsAUsageLimit",
+			ops: func(ctx context.Context, s *statestore.Store) error {
+				if err := s.SetCooldown(ctx, "a", until, "usage_limit_reached"); err != nil {
+					return err
+				}
+				return s.ClearUnauthorized(ctx, "a")
+			},
+			want: statestore.AccountState{Account: "a", CooldownUntil: until, CooldownReason: "usage_limit_reached"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
