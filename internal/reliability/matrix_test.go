@@ -144,12 +144,13 @@ func simFaultRows(t *testing.T, add func(Row)) {
 	}{
 		{name: "503 once", fault: openaisim.Fault{Status: 503, Count: 1}, refreshes: 1},
 		{name: "500 on every refresh for the faulty container's two calls", fault: openaisim.Fault{Status: 500, Count: 2}, refreshes: 1},
-		{name: "connection dropped before the server acted", fault: openaisim.Fault{DropConnection: true, Count: 1}, refreshes: 1},
+		{name: "connection dropped before the server acted", fault: openaisim.Fault{DropConnection: true, Count: 1}, refreshes: 1,
+			why: "The client cannot tell this drop from one after a rotation, so it does not resend (the rotated-not-stored alarm fires); the next caller's refresh succeeds."},
 		{name: "429 once", fault: openaisim.Fault{Status: 429, Count: 1}, refreshes: 1},
 		{name: "AfterRefresh: rotated, then connection dropped", fault: openaisim.Fault{AfterRefresh: true, DropConnection: true, Count: 1}, mayLose: true, refreshes: 1,
-			why: "OpenAI rotated the refresh token but the answer never arrived: the new token exists only at OpenAI, the stored one is spent. No storage can close this window; the account is reported reauth_required (after one re-read of the secret), never retried in a loop."},
+			why: "OpenAI rotated the refresh token but the answer never arrived: the new token exists only at OpenAI, the stored one is spent. No storage can close this window; the call is not resent and the rotated-not-stored alarm fires; the next holder's refresh meets refresh_token_reused and the account is reported reauth_required, never retried in a loop."},
 		{name: "AfterRefresh: rotated, then 502", fault: openaisim.Fault{AfterRefresh: true, Status: 502, Count: 1}, mayLose: true, refreshes: 1,
-			why: "Same as above: rotation happened server-side, the client saw a 502."},
+			why: "Same as above: rotation happened server-side, the client saw a 502, which a gateway answers whether or not the endpoint acted: not resent."},
 		{name: "slow token endpoint (3 s > 2 s OAuth timeout), served late", fault: openaisim.Fault{Delay: 3 * time.Second, Count: 1}, mayLose: true, refreshes: 1,
 			why: "The client gives up at its OAuth timeout while the simulator serves the request late (it may rotate after the client left); see the counters for what happened in this run."},
 	} {
