@@ -11,8 +11,8 @@ import (
 	"github.com/codexgate/codexgate/shared/codex"
 )
 
-// Accounts lists the account names (one per stored auth.json secret);
-// secretstore.Store implements it.
+// Accounts lists the account names; statestore.Registry (the account
+// registry in the table) implements it, and so does secretstore.Store.
 type Accounts interface {
 	List(ctx context.Context) ([]string, error)
 }

@@ -61,6 +61,7 @@ const (
 // KeepAlive renews access tokens before they expire.
 type KeepAlive struct {
 	Accounts    Accounts
+	Stored      StoredTokens // optional: where expiries are read (else Accounts, if it can)
 	Tokens      codex.TokenSource
 	States      StateReader // optional: without it no account is skipped as reauth_required
 	Window      time.Duration
@@ -128,7 +129,8 @@ func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResu
 }
 
 // StoredTokens reads an account's stored token without refreshing it;
-// secretstore.Store implements it. When Accounts implements it too, the
+// secretstore.Store implements it. When Stored is set (or Accounts
+// implements it), the
 // keep-alive decides what is due from the store, so that a token already
 // inside the refresh routine's own skew is reported (and counted) as
 // refreshed rather than silently renewed by the first look.
@@ -247,7 +249,11 @@ func (k *KeepAlive) refresh(ctx context.Context, name string, st statestore.Acco
 // when Accounts can, else learned through the refresh routine (which renews
 // a token inside its own skew on the way).
 func (k *KeepAlive) expiry(ctx context.Context, name string) (time.Time, error) {
-	if st, ok := k.Accounts.(StoredTokens); ok {
+	st, ok := k.Stored, k.Stored != nil
+	if !ok {
+		st, ok = k.Accounts.(StoredTokens)
+	}
+	if ok {
 		v, err := st.LoadCurrent(ctx, name)
 		if err != nil {
 			return time.Time{}, err
