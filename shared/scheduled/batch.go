@@ -18,9 +18,19 @@ type Accounts interface {
 }
 
 // DefaultConcurrency bounds how many accounts a run handles at once: enough
-// to hide upstream latency, few enough for a small Lambda and the shared
-// Secrets Manager write quota.
-const DefaultConcurrency = 4
+// to hide upstream latency (a slow usage endpoint, an OAuth call), few
+// enough for a small Lambda and the shared Secrets Manager write quota (50
+// writes/s per region; a refresh makes two, spread over its OAuth call).
+const DefaultConcurrency = 16
+
+// deadlineLeft is how much of ctx's deadline is left, and whether it has one.
+func deadlineLeft(ctx context.Context) (time.Duration, bool) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Until(d), true
+}
 
 // Outcome statuses shared by both handlers.
 const (

@@ -69,7 +69,16 @@ type KeepAlive struct {
 	Logger      *slog.Logger
 	Concurrency int
 	Now         func() time.Time
+	// Reserve: no account is read to plan its refresh with less than this
+	// left before the invocation's deadline (default DefaultRefreshReserve,
+	// what the refresh routine needs to start a refresh at all).
+	Reserve time.Duration
 }
+
+// DefaultRefreshReserve is the least time a refresh can start with: its
+// OAuth call and its durable write, and the margins around them (the
+// refresh routine refuses to start one with less: codex.ErrNoTime).
+const DefaultRefreshReserve = codex.DefaultOAuthBudget + codex.DefaultPersistBudget + 6*time.Second
 
 // RefreshResult is what one refresh run returns (and logs).
 type RefreshResult struct {
@@ -146,7 +155,15 @@ type StoredTokens interface {
 // left over are the ones that can best wait for the next run. Outcomes come
 // back in names' order.
 func (k *KeepAlive) run(ctx context.Context, names []string, force bool, states map[string]statestore.AccountState) []RefreshOutcome {
+	reserve := k.Reserve
+	if reserve <= 0 {
+		reserve = DefaultRefreshReserve
+	}
 	plans := forEach(ctx, names, k.Concurrency, func(ctx context.Context, name string) plan {
+		if left, bounded := deadlineLeft(ctx); bounded && left < reserve {
+			// Not even read: no refresh could start now anyway.
+			return plan{out: RefreshOutcome{Account: name, Status: StatusDeferred, Error: deferredHint}}
+		}
 		return k.plan(ctx, name, force, states[name])
 	})
 	var due []int
