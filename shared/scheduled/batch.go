@@ -9,12 +9,35 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/statestore"
 )
 
 // Accounts lists the account names; statestore.Registry (the account
 // registry in the table) implements it, and so does secretstore.Store.
 type Accounts interface {
 	List(ctx context.Context) ([]string, error)
+}
+
+// SnapshotAccounts lists the accounts from a loaded state snapshot;
+// statestore.Registry implements it. When Accounts does, a run lists the
+// accounts and reads their states with one Query.
+type SnapshotAccounts interface {
+	Accounts(ctx context.Context, snap statestore.Snapshot) []string
+}
+
+// listAccounts returns the accounts and the states: from one Load when
+// accounts can list from it, else List and then a Load (r may be nil: no
+// states). A failed Load is returned as loadErr and leaves the states
+// empty; only a failed List is err.
+func listAccounts(ctx context.Context, accounts Accounts, r StateReader) (names []string, snap statestore.Snapshot, loadErr, err error) {
+	if r != nil {
+		snap, loadErr = r.Load(ctx)
+	}
+	if sa, ok := accounts.(SnapshotAccounts); ok && r != nil && loadErr == nil {
+		return sa.Accounts(ctx, snap), snap, nil, nil
+	}
+	names, err = accounts.List(ctx)
+	return names, snap, loadErr, err
 }
 
 // DefaultConcurrency bounds how many accounts a run handles at once: enough

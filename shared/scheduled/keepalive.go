@@ -103,15 +103,22 @@ type RefreshOutcome struct {
 // listed; an unknown named account is a not_found outcome.
 func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResult, error) {
 	log := logger(k.Logger).With("account", req.Account, "force", req.Force)
-	names := []string{req.Account}
+	var (
+		names  = []string{req.Account}
+		states map[string]statestore.AccountState
+		err    error
+	)
 	if req.Account == "" {
-		var err error
-		if names, err = k.Accounts.List(ctx); err != nil {
+		var snap statestore.Snapshot
+		var loadErr error
+		if names, snap, loadErr, err = listAccounts(ctx, k.Accounts, k.States); err != nil {
 			return RefreshResult{}, fmt.Errorf("list accounts: %w", err)
 		}
-	}
-	states, err := loadStates(ctx, k.States)
-	if err != nil {
+		if loadErr != nil {
+			log.Warn("load account states", "err", loadErr)
+		}
+		states = snap.States
+	} else if states, err = loadStates(ctx, k.States); err != nil {
 		log.Warn("load account states", "err", err)
 	}
 	res := RefreshResult{Accounts: k.run(ctx, names, req.Force, states)}

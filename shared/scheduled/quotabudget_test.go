@@ -87,3 +87,48 @@ func TestStalestFirst(t *testing.T) {
 func snapshotAt(account string, at time.Time) statestore.QuotaSnapshot {
 	return statestore.QuotaSnapshot{Account: account, Snapshot: quota.Snapshot{FetchedAt: at}}
 }
+
+// registryStates is memStates whose Load also returns a registry, counting
+// the Loads.
+type registryStates struct {
+	*memStates
+	registered []string
+	loads      int
+}
+
+func (r *registryStates) Load(ctx context.Context) (statestore.Snapshot, error) {
+	r.loads++
+	snap, err := r.memStates.Load(ctx)
+	snap.Registered = r.registered
+	return snap, err
+}
+
+// registryAccounts lists from the snapshot; its List must not be needed.
+type registryAccounts struct{}
+
+func (registryAccounts) List(context.Context) ([]string, error) {
+	return nil, fmt.Errorf("ListSecrets: AccessDenied")
+}
+
+func (registryAccounts) Accounts(_ context.Context, snap statestore.Snapshot) []string {
+	return snap.Registered
+}
+
+// TestScheduled_Handle_OneQueryForListAndStates: with an account list that
+// comes from the state snapshot (the registry), each handler lists the
+// accounts and reads their states with one Load, and never calls List.
+func TestScheduled_Handle_OneQueryForListAndStates(t *testing.T) {
+	f := newFixture(t, "a", "b")
+	states := &registryStates{memStates: newMemStates(), registered: []string{"a", "b"}}
+	q := &QuotaCron{Accounts: registryAccounts{}, Tokens: f.tokens, Usage: f.usage, States: states, Logger: quiet}
+	res, err := q.Handle(context.Background(), scheduledEvent(t))
+	if err != nil || res.OK != 2 || states.loads != 1 {
+		t.Errorf("quota-cron: %+v, %v after %d Loads; want 2 ok after 1", res, err, states.loads)
+	}
+	states.loads = 0
+	k := &KeepAlive{Accounts: registryAccounts{}, Stored: f.secrets, Tokens: f.tokens, States: states, Window: 2 * time.Hour, Logger: quiet}
+	kres, err := k.Handle(context.Background(), RefreshRequest{})
+	if err != nil || kres.Refreshed != 2 || states.loads != 1 {
+		t.Errorf("keep-alive: %+v, %v after %d Loads; want 2 refreshed after 1", kres, err, states.loads)
+	}
+}

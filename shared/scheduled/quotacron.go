@@ -83,17 +83,18 @@ type QuotaOutcome struct {
 // account is skipped run after run.
 func (q *QuotaCron) Handle(ctx context.Context, ev events.EventBridgeEvent) (QuotaResult, error) {
 	log := logger(q.Logger).With("event_id", ev.ID)
-	names, err := q.Accounts.List(ctx)
+	var states StateReader
+	if q.States != nil {
+		states = q.States
+	}
+	names, snap, loadErr, err := listAccounts(ctx, q.Accounts, states)
 	if err != nil {
 		return QuotaResult{}, fmt.Errorf("list accounts: %w", err)
 	}
-	var snap statestore.Snapshot
-	if q.States != nil {
-		if snap, err = q.States.Load(ctx); err != nil {
-			// Without states every account is tried; the refresh routine
-			// still refuses dead logins, and no cooldown is lifted blindly.
-			log.Warn("load account states", "err", err)
-		}
+	if loadErr != nil {
+		// Without states every account is tried; the refresh routine still
+		// refuses dead logins, and no cooldown is lifted blindly.
+		log.Warn("load account states", "err", loadErr)
 	}
 	order := stalestFirst(names, snap.Quotas)
 	reserve := q.Reserve

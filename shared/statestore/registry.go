@@ -109,7 +109,7 @@ func (r Registry) List(ctx context.Context) ([]string, error) {
 // backfill is logged and retried by the next call.
 func (r Registry) Accounts(ctx context.Context, snap Snapshot) []string {
 	names := slices.Clone(snap.Registered)
-	if snap.Backfilled {
+	if snap.Backfilled || r.Store == nil || r.Secrets == nil {
 		return names
 	}
 	added, err := r.backfill(ctx, snap)
