@@ -2,9 +2,11 @@ package statestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -86,9 +88,10 @@ type SecretChecker interface {
 // partition already knows of (a state item, written by every import, login
 // and reauth mark, or a quota item, written by every quota-cron poll) whose
 // secret still exists, then sets the marker: the upgrade needs no operator
-// action, and a later removal is never undone. A backfill that cannot finish
-// (a failed check) leaves the marker unset, so the next List tries again;
-// the accounts registered so far are served meanwhile.
+// action, and a later removal is never undone. The checks run 8 at a time;
+// a backfill that cannot finish (a failed check, a load's timeout) leaves
+// the marker unset, so the next List resumes it (what it registered stays
+// registered); the accounts registered so far are served meanwhile.
 type Registry struct {
 	Store   *Store
 	Secrets SecretChecker
@@ -127,6 +130,11 @@ func (r Registry) Accounts(ctx context.Context, snap Snapshot) []string {
 	return names
 }
 
+// backfillConcurrency bounds the secret checks a backfill runs at once.
+// Each account it registers stays registered, so a backfill cut short (a
+// pool load's timeout) resumes where it stopped.
+const backfillConcurrency = 8
+
 // backfill registers the partition's known accounts whose secrets exist and
 // marks the registry backfilled; it returns the accounts it registered.
 func (r Registry) backfill(ctx context.Context, snap Snapshot) ([]string, error) {
@@ -139,22 +147,50 @@ func (r Registry) backfill(ctx context.Context, snap Snapshot) ([]string, error)
 	}
 	slices.Sort(candidates)
 	candidates = slices.Compact(candidates)
-	var added []string
+	var (
+		mu    sync.Mutex
+		added []string
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, backfillConcurrency)
+	)
 	for _, name := range candidates {
 		if _, ok := slices.BinarySearch(snap.Registered, name); ok {
 			continue
 		}
-		ok, err := r.Secrets.Exists(ctx, name)
-		if err != nil {
-			return added, fmt.Errorf("check secret of %q: %w", name, err)
-		}
-		if !ok {
-			continue
-		}
-		if err := r.Store.Register(ctx, name); err != nil {
-			return added, err
-		}
-		added = append(added, name)
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			err := r.register(ctx, name)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, errNoSecret):
+			case err != nil:
+				errs = append(errs, err)
+			default:
+				added = append(added, name)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return added, err
 	}
 	return added, r.Store.markBackfilled(ctx)
+}
+
+// errNoSecret: the account has no secret (or one scheduled for deletion).
+var errNoSecret = errors.New("no secret")
+
+// register registers name if its secret exists.
+func (r Registry) register(ctx context.Context, name string) error {
+	ok, err := r.Secrets.Exists(ctx, name)
+	if err != nil {
+		return fmt.Errorf("check secret of %q: %w", name, err)
+	}
+	if !ok {
+		return errNoSecret
+	}
+	return r.Store.Register(ctx, name)
 }
