@@ -114,12 +114,16 @@ const (
 
 // Run executes `codexgate accounts`.
 func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet(c.m, "accounts", "codexgate accounts [--json]",
+	if len(args) > 0 && args[0] == "remove" {
+		return c.remove(ctx, args[1:])
+	}
+	fs := newFlagSet(c.m, "accounts", "codexgate accounts [--json] | accounts remove NAME [--yes]",
 		"Lists every stored account: name, masked ChatGPT account id, email, plan, status (ok, or\n"+
 			"reauth_required with the reason), 5-hour and weekly quota used with their reset times, a\n"+
 			"cooldown set by the proxy, and the last token refresh. Quota comes from the latest snapshot\n"+
 			"the quota cron stored. WEEK BY KEY is each client key's share of the tokens the account\n"+
-			"served in the last 7 days (UTC), from the proxy's usage counters (`codexgate usage`).")
+			"served in the last 7 days (UTC), from the proxy's usage counters (`codexgate usage`).\n"+
+			"`codexgate accounts remove NAME --help` tells how to remove an account.")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err

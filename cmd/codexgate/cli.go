@@ -53,7 +53,7 @@ var commands = []struct {
 	{"login", "log an account in with ChatGPT (OAuth PKCE) and store it", func(m *Main) command { return &LoginCommand{m} }},
 	{"export", "write an account's current login back to a Codex auth.json", func(m *Main) command { return &ExportCommand{m} }},
 	{"keys", "create, list and revoke client API keys", func(m *Main) command { return &KeysCommand{m} }},
-	{"accounts", "show accounts: status, plan, quota, cooldown", func(m *Main) command { return &AccountsCommand{m} }},
+	{"accounts", "show accounts: status, plan, quota, cooldown; remove one", func(m *Main) command { return &AccountsCommand{m} }},
 	{"usage", "show each client key's usage per day: requests and tokens", func(m *Main) command { return &UsageCommand{m} }},
 	{"refresh", "refresh an account's token through the shared routine", func(m *Main) command { return &RefreshCommand{m} }},
 	{"serve", "run the proxy as a local HTTP server", func(m *Main) command { return &ServeCommand{m} }},

@@ -74,7 +74,7 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 
 func (c *KeysCommand) revoke(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "keys revoke", "codexgate keys revoke --name N",
-		"Revokes key N. Running proxies stop accepting it within their key cache TTL (30 s by default).")
+		"Revokes key N. Every running proxy stops accepting it within 60 s.")
 	name := fs.String("name", "", "name of the key to revoke")
 	a, err := c.parseName(ctx, fs, args, name, nil)
 	if err != nil {
@@ -96,7 +96,7 @@ func (c *KeysCommand) budget(ctx context.Context, args []string) error {
 			"to the next Monday). Give either or both; 0 removes one, one not given is left as it is. A key\n"+
 			"over a budget is refused (429 insufficient_quota; Anthropic rate_limit_error on /v1/messages)\n"+
 			"until the next UTC midnight, or the next Monday 00:00 UTC for the weekly one. Proxies see a\n"+
-			"new budget within their key cache TTL (30 s), and other containers' use within about 11 s: a\n"+
+			"new budget within 30 to 60 s (their key cache), and other containers' use within about 11 s: a\n"+
 			"key can overshoot by what is served meanwhile (README).")
 	name := fs.String("name", "", "name of the key")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens; 0 removes it")

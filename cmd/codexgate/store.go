@@ -13,8 +13,9 @@ import (
 
 // storeLogin is what import and login share: check that the login does not
 // collide with another account, write it as the account's new current
-// secret version, and clear a reauth_required mark. It returns the new
-// secret version id.
+// secret version, register the account in the table's account registry
+// (what the proxy and the scheduled functions list), and clear a
+// reauth_required mark. It returns the new secret version id.
 //
 // Collisions refused unless replace is set:
 //   - the same ChatGPT account stored under another name: two secrets of one
@@ -48,6 +49,9 @@ func storeLogin(ctx context.Context, a *app.App, stderr io.Writer, name string, 
 	}
 	if err != nil {
 		return "", err
+	}
+	if err := a.States.Register(ctx, name); err != nil {
+		return "", fmt.Errorf("account %q stored (version %s), but registering it failed (run this again): %w", name, version, err)
 	}
 	if err := a.States.ClearReauth(ctx, name); err != nil {
 		return "", fmt.Errorf("account %q stored (version %s), but clearing its reauth_required state failed: %w", name, version, err)

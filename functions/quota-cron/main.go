@@ -22,7 +22,7 @@ func main() {
 		log.Fatalf("quota-cron: %v", err)
 	}
 	h := &scheduled.QuotaCron{
-		Accounts: a.Secrets,
+		Accounts: a.Accounts,
 		Tokens:   a.Refresher,
 		Usage:    &usage.Client{URL: a.Config.UsageURL, HTTP: &http.Client{Transport: a.HTTP.Transport, Timeout: 20 * time.Second}},
 		States:   a.States,

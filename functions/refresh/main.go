@@ -19,7 +19,8 @@ func main() {
 		log.Fatalf("refresh: %v", err)
 	}
 	h := &scheduled.KeepAlive{
-		Accounts: a.Secrets,
+		Accounts: a.Accounts,
+		Stored:   a.Secrets,
 		Tokens:   a.Refresher,
 		States:   a.States,
 		Window:   a.Config.RefreshWindow,

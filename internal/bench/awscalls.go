@@ -227,9 +227,10 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 		cp.close()
 		return nil, err
 	}
+	shared := &awsstores.SharedLoad{StateAPI: a.States}
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL: a.Config.UpstreamURL, Tokens: a.Refresher,
-		Keys: awsstores.Keys{Store: a.States}, Accounts: a.Secrets, States: awsstores.States{Store: a.States},
+		Keys: awsstores.Keys{Store: a.States}, Accounts: awsstores.Accounts{Load: shared, Registry: a.Accounts}, States: awsstores.States{Store: shared},
 		Usage:     countedUsage{next: awsstores.Usage{Store: a.States, Retention: a.Config.UsageRetention}, n: &cp.usageWrites},
 		Budgets:   awsstores.Budgets{Store: a.States},
 		Transport: a.HTTP.Transport, Logger: log,

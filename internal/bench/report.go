@@ -290,7 +290,7 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 		p("")
 		p("Under the lease the holder reads the version the lease item names as current (`GetSecretValue` by `VersionId`), not `AWSCURRENT`, which Secrets Manager may serve stale for a while after a promote; only the first refresh after the account was stored outside the lease (this run's accounts are created directly in Secrets Manager) finds no name on the lease item and reads `AWSCURRENT`.")
 		p("")
-		p("Not in these counts: the pool's background reload (every 60 s: one `ListSecrets` + one table read) and the key-cache re-check (every 30 s per key): per container, not per request. This run lasted less than those periods after warm-up.")
+		p("Not in these counts: the pool's background reload (every 60 s: one table Query, the account registry and states together) and the key cache's background re-check (every 30 s per key in use, never before a first byte): per container, not per request. This run lasted less than those periods after warm-up.")
 		p("")
 		r.writeLong(p, c)
 	}

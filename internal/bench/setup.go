@@ -74,6 +74,9 @@ func NewTenant(ctx context.Context, cfg aws.Config, table, label string, names [
 		if err := secrets.Create(ctx, n, codex.NewVersionID(), a); err != nil {
 			return nil, fmt.Errorf("store account %s: %w", n, err)
 		}
+		if err := states.Register(ctx, n); err != nil {
+			return nil, fmt.Errorf("register account %s: %w", n, err)
+		}
 		t.Accounts[n], t.IDs[n] = a, id
 	}
 	key, _, err := states.CreateKey(ctx, "bench-"+label+"-"+run)

@@ -26,7 +26,7 @@ const (
 
 // soakRate is the soak's refresh budget: the soak forces a refresh of each
 // account every few seconds (far beyond production's forced refreshes), which
-// the default budget (codex.DefaultRefreshRate) would rightly refuse after 20.
+// the default budget (codex.DefaultRefreshRate) would rightly refuse after its burst.
 // The budget's own row shows the default refusing.
 var soakRate = codex.RefreshRate{Burst: 10000, Every: 100 * time.Millisecond}
 

@@ -62,7 +62,6 @@ var functions = []function{
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
 			// GetItem: API keys, lease reads; Query: account states and
 			// quotas; UpdateItem: lease, cooldowns, reauth marks, and only
 			// on those partitions.
@@ -75,7 +74,6 @@ var functions = []function{
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:QuotaCronLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
 			// PutItem: quota snapshots.
 			{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{tableARN}, ""},
 		},
@@ -86,7 +84,6 @@ var functions = []function{
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:RefreshLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},
-			{[]string{"secretsmanager:ListSecrets"}, []string{"*"}, ""},
 			{[]string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{tableARN}, ""},
 		},
 	},
@@ -258,10 +255,13 @@ func TestTemplate_IAM_NoWildcards(t *testing.T) {
 					t.Errorf("%s: %s is for operators (codexgate import/login), not functions", role, a)
 				}
 			}
-			// ListSecrets has no resource-level permissions; nothing else may
-			// ride on Resource "*".
-			if slices.Contains(resources, "*") && !slices.Equal(actions, []string{"secretsmanager:ListSecrets"}) {
-				t.Errorf("%s: Resource * for %v; only secretsmanager:ListSecrets needs it", role, actions)
+			// The account list is the table's registry: no function lists
+			// secrets, and nothing rides on Resource "*".
+			if slices.Contains(actions, "secretsmanager:ListSecrets") {
+				t.Errorf("%s: secretsmanager:ListSecrets; functions read the account registry in the table", role)
+			}
+			if slices.Contains(resources, "*") {
+				t.Errorf("%s: Resource * for %v", role, actions)
 			}
 		}
 	}

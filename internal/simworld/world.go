@@ -53,14 +53,19 @@ func (w *World) TokenURL() string { return w.URL + "/oauth/token" }
 // UsageURL is the simulator's usage endpoint (CODEXGATE_USAGE_URL).
 func (w *World) UsageURL() string { return w.URL + "/backend-api/wham/usage" }
 
-// Import stores tok's auth.json as account's secret, as `codexgate import` does.
+// Import stores tok's auth.json as account's secret and registers the
+// account in the table, as `codexgate import` does.
 func (w *World) Import(t testing.TB, account string, tok openaisim.Tokens) *codex.AuthFile {
 	t.Helper()
 	a, err := codex.ParseAuthFile(account, w.Sim.AuthJSON(tok))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Refresher(nil).Replace(context.Background(), account, a, codex.ReplaceOptions{}); err != nil {
+	app := w.App(nil, nil)
+	if _, err := app.Refresher.Replace(context.Background(), account, a, codex.ReplaceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.States.Register(context.Background(), account); err != nil {
 		t.Fatal(err)
 	}
 	return a

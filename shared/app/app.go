@@ -30,11 +30,14 @@ import (
 
 // App holds the wired parts.
 type App struct {
-	Config    config.Config
-	AWS       aws.Config
-	Secrets   *secretstore.Store
-	Leases    *dynamolease.Leaser
-	States    *statestore.Store
+	Config  config.Config
+	AWS     aws.Config
+	Secrets *secretstore.Store
+	Leases  *dynamolease.Leaser
+	States  *statestore.Store
+	// Accounts is the account registry in the table: what the functions
+	// list, never ListSecrets.
+	Accounts  statestore.Registry
 	OAuth     *codex.OAuthClient
 	Refresher *codex.Refresher
 	HTTP      *http.Client // for upstream calls (proxy, usage)
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Logger:  log,
 		Metrics: o.Metrics,
 	}
+	a.Accounts = statestore.Registry{Store: a.States, Secrets: a.Secrets, Logger: log}
 	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
 	var lease codex.Leaser = a.Leases
 	if o.WrapLease != nil {

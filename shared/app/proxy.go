@@ -9,16 +9,17 @@ import (
 )
 
 // Proxy builds the proxy core over the app's parts: the one Refresher for
-// tokens, the secret store for the account list, the state table for keys,
-// health, cooldowns and quota. Both front doors (the Lambda function and
+// tokens, the state table for keys, the account registry, health,
+// cooldowns and quota (the registry and the states from one Query). Both front doors (the Lambda function and
 // `codexgate serve`) use it.
 func (a *App) Proxy() (*proxy.Proxy, error) {
+	shared := &awsstores.SharedLoad{StateAPI: a.States}
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL:  a.Config.UpstreamURL,
 		Tokens:       a.Refresher,
 		Keys:         awsstores.Keys{Store: a.States},
-		Accounts:     a.Secrets,
-		States:       awsstores.States{Store: a.States},
+		Accounts:     awsstores.Accounts{Load: shared, Registry: a.Accounts},
+		States:       awsstores.States{Store: shared},
 		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
 		Budgets:      awsstores.Budgets{Store: a.States},
 		BudgetEvents: metrics.BudgetEvents{W: a.Metrics},

@@ -9,17 +9,18 @@ import (
 // item. Secrets Manager keeps unlabelled versions for 24 hours and only
 // beyond 100 of them, so a secret written more often than about every 10
 // minutes, sustained, reaches its version quota and PutSecretValue fails: a
-// rotated token that cannot be stored. The default (20, one per 15 minutes,
-// at most ~116 a day in the worst burst-then-sustained case and 96 sustained)
-// never refuses ordinary operation (keep-alive every few days, a 401 after an
-// import, an operator's forced refresh) while no loop can reach the quota.
+// rotated token that cannot be stored. The default (10, one per 16 minutes:
+// at most 10 + 90 = 100 in any 24 hours, the worst burst-then-sustained case,
+// and 90 a day sustained) never refuses ordinary operation (keep-alive every
+// few days, a 401 after an import, an operator's forced refresh) while no
+// loop can exceed the quota.
 type RefreshRate struct {
 	Burst int
 	Every time.Duration
 }
 
 // DefaultRefreshRate is the budget unless WithRefreshRate says otherwise.
-var DefaultRefreshRate = RefreshRate{Burst: 20, Every: 15 * time.Minute}
+var DefaultRefreshRate = RefreshRate{Burst: 10, Every: 16 * time.Minute}
 
 // take spends one refresh from b at now. It returns the budget to store, or
 // ok false and when the next refresh will be allowed. A zero budget (never

@@ -52,7 +52,7 @@ func TestDefaultRefreshRate_DayOfALoop(t *testing.T) {
 			b, n = next, n+1
 		}
 	}
-	if n > 20+96 {
+	if n > 100 {
 		t.Fatalf("a refresh every minute for a day got %d refreshes through", n)
 	}
 	// Ordinary operation: a burst of five (a 401 storm after an import, an
@@ -64,6 +64,36 @@ func TestDefaultRefreshRate_DayOfALoop(t *testing.T) {
 			t.Fatalf("refresh %d of a burst refused", i+1)
 		}
 	}
+}
+
+// TestDefaultRefreshRate_WorstDay: a loop that refreshes whenever the budget
+// allows (every 10 s for two days, starting from a full bucket) never gets
+// more than the 100 versions Secrets Manager keeps through in any 24 hours.
+func TestDefaultRefreshRate_WorstDay(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	const step = 10 * time.Second
+	var b RefreshBudget
+	var at []time.Time
+	for now := t0; now.Before(t0.Add(48 * time.Hour)); now = now.Add(step) {
+		if next, _, ok := DefaultRefreshRate.take(b, now); ok {
+			b, at = next, append(at, now)
+		}
+	}
+	worst := 0
+	for i := range at {
+		n := 0
+		for j := i; j < len(at) && at[j].Sub(at[i]) < 24*time.Hour; j++ {
+			n++
+		}
+		worst = max(worst, n)
+	}
+	if worst > 100 {
+		t.Fatalf("worst 24 h window: %d refreshes, over Secrets Manager's 100 versions", worst)
+	}
+	if worst < 95 {
+		t.Errorf("worst 24 h window: %d refreshes; the simulation should come close to the bound", worst)
+	}
+	t.Logf("worst 24 h window: %d refreshes (burst %d, one every %s)", worst, DefaultRefreshRate.Burst, DefaultRefreshRate.Every)
 }
 
 func TestLeaseWatches_TakeoverOnlyAfterAFullSilentLease(t *testing.T) {

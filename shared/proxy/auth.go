@@ -72,21 +72,37 @@ func errBudget(ob *metering.OverBudget) *apiError {
 		message: ob.Error(), resetsAt: ob.ResetsAt}
 }
 
-// keyCache remembers verified keys for a short TTL, so a warm request makes
-// no store call and a revocation takes effect within the TTL. Entries are
-// keyed by the key's SHA-256 and hold the digest itself, compared in
-// constant time; the key is never stored. A key the store rejected is
-// remembered (by digest) for rejectTTL, so a client retrying a wrong key,
-// or someone hammering one, costs one consistent read per rejectTTL and
-// container, not one per request.
+// keyCache remembers verified keys, so that a warm request for a known key
+// makes no store call before its first byte, and a revoked key stops
+// working in every container within maxStale:
+//
+//   - confirmed less than ttl ago: served from memory;
+//   - confirmed ttl to maxStale ago: served from memory, and re-checked in
+//     the background (one check at a time per key);
+//   - confirmed maxStale ago or more, or unknown: the request waits for one
+//     consistent read, as an unknown key's does.
+//
+// A key in use is also re-checked when its confirmation reaches ttl, by a
+// timer armed when it is served (it fires while the container runs, e.g.
+// during a long turn), so back-to-back turns of a minute find it fresh.
+// A confirmation counts from when its read started, so a revocation that
+// read missed is caught by the next. Entries are keyed by the key's
+// SHA-256 and hold the digest, compared in constant time; the plaintext
+// stays in memory only as long as the entry, for its re-check, and is never
+// logged. A key the store rejected is remembered (by digest) for
+// rejectTTL, so a client retrying a wrong key, or someone hammering one,
+// costs one consistent read per rejectTTL and container, not one per
+// request.
 type keyCache struct {
 	verifier KeyVerifier
 	ttl      time.Duration
+	maxStale time.Duration
 	now      func() time.Time
 
 	mu       sync.Mutex
-	m        map[[sha256.Size]byte]keyEntry
+	m        map[[sha256.Size]byte]*keyEntry
 	rejected map[[sha256.Size]byte]time.Time // digest → until when it is answered 401 without a lookup
+	checks   sync.WaitGroup                  // background re-checks in flight
 }
 
 // rejectTTL is how long a rejected key is answered from memory. Short: a
@@ -97,10 +113,14 @@ const rejectTTL = 10 * time.Second
 const maxRejectedKeys = 4096
 
 type keyEntry struct {
-	digest  [sha256.Size]byte
-	name    string
-	budget  metering.KeyBudget // the key's token budgets, when the verifier tells them
-	expires time.Time
+	digest   [sha256.Size]byte
+	key      string // for the background re-check only; never logged
+	name     string
+	budget   metering.KeyBudget // the key's token budgets, when the verifier tells them
+	checked  time.Time          // when the read that last confirmed the key started
+	used     time.Time          // when a request was last served with it
+	checking bool               // a background re-check is running
+	armed    bool               // a timer re-checks it when its confirmation reaches ttl
 }
 
 // maxCachedKeys bounds the cache; a team has a handful of keys.
@@ -109,35 +129,34 @@ const maxCachedKeys = 1024
 // keyCheckTimeout bounds one store lookup.
 const keyCheckTimeout = 5 * time.Second
 
-func newKeyCache(v KeyVerifier, ttl time.Duration, now func() time.Time) *keyCache {
-	return &keyCache{verifier: v, ttl: ttl, now: now, m: map[[sha256.Size]byte]keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
+func newKeyCache(v KeyVerifier, ttl, maxStale time.Duration, now func() time.Time) *keyCache {
+	return &keyCache{verifier: v, ttl: ttl, maxStale: max(maxStale, ttl), now: now,
+		m: map[[sha256.Size]byte]*keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
 func (c *keyCache) verify(ctx context.Context, key string) (string, metering.KeyBudget, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.m[digest]
+	if e := c.m[digest]; e != nil && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
+		if age := now.Sub(e.checked); age < c.maxStale {
+			e.used = now
+			if age >= c.ttl {
+				c.recheckLocked(e)
+			} else {
+				c.armLocked(e, c.ttl-age)
+			}
+			name, budget := e.name, e.budget
+			c.mu.Unlock()
+			return name, budget, nil
+		}
+	}
 	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
-	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
-		return e.name, e.budget, nil
-	}
 	if rejected && now.Before(until) {
 		return "", metering.KeyBudget{}, errInvalidKey
 	}
-	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
-	defer cancel()
-	var (
-		name   string
-		budget metering.KeyBudget
-		err    error
-	)
-	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
-		name, budget, err = bv.VerifyKeyBudget(vctx, key)
-	} else {
-		name, err = c.verifier.VerifyKey(vctx, key)
-	}
+	name, budget, err := c.lookup(ctx, key)
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
@@ -149,7 +168,7 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, metering.Key
 	defer c.mu.Unlock()
 	if len(c.m) >= maxCachedKeys {
 		for d, e := range c.m {
-			if !now.Before(e.expires) {
+			if now.Sub(e.checked) >= c.maxStale {
 				delete(c.m, d)
 			}
 		}
@@ -157,9 +176,71 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, metering.Key
 			clear(c.m)
 		}
 	}
-	c.m[digest] = keyEntry{digest: digest, name: name, budget: budget, expires: now.Add(c.ttl)}
+	e := c.m[digest]
+	if e == nil {
+		e = &keyEntry{digest: digest, key: key}
+		c.m[digest] = e
+	}
+	e.name, e.budget, e.checked, e.used = name, budget, now, now
+	c.armLocked(e, c.ttl)
 	return name, budget, nil
 }
+
+// lookup asks the store about key, with the budgets when it can tell them.
+func (c *keyCache) lookup(ctx context.Context, key string) (string, metering.KeyBudget, error) {
+	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
+	defer cancel()
+	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
+		return bv.VerifyKeyBudget(vctx, key)
+	}
+	name, err := c.verifier.VerifyKey(vctx, key)
+	return name, metering.KeyBudget{}, err
+}
+
+// armLocked makes sure a timer re-checks e in d, if it is still used then.
+func (c *keyCache) armLocked(e *keyEntry, d time.Duration) {
+	if e.armed {
+		return
+	}
+	e.armed = true
+	time.AfterFunc(d, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		e.armed = false
+		// Only a key served since its last confirmation, and still cached.
+		if c.m[e.digest] == e && !e.used.Before(e.checked) && c.now().Sub(e.checked) >= c.ttl {
+			c.recheckLocked(e)
+		}
+	})
+}
+
+// recheckLocked starts a background re-check of e unless one runs: a valid
+// answer renews its confirmation, a rejection drops it (the key is
+// revoked), a store error leaves it to the next request or timer.
+func (c *keyCache) recheckLocked(e *keyEntry) {
+	if e.checking {
+		return
+	}
+	e.checking = true
+	c.checks.Add(1)
+	go func() {
+		defer c.checks.Done()
+		start := c.now()
+		name, budget, err := c.lookup(context.Background(), e.key)
+		if errors.Is(err, ErrInvalidKey) {
+			c.reject(e.digest, start)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		e.checking = false
+		if err == nil && c.m[e.digest] == e {
+			e.name, e.budget, e.checked = name, budget, start
+		}
+	}()
+}
+
+// waitChecks waits for the background re-checks in flight (tests).
+func (c *keyCache) waitChecks() { c.checks.Wait() }
 
 // reject forgets a verified entry for digest (the key was revoked) and
 // answers it from memory for rejectTTL.

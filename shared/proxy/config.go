@@ -117,8 +117,14 @@ type Config struct {
 	// is refused with 413 naming the limit. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// KeyCacheTTL is how long a verified key is trusted without asking the
-	// store again, hence how long a revoked key keeps working. Default 30 s.
+	// store again. Past it a known key is still served from the cache while
+	// it is re-checked in the background (and a key in use is re-checked
+	// every KeyCacheTTL anyway). Default 30 s.
 	KeyCacheTTL time.Duration
+	// KeyMaxStale is how old a key's last confirmation may be before a
+	// request waits for a fresh one: the bound on how long a revoked key
+	// keeps working in any container. Default 60 s; at least KeyCacheTTL.
+	KeyMaxStale time.Duration
 	// AccountsRefresh is how old the pool's account list and states may get
 	// before a background reload. Default 60 s.
 	AccountsRefresh time.Duration
@@ -158,6 +164,7 @@ const (
 	// screenshots fails alike locally and deployed.
 	DefaultMaxBodyBytes            = 6 << 20
 	DefaultKeyCacheTTL             = 30 * time.Second
+	DefaultKeyMaxStale             = 60 * time.Second
 	DefaultAccountsRefresh         = 60 * time.Second
 	DefaultAffinityTTL             = time.Hour
 	DefaultAffinitySize            = 10000
@@ -202,6 +209,8 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.KeyCacheTTL, DefaultKeyCacheTTL)
+	setDefault(&c.KeyMaxStale, max(DefaultKeyMaxStale, c.KeyCacheTTL))
+	c.KeyMaxStale = max(c.KeyMaxStale, c.KeyCacheTTL)
 	setDefault(&c.AccountsRefresh, DefaultAccountsRefresh)
 	setDefault(&c.AffinityTTL, DefaultAffinityTTL)
 	setDefault(&c.AffinitySize, DefaultAffinitySize)

@@ -40,7 +40,7 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		cfg:       cfg,
 		upstream:  u,
-		keys:      newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.Clock),
+		keys:      newKeyCache(cfg.Keys, cfg.KeyCacheTTL, cfg.KeyMaxStale, cfg.Clock),
 		pool:      newPool(&cfg),
 		hold:      defaultHold,
 		pingEvery: defaultPingEvery,

@@ -141,7 +141,9 @@ func TestProxy_ServeHTTP_KeyCache(t *testing.T) {
 	if n := h.keys.count(); n != 1 {
 		t.Fatalf("verifier calls within the TTL = %d, want 1", n)
 	}
-	// Revoke: the cached key keeps working until the TTL runs out, then not.
+	// Revoke: the cached key keeps working within the TTL; past it, the
+	// next request is still served from the cache and re-checks the key in
+	// the background, after which it is refused.
 	h.keys.mu.Lock()
 	delete(h.keys.keys, testKey)
 	h.keys.mu.Unlock()
@@ -149,8 +151,12 @@ func TestProxy_ServeHTTP_KeyCache(t *testing.T) {
 		t.Fatalf("within TTL: status %d", status)
 	}
 	h.clock.Add(DefaultKeyCacheTTL + time.Second)
+	if status, _ := read(t, h.do("GET", "/v1/models", "", nil)); status != 200 {
+		t.Fatalf("after TTL, before the re-check: status %d, want 200 from the cache", status)
+	}
+	h.proxy.keys.waitChecks()
 	if status, _ := read(t, h.do("GET", "/v1/models", "", nil)); status != 401 {
-		t.Fatalf("after TTL: status %d, want 401", status)
+		t.Fatalf("after the re-check: status %d, want 401", status)
 	}
 	// A store failure is 503 and is not cached. (The key was just rejected:
 	// that answer is remembered for rejectTTL.)

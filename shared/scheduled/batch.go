@@ -9,18 +9,51 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/statestore"
 )
 
-// Accounts lists the account names (one per stored auth.json secret);
-// secretstore.Store implements it.
+// Accounts lists the account names; statestore.Registry (the account
+// registry in the table) implements it, and so does secretstore.Store.
 type Accounts interface {
 	List(ctx context.Context) ([]string, error)
 }
 
+// SnapshotAccounts lists the accounts from a loaded state snapshot;
+// statestore.Registry implements it. When Accounts does, a run lists the
+// accounts and reads their states with one Query.
+type SnapshotAccounts interface {
+	Accounts(ctx context.Context, snap statestore.Snapshot) []string
+}
+
+// listAccounts returns the accounts and the states: from one Load when
+// accounts can list from it, else List and then a Load (r may be nil: no
+// states). A failed Load is returned as loadErr and leaves the states
+// empty; only a failed List is err.
+func listAccounts(ctx context.Context, accounts Accounts, r StateReader) (names []string, snap statestore.Snapshot, loadErr, err error) {
+	if r != nil {
+		snap, loadErr = r.Load(ctx)
+	}
+	if sa, ok := accounts.(SnapshotAccounts); ok && r != nil && loadErr == nil {
+		return sa.Accounts(ctx, snap), snap, nil, nil
+	}
+	names, err = accounts.List(ctx)
+	return names, snap, loadErr, err
+}
+
 // DefaultConcurrency bounds how many accounts a run handles at once: enough
-// to hide upstream latency, few enough for a small Lambda and the shared
-// Secrets Manager write quota.
-const DefaultConcurrency = 4
+// to hide upstream latency (a slow usage endpoint, an OAuth call), few
+// enough for a small Lambda and the shared Secrets Manager write quota (50
+// writes/s per region; a refresh makes two, spread over its OAuth call).
+const DefaultConcurrency = 16
+
+// deadlineLeft is how much of ctx's deadline is left, and whether it has one.
+func deadlineLeft(ctx context.Context) (time.Duration, bool) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Until(d), true
+}
 
 // Outcome statuses shared by both handlers.
 const (

@@ -61,6 +61,7 @@ const (
 // KeepAlive renews access tokens before they expire.
 type KeepAlive struct {
 	Accounts    Accounts
+	Stored      StoredTokens // optional: where expiries are read (else Accounts, if it can)
 	Tokens      codex.TokenSource
 	States      StateReader // optional: without it no account is skipped as reauth_required
 	Window      time.Duration
@@ -68,7 +69,16 @@ type KeepAlive struct {
 	Logger      *slog.Logger
 	Concurrency int
 	Now         func() time.Time
+	// Reserve: no account is read to plan its refresh with less than this
+	// left before the invocation's deadline (default DefaultRefreshReserve,
+	// what the refresh routine needs to start a refresh at all).
+	Reserve time.Duration
 }
+
+// DefaultRefreshReserve is the least time a refresh can start with: its
+// OAuth call and its durable write, and the margins around them (the
+// refresh routine refuses to start one with less: codex.ErrNoTime).
+const DefaultRefreshReserve = codex.DefaultOAuthBudget + codex.DefaultPersistBudget + 6*time.Second
 
 // RefreshResult is what one refresh run returns (and logs).
 type RefreshResult struct {
@@ -93,15 +103,22 @@ type RefreshOutcome struct {
 // listed; an unknown named account is a not_found outcome.
 func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResult, error) {
 	log := logger(k.Logger).With("account", req.Account, "force", req.Force)
-	names := []string{req.Account}
+	var (
+		names  = []string{req.Account}
+		states map[string]statestore.AccountState
+		err    error
+	)
 	if req.Account == "" {
-		var err error
-		if names, err = k.Accounts.List(ctx); err != nil {
+		var snap statestore.Snapshot
+		var loadErr error
+		if names, snap, loadErr, err = listAccounts(ctx, k.Accounts, k.States); err != nil {
 			return RefreshResult{}, fmt.Errorf("list accounts: %w", err)
 		}
-	}
-	states, err := loadStates(ctx, k.States)
-	if err != nil {
+		if loadErr != nil {
+			log.Warn("load account states", "err", loadErr)
+		}
+		states = snap.States
+	} else if states, err = loadStates(ctx, k.States); err != nil {
 		log.Warn("load account states", "err", err)
 	}
 	res := RefreshResult{Accounts: k.run(ctx, names, req.Force, states)}
@@ -128,7 +145,8 @@ func (k *KeepAlive) Handle(ctx context.Context, req RefreshRequest) (RefreshResu
 }
 
 // StoredTokens reads an account's stored token without refreshing it;
-// secretstore.Store implements it. When Accounts implements it too, the
+// secretstore.Store implements it. When Stored is set (or Accounts
+// implements it), the
 // keep-alive decides what is due from the store, so that a token already
 // inside the refresh routine's own skew is reported (and counted) as
 // refreshed rather than silently renewed by the first look.
@@ -144,7 +162,15 @@ type StoredTokens interface {
 // left over are the ones that can best wait for the next run. Outcomes come
 // back in names' order.
 func (k *KeepAlive) run(ctx context.Context, names []string, force bool, states map[string]statestore.AccountState) []RefreshOutcome {
+	reserve := k.Reserve
+	if reserve <= 0 {
+		reserve = DefaultRefreshReserve
+	}
 	plans := forEach(ctx, names, k.Concurrency, func(ctx context.Context, name string) plan {
+		if left, bounded := deadlineLeft(ctx); bounded && left < reserve {
+			// Not even read: no refresh could start now anyway.
+			return plan{out: RefreshOutcome{Account: name, Status: StatusDeferred, Error: deferredHint}}
+		}
 		return k.plan(ctx, name, force, states[name])
 	})
 	var due []int
@@ -247,7 +273,11 @@ func (k *KeepAlive) refresh(ctx context.Context, name string, st statestore.Acco
 // when Accounts can, else learned through the refresh routine (which renews
 // a token inside its own skew on the way).
 func (k *KeepAlive) expiry(ctx context.Context, name string) (time.Time, error) {
-	if st, ok := k.Accounts.(StoredTokens); ok {
+	st, ok := k.Stored, k.Stored != nil
+	if !ok {
+		st, ok = k.Accounts.(StoredTokens)
+	}
+	if ok {
 		v, err := st.LoadCurrent(ctx, name)
 		if err != nil {
 			return time.Time{}, err

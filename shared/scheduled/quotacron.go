@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,6 +19,12 @@ import (
 // DefaultLimitCooldown is how long an exhausted account is cooled down when
 // the usage answer gives no future reset time: until a later run looks again.
 const DefaultLimitCooldown = 15 * time.Minute
+
+// DefaultQuotaReserve is the time a poll needs at most (the usage call's
+// 20 s timeout, a refresh of a refused token inside it, the snapshot write):
+// a run starts no poll with less than this left before its deadline, so it
+// ends before Lambda would kill it.
+const DefaultQuotaReserve = 25 * time.Second
 
 // Quota outcome statuses (besides the shared ones).
 const (
@@ -35,6 +42,10 @@ type QuotaCron struct {
 	Logger      *slog.Logger
 	Concurrency int              // default DefaultConcurrency
 	Now         func() time.Time // default time.Now
+	// Reserve: no poll starts with less than this left before the
+	// invocation's deadline (default DefaultQuotaReserve); a poll in flight
+	// is cut a tenth of it before the deadline.
+	Reserve time.Duration
 }
 
 // QuotaResult is what one quota-cron run returns (and logs).
@@ -44,6 +55,9 @@ type QuotaResult struct {
 	Limited  int            `json:"limited"`
 	Reauth   int            `json:"reauth_required"`
 	Failed   int            `json:"failed"`
+	// Deferred counts the accounts this run had no time left for; their
+	// snapshots are the oldest, so the next run polls them first.
+	Deferred int `json:"deferred"`
 }
 
 // QuotaOutcome is one account's result.
@@ -60,21 +74,53 @@ type QuotaOutcome struct {
 
 // Handle runs once per scheduled event. It fails only when the accounts
 // cannot be listed.
+//
+// Accounts are polled stalest first (the oldest snapshot, and an account
+// never polled, first), Concurrency at a time, and no poll starts with less
+// than Reserve left before the invocation's deadline: a run that cannot
+// poll every account ends in time, reports the rest as deferred, and the
+// next run, finding their snapshots the oldest, starts with them. No
+// account is skipped run after run.
 func (q *QuotaCron) Handle(ctx context.Context, ev events.EventBridgeEvent) (QuotaResult, error) {
 	log := logger(q.Logger).With("event_id", ev.ID)
-	names, err := q.Accounts.List(ctx)
+	var states StateReader
+	if q.States != nil {
+		states = q.States
+	}
+	names, snap, loadErr, err := listAccounts(ctx, q.Accounts, states)
 	if err != nil {
 		return QuotaResult{}, fmt.Errorf("list accounts: %w", err)
 	}
-	states, err := loadStates(ctx, q.States)
-	if err != nil {
+	if loadErr != nil {
 		// Without states every account is tried; the refresh routine still
 		// refuses dead logins, and no cooldown is lifted blindly.
-		log.Warn("load account states", "err", err)
+		log.Warn("load account states", "err", loadErr)
 	}
-	res := QuotaResult{Accounts: forEach(ctx, names, q.Concurrency, func(ctx context.Context, name string) QuotaOutcome {
-		return q.account(ctx, name, states[name])
-	})}
+	order := stalestFirst(names, snap.Quotas)
+	reserve := q.Reserve
+	if reserve <= 0 {
+		reserve = DefaultQuotaReserve
+	}
+	polled := forEach(ctx, order, q.Concurrency, func(ctx context.Context, name string) QuotaOutcome {
+		left, bounded := deadlineLeft(ctx)
+		if bounded && left < reserve {
+			return QuotaOutcome{Account: name, Status: StatusDeferred, Error: quotaDeferredHint}
+		}
+		if bounded {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, left-reserve/10)
+			defer cancel()
+		}
+		return q.account(ctx, name, snap.States[name])
+	})
+	byName := make(map[string]QuotaOutcome, len(polled))
+	for _, o := range polled {
+		byName[o.Account] = o
+	}
+	res := QuotaResult{Accounts: make([]QuotaOutcome, 0, len(names))}
+	for _, name := range names {
+		res.Accounts = append(res.Accounts, byName[name])
+	}
 	for _, o := range res.Accounts {
 		switch o.Status {
 		case StatusOK:
@@ -83,14 +129,31 @@ func (q *QuotaCron) Handle(ctx context.Context, ev events.EventBridgeEvent) (Quo
 			res.Limited++
 		case StatusReauthRequired:
 			res.Reauth++
+		case StatusDeferred:
+			res.Deferred++
 		default:
 			res.Failed++
 		}
 	}
 	q.emit(res)
 	log.Info("quota snapshot run", "accounts", len(names), "ok", res.OK, "limited", res.Limited,
-		"reauth_required", res.Reauth, "failed", res.Failed, "result", res)
+		"reauth_required", res.Reauth, "failed", res.Failed, "deferred", res.Deferred, "result", res)
 	return res, nil
+}
+
+// quotaDeferredHint is the outcome message of an account left to the next run.
+const quotaDeferredHint = "not polled: too little of this run's time was left; its snapshot is the oldest, so the next run polls it first"
+
+// stalestFirst orders names by their snapshot's age, oldest first (never
+// polled first of all), then by name. Duplicates are dropped.
+func stalestFirst(names []string, quotas map[string]statestore.QuotaSnapshot) []string {
+	order := slices.Clone(names)
+	slices.Sort(order)
+	order = slices.Compact(order)
+	slices.SortStableFunc(order, func(a, b string) int {
+		return quotas[a].FetchedAt.Compare(quotas[b].FetchedAt)
+	})
+	return order
 }
 
 // account fetches, stores and acts on one account's usage.

@@ -9,6 +9,9 @@
 //	                                                          reason S, status_at S (RFC3339),
 //	                                                          cooldown_until N (epoch ms), cooldown_reason S,
 //	                                                          updated_at S (RFC3339)
+//	registry   pk "accounts"          sk "registry#<account>" account S, updated_at S: the account list
+//	                                                          (Registry; never ListSecrets)
+//	marker     pk "accounts"          sk "registry"           updated_at S: the one-time backfill ran
 //	quota      pk "accounts"          sk "quota#<account>"    account, plan, allowed, limit_reached,
 //	                                                          windows L of {kind, used_percent,
 //	                                                          window_seconds, reset_at}, credits M {has_credits,
@@ -27,7 +30,8 @@
 //
 // One Query on pk "usage#<day>" returns a day's usage of every key; with
 // begins_with(sk, "<key>"|) it returns one key's (KeyTokensOn).
-// One Query on pk "accounts" returns every state and quota item (Load).
+// One Query on pk "accounts" returns every registry, state and quota item
+// (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is
 // returned once by CreateKey and never stored or logged.
 package statestore

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type DynamoDBAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Account statuses.
@@ -206,15 +208,19 @@ func (s *Store) updateStateIf(ctx context.Context, op, account string, cond *exp
 	return nil
 }
 
-// Snapshot is every account's state and latest quota, by account. An
-// account without a record is absent from the map.
+// Snapshot is every account's state and latest quota, by account, and the
+// account registry. An account without a record is absent from the map.
 type Snapshot struct {
 	States map[string]AccountState
 	Quotas map[string]QuotaSnapshot
+	// Registered is the account registry, sorted; Backfilled says whether
+	// the one-time backfill from before the registry ran (see Registry).
+	Registered []string
+	Backfilled bool
 }
 
-// Load reads every account state and quota snapshot with one (paginated)
-// Query.
+// Load reads every account state, quota snapshot and registry item with one
+// (paginated) Query.
 func (s *Store) Load(ctx context.Context) (Snapshot, error) {
 	snap := Snapshot{States: map[string]AccountState{}, Quotas: map[string]QuotaSnapshot{}}
 	err := s.query(ctx, pkAccounts, func(sk string, item map[string]types.AttributeValue) error {
@@ -237,12 +243,17 @@ func (s *Store) Load(ctx context.Context) (Snapshot, error) {
 			}
 			q.Account = account
 			snap.Quotas[account] = q
+		} else if account, ok := strings.CutPrefix(sk, skRegistry); ok && account != "" {
+			snap.Registered = append(snap.Registered, account)
+		} else if sk == skBackfilled {
+			snap.Backfilled = true
 		}
 		return nil
 	})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("load account states: %w", err)
 	}
+	slices.Sort(snap.Registered)
 	return snap, nil
 }
 

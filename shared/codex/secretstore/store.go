@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -31,6 +32,7 @@ type SecretsManagerAPI interface {
 	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
 // Store keeps one auth.json secret per account under a name prefix.
@@ -188,6 +190,38 @@ func (s *Store) create(ctx context.Context, account, id string, data []byte) err
 		return fmt.Errorf("create account %q: %w", account, err)
 	}
 	return nil
+}
+
+// Exists says whether account's secret exists and is not scheduled for
+// deletion (DescribeSecret: the functions may call it, not ListSecrets).
+func (s *Store) Exists(ctx context.Context, account string) (bool, error) {
+	out, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.SecretName(account))})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe account %q: %w", account, err)
+	}
+	return out.DeletedDate == nil, nil
+}
+
+// ScheduleDelete schedules account's secret for deletion after window
+// days (7 to 30; 0: Secrets Manager's default, 30), during which
+// `aws secretsmanager restore-secret` brings it back. It returns when the
+// secret will be deleted; a missing secret is codex.ErrAccountNotFound.
+func (s *Store) ScheduleDelete(ctx context.Context, account string, window int) (time.Time, error) {
+	in := &secretsmanager.DeleteSecretInput{SecretId: aws.String(s.SecretName(account))}
+	if window > 0 {
+		in.RecoveryWindowInDays = aws.Int64(int64(window))
+	}
+	out, err := s.client.DeleteSecret(ctx, in)
+	if isNotFound(err) {
+		return time.Time{}, fmt.Errorf("delete account %q: %w", account, codex.ErrAccountNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("delete account %q: %w", account, err)
+	}
+	return aws.ToTime(out.DeletionDate), nil
 }
 
 // List returns the accounts under the prefix, sorted. Secrets scheduled for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/metering"
@@ -162,4 +163,64 @@ var _ metering.BudgetSource = Budgets{}
 // TokensOn sums the key's counters of day's UTC day.
 func (b Budgets) TokensOn(ctx context.Context, name string, day time.Time) (int64, error) {
 	return b.Store.KeyTokensOn(ctx, name, day)
+}
+
+// SharedLoad is a StateAPI whose concurrent Loads share one Query: the
+// pool reads the account list (Accounts) and the states (States) at once,
+// and both come from the one read of the accounts partition.
+type SharedLoad struct {
+	StateAPI
+
+	mu   sync.Mutex
+	call *loadCall
+}
+
+type loadCall struct {
+	done chan struct{}
+	snap statestore.Snapshot
+	err  error
+}
+
+// Load runs the wrapped Load, or waits for the one in flight.
+func (s *SharedLoad) Load(ctx context.Context) (statestore.Snapshot, error) {
+	s.mu.Lock()
+	c := s.call
+	if c == nil {
+		c = &loadCall{done: make(chan struct{})}
+		s.call = c
+		s.mu.Unlock()
+		c.snap, c.err = s.StateAPI.Load(ctx)
+		s.mu.Lock()
+		s.call = nil
+		s.mu.Unlock()
+		close(c.done)
+	} else {
+		s.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return statestore.Snapshot{}, ctx.Err()
+		}
+	}
+	return c.snap, c.err
+}
+
+// Accounts is the proxy's account list: the registry in the table, read
+// with the states' Query (Load is a SharedLoad), never ListSecrets.
+type Accounts struct {
+	Load interface {
+		Load(context.Context) (statestore.Snapshot, error)
+	}
+	Registry statestore.Registry
+}
+
+var _ proxy.AccountLister = Accounts{}
+
+// List returns the registered accounts (after the one-time backfill).
+func (a Accounts) List(ctx context.Context) ([]string, error) {
+	snap, err := a.Load.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account registry: %w", err)
+	}
+	return a.Registry.Accounts(ctx, snap), nil
 }

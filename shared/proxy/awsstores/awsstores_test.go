@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,5 +178,47 @@ func TestUsage_RecordUsage(t *testing.T) {
 	// Without a metrics writer nothing is emitted and the write still happens.
 	if err := (Usage{Store: store}).RecordUsage(context.Background(), rec); err != nil {
 		t.Error(err)
+	}
+}
+
+// gatedStates is a StateAPI whose Load counts its calls and waits for gate.
+type gatedStates struct {
+	fakeStates
+	gate  chan struct{}
+	loads atomic.Int32
+}
+
+func (g *gatedStates) Load(ctx context.Context) (statestore.Snapshot, error) {
+	g.loads.Add(1)
+	<-g.gate
+	return statestore.Snapshot{Registered: []string{"a", "b"}, Backfilled: true}, nil
+}
+
+// TestSharedLoad_Load_OneQueryForListAndStates: the pool's concurrent
+// account list and states come from one Load; a later Load reads again.
+func TestSharedLoad_Load_OneQueryForListAndStates(t *testing.T) {
+	g := &gatedStates{gate: make(chan struct{})}
+	shared := &SharedLoad{StateAPI: g}
+	acc := Accounts{Load: shared}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var names []string
+	var listErr, statesErr error
+	wg.Go(func() { names, listErr = acc.List(ctx) })
+	wg.Go(func() { _, statesErr = States{Store: shared}.AccountStates(ctx) })
+	for g.loads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the second caller joins the Load in flight
+	close(g.gate)
+	wg.Wait()
+	if listErr != nil || statesErr != nil || !slices.Equal(names, []string{"a", "b"}) {
+		t.Fatalf("List = %v, %v; AccountStates err %v", names, listErr, statesErr)
+	}
+	if n := g.loads.Load(); n != 1 {
+		t.Errorf("%d Loads for one list and its states, want 1", n)
+	}
+	if _, err := acc.List(ctx); err != nil || g.loads.Load() != 2 {
+		t.Errorf("a later List: %v, %d Loads in all, want 2", err, g.loads.Load())
 	}
 }
