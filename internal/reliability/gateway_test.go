@@ -147,9 +147,9 @@ const responsesBody = `{"model":"gpt-5.1-codex","instructions":"You are Codex.",
 
 // request sends one streamed turn. Served means HTTP 200 and a stream that
 // reached response.completed.
-func (c *container) request(key string) outcome {
-	o := outcome{Start: time.Now()}
-	defer func() { o.End = time.Now() }()
+func (c *container) request(key string) (o outcome) {
+	o.Start = time.Now()
+	defer func() { o.End = time.Now() }() // a named result: the deferred stamp is returned
 	req, _ := http.NewRequest(http.MethodPost, c.srv.URL+"/v1/responses", strings.NewReader(responsesBody))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")

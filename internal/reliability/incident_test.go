@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,19 +134,8 @@ func (g *gateway) recoveryInvariants(t *testing.T, ended time.Time) []string {
 // redacted.
 func (g *gateway) diagnosis(ended time.Time) string {
 	var b strings.Builder
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if snap, err := g.states(ctx); err != nil {
-		fmt.Fprintf(&b, "account states: %v\n", err)
-	} else {
-		now := time.Now()
-		for name, s := range snap.States {
-			fmt.Fprintf(&b, "account %s: status %q", name, s.Status)
-			if now.Before(s.CooldownUntil) {
-				fmt.Fprintf(&b, ", cooling down (%s) for %s more", s.CooldownReason, s.CooldownUntil.Sub(now).Round(time.Second))
-			}
-			b.WriteString("\n")
-		}
+	if cd := g.cooldowns(); cd != "" {
+		fmt.Fprintf(&b, "accounts at the end: %s\n", cd)
 	}
 	for _, c := range g.containers {
 		list := c.results.snapshot()
@@ -163,6 +153,52 @@ func (g *gateway) diagnosis(ended time.Time) string {
 		}
 	}
 	return b.String()
+}
+
+// cooldowns says which accounts the state table holds out of the pool now
+// (cooling down, with reason and time left, or reauth_required); "" when
+// none.
+func (g *gateway) cooldowns() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	snap, err := g.states(ctx)
+	if err != nil {
+		return "account states unreadable: " + err.Error()
+	}
+	now := time.Now()
+	var out []string
+	for name, s := range snap.States {
+		switch {
+		case s.Status == statestore.StatusReauthRequired:
+			out = append(out, fmt.Sprintf("%s reauth_required (%s)", name, s.Reason))
+		case now.Before(s.CooldownUntil):
+			out = append(out, fmt.Sprintf("%s cooling down (%s) for %s more", name, s.CooldownReason, s.CooldownUntil.Sub(now).Round(time.Second)))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// recoverySummary is each container's recovery after ended in one line,
+// with the last failure's status and code.
+func (g *gateway) recoverySummary(ended time.Time) string {
+	var parts []string
+	lastFail := ""
+	for _, c := range g.containers {
+		r := recoveryOf(c.results.snapshot(), ended)
+		parts = append(parts, fmt.Sprintf("%s %d/%d served, first success %s, all green %s", c.name, r.Served, r.After, ms(r.FirstOK), ms(r.AllGreen)))
+		if len(r.Failures) > 0 {
+			lastFail = last(r.Failures)
+		}
+	}
+	if lastFail != "" {
+		// "+1m9s HTTP 503 no_available_account: message": status and code suffice.
+		if i := strings.Index(lastFail, ": "); i > 0 {
+			lastFail = lastFail[:i]
+		}
+		parts = append(parts, "last failure "+lastFail)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func last(s []string) string {

@@ -1,6 +1,9 @@
 package reliability
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -41,5 +44,42 @@ func TestRedact(t *testing.T) {
 	in := `bearer eyJhbGciOi.eyJzdWIiOiIx.c2ln refresh rt_abcDEF123_x key cgk_0123abcd fine`
 	if got, want := redact(in), `bearer [redacted] refresh [redacted] key [redacted] fine`; got != want {
 		t.Errorf("redact = %q, want %q", got, want)
+	}
+}
+
+func TestContainer_Request(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		ok     bool
+		why    string
+	}{
+		{"complete stream", 200, "event: response.created\ndata: {}\n\nevent: response.completed\ndata: {}\n\n", true, ""},
+		{"dark", 503, `{"error":{"message":"No Codex account is available right now.","type":"server_error","code":"no_available_account"}}`,
+			false, "HTTP 503 no_available_account: No Codex account is available right now."},
+		{"stream cut with an error event", 200, "event: response.created\ndata: {}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"message\":\"cut\",\"code\":\"upstream_stream_error\"}}\n\n",
+			false, "HTTP 200, stream without response.completed upstream_stream_error: cut"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer cgk_test" || r.URL.Path != "/v1/responses" {
+					http.Error(w, "bad request", 400)
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := &container{srv: srv, client: srv.Client()}
+			o := c.request("cgk_test")
+			if o.OK != tc.ok || o.Why != tc.why || o.Status != tc.status {
+				t.Errorf("outcome %+v, want ok %v why %q", o, tc.ok, tc.why)
+			}
+			if o.End.Sub(o.Start) < 20*time.Millisecond {
+				t.Errorf("answered %s after it started, want the 20 ms the server took", o.End.Sub(o.Start))
+			}
+		})
 	}
 }
