@@ -179,26 +179,29 @@ func (g *gateway) cooldowns() string {
 	return strings.Join(out, ", ")
 }
 
-// recoverySummary is each container's recovery after ended in one line,
-// with the last failure's status and code.
+// recoverySummary says in one line how the containers fared after ended:
+// dark (nothing served) or how long each took to be all green, with the
+// last failure's status and code.
 func (g *gateway) recoverySummary(ended time.Time) string {
 	var parts []string
+	served, sent := 0, 0
 	lastFail := ""
 	for _, c := range g.containers {
 		r := recoveryOf(c.results.snapshot(), ended)
-		parts = append(parts, fmt.Sprintf("%s %d/%d served, first success %s, all green %s", c.name, r.Served, r.After, ms(r.FirstOK), ms(r.AllGreen)))
+		served, sent = served+r.Served, sent+r.After
+		parts = append(parts, fmt.Sprintf("%s all green after %s", c.name, ms(r.AllGreen)))
 		if len(r.Failures) > 0 {
 			lastFail = last(r.Failures)
 		}
 	}
-	if lastFail != "" {
-		// "+1m9s HTTP 503 no_available_account: message": status and code suffice.
-		if i := strings.Index(lastFail, ": "); i > 0 {
-			lastFail = lastFail[:i]
-		}
-		parts = append(parts, "last failure "+lastFail)
+	// "+1m9s HTTP 503 no_available_account: message": status and code suffice.
+	if i := strings.Index(lastFail, ": "); i > 0 {
+		lastFail = lastFail[:i]
 	}
-	return strings.Join(parts, "; ")
+	if served == 0 {
+		return fmt.Sprintf("gateway dark, none of %d requests served in the %s after (last: %s)", sent, ms(time.Since(ended)), lastFail)
+	}
+	return fmt.Sprintf("%d/%d served after; %s (last failure: %s)", served, sent, strings.Join(parts, ", "), lastFail)
 }
 
 func last(s []string) string {

@@ -129,7 +129,7 @@ func (m *Matrix) writeSeeds(p func(string, ...any)) (failed int) {
 			failed++
 		}
 		p("| %d | %v | %s | %d | %d | %d | %d | %d | %d | %s | %s | %s | %s |", r.Seed, r.StaleReads, r.Faults, r.Requests, r.Served, r.Refreshes, r.Reuse, r.Revoked, r.Reauth,
-			seedTime(r.FirstOK), seedTime(r.AllGreen), ok, oneLine(r.Why))
+			seedTime(r.FirstOK), seedTime(r.AllGreen), ok, cut(r.Why, 600))
 	}
 	p("")
 	p("Schedules (time from the start of the faults):")
@@ -147,11 +147,14 @@ func seedTime(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
-func oneLine(s string) string {
+func oneLine(s string) string { return cut(s, 300) }
+
+// cut makes s one table cell of at most n bytes.
+func cut(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "|", "/")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	if len(s) > n {
+		s = s[:n] + "…"
 	}
 	return s
 }
