@@ -4,6 +4,9 @@
 # scripts/with-stack.sh) and write docs/RELIABILITY.md, then run each fuzz
 # target of the bad-input corpus for a bounded time.
 #   CODEXGATE_SOAK   soak duration (default 60s)
+#   CODEXGATE_CHAOS_SEEDS   seeds of the seeded fault runs, comma-separated
+#                    (default 1,2,3,4,5); each runs its faults for
+#   CODEXGATE_CHAOS_PERIOD  (default 90s), then up to 70 s of recovery
 #   FUZZTIME         per fuzz target, as go test -fuzztime takes it (default
 #                    20000x: a count, not a duration, so a loaded machine
 #                    does not turn a slow start into a failure; 0 skips)
@@ -13,7 +16,7 @@ cd "$root"
 go=${GO:-go}
 rc=0
 CODEXGATE_RELIABILITY=1 CODEXGATE_SOAK=${CODEXGATE_SOAK:-60s} \
-	$go test -count=1 -timeout 30m -run '^TestReliability_Matrix$' -v ./internal/reliability/ || rc=$?
+	$go test -count=1 -timeout 60m -run '^TestReliability_Matrix$' -v ./internal/reliability/ || rc=$?
 echo "reliability: wrote docs/RELIABILITY.md" >&2
 
 fuzztime=${FUZZTIME:-20000x}

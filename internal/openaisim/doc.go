@@ -85,6 +85,8 @@
 //
 // Faults (InjectFault) model the failures the refresh protocol must survive:
 // delays, 5xx, dropped connections, a rotation the client never saw
-// (Fault.AfterRefresh) and streams cut mid-answer. Stats exposes the counters
+// (Fault.AfterRefresh), streams cut mid-answer, and upstream incidents that
+// answer 401 to valid tokens for a while (Status 401 with UnauthorizedBody,
+// Fault.Until, on one Account or all). Stats exposes the counters
 // tests assert on. cmd/openaisim runs the simulator as a separate process.
 package openaisim

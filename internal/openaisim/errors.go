@@ -39,6 +39,15 @@ type apiError struct {
 	Code    *string `json:"code"`
 }
 
+// UnauthorizedBody is the body the backend answers a 401 with for an
+// expired access token (code token_expired): what an upstream incident
+// that rejects valid tokens looks like to a client (Fault.Body).
+func UnauthorizedBody() string {
+	code := codeTokenExpired
+	b, _ := json.Marshal(map[string]any{"error": apiError{Message: msgTokenExpired, Type: "invalid_request_error", Code: &code}})
+	return string(b)
+}
+
 // writeError writes {"error":{…}}; an empty code or param is JSON null.
 func writeError(w http.ResponseWriter, status int, code, param, msg string) {
 	e := apiError{Message: msg, Type: "invalid_request_error"}

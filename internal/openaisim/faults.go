@@ -7,8 +7,9 @@ import (
 )
 
 // Fault is an injected failure. A request matches when its path starts with
-// Path (and its method equals Method, if set); the first matching fault with
-// requests left applies. Effects, in order: Delay; then
+// Path (and its method equals Method, if set; and its ChatGPT-Account-Id
+// header equals Account, if set: a backend incident on one account); the
+// first matching fault with requests left, and not past Until, applies. Effects, in order: Delay; then
 //   - StreamCutAfterEvents > 0 (/responses): serve normally, abort the
 //     connection after that many SSE events;
 //   - AfterRefresh (/oauth/token): serve the request for real (the refresh
@@ -33,6 +34,13 @@ type Fault struct {
 	DropConnection       bool          `json:"drop_connection,omitempty"`
 	AfterRefresh         bool          `json:"after_refresh,omitempty"`
 	StreamCutAfterEvents int           `json:"stream_cut_after_events,omitempty"`
+	// Account limits the fault to backend requests for that ChatGPT account
+	// (their ChatGPT-Account-Id header); token endpoint requests carry none.
+	Account string `json:"account,omitempty"`
+	// Until, when set, ends the fault at that wall-clock time (not the
+	// simulator's clock, which Advance moves): an incident window that
+	// closes by itself while other faults stay.
+	Until time.Time `json:"until,omitzero"`
 }
 
 type faultState struct {
@@ -64,8 +72,18 @@ func (s *Sim) ClearFaults() {
 func (s *Sim) takeFault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
+	live := s.faults[:0]
+	for _, f := range s.faults {
+		if f.Until.IsZero() || now.Before(f.Until) {
+			live = append(live, f)
+		}
+	}
+	clear(s.faults[len(live):]) // no pointers kept to faults that ended
+	s.faults = live
 	for i, f := range s.faults {
-		if !strings.HasPrefix(r.URL.Path, f.Path) || (f.Method != "" && f.Method != r.Method) {
+		if !strings.HasPrefix(r.URL.Path, f.Path) || (f.Method != "" && f.Method != r.Method) ||
+			(f.Account != "" && r.Header.Get("ChatGPT-Account-Id") != f.Account) {
 			continue
 		}
 		if f.left > 0 {

@@ -124,3 +124,51 @@ func TestSim_Fault_DelayActsAfterClientTimeout(t *testing.T) {
 		t.Fatalf("retry after timeout: %d %s", r.status, r.raw)
 	}
 }
+
+// An upstream incident (issue 25): the backend answers 401 to valid tokens
+// for a while, on one account or all, then serves them again by itself.
+func TestSim_Fault_UnauthorizedWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		account      func(a, b Tokens) string // the fault's Account
+		wantA, wantB int
+	}{
+		{name: "every account", account: func(Tokens, Tokens) string { return "" }, wantA: 401, wantB: 401},
+		{name: "one account", account: func(a, _ Tokens) string { return a.AccountID }, wantA: 401, wantB: 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			a, b := f.sim.AddAccount(Account{ID: "acct-a"}), f.sim.AddAccount(Account{ID: "acct-b"})
+			f.sim.InjectFault(Fault{Path: "/backend-api/codex", Status: 401, Body: UnauthorizedBody(),
+				Account: tc.account(a, b), Until: time.Now().Add(300 * time.Millisecond)})
+			ra, rb := f.responses(t, a), f.responses(t, b)
+			if ra.status != tc.wantA || rb.status != tc.wantB {
+				t.Fatalf("during the window: a %d, b %d; want %d, %d", ra.status, rb.status, tc.wantA, tc.wantB)
+			}
+			if ra.errCode() != "token_expired" {
+				t.Errorf("401 body code %q, want token_expired: %s", ra.errCode(), ra.raw)
+			}
+			time.Sleep(400 * time.Millisecond)
+			if ra, rb := f.responses(t, a), f.responses(t, b); ra.status != 200 || rb.status != 200 {
+				t.Fatalf("after the window: a %d, b %d", ra.status, rb.status)
+			}
+			// The window touched no token: no refresh was needed or made.
+			if st := f.sim.Stats(); st.Refreshes != 0 || st.Unauthorized != 0 {
+				t.Errorf("stats: %+v", st)
+			}
+		})
+	}
+}
+
+// UnauthorizedBody is byte for byte what the backend answers an expired token.
+func TestUnauthorizedBody_MatchesExpiredToken(t *testing.T) {
+	f := newFixture(t, Options{})
+	tok := f.sim.AddAccount(Account{})
+	if err := f.sim.ExpireAccessTokens(tok.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	r := f.responses(t, tok)
+	if r.status != 401 || strings.TrimSpace(r.raw) != UnauthorizedBody() {
+		t.Fatalf("expired token: %d %q, want 401 %q", r.status, r.raw, UnauthorizedBody())
+	}
+}

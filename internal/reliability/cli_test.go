@@ -23,11 +23,9 @@ import (
 // the negative control (a second interrupt forces exit; the login is lost).
 func cliInterruptRow(t *testing.T, add func(Row)) {
 	r := Row{Section: promiseSection, Name: "4. `codexgate refresh --force` (the built CLI) gets SIGINT while its OAuth request is at the token endpoint (answer delayed 3 s)", Requests: 1}
-	bin := filepath.Join(t.TempDir(), "codexgate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/codexgate")
-	build.Dir = testsupport.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		r.Err = fmt.Sprintf("build the CLI: %v: %s", err, out)
+	bin, err := buildCLI(t)
+	if err != nil {
+		r.Err = err.Error()
 		add(r)
 		return
 	}
@@ -35,12 +33,7 @@ func cliInterruptRow(t *testing.T, add func(Row)) {
 	w.ImportExpiring(t, "main", "acct-cli")
 	w.Sim.InjectFault(openaisim.Fault{Path: "/oauth/token", Delay: 3 * time.Second, Count: 1})
 	cmd := exec.Command(bin, "refresh", "--account", "main", "--force")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, w.ContainerEnv()...)
+	cmd.Env = cliEnv(w.World)
 	var stderr testsupport.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -52,7 +45,6 @@ func cliInterruptRow(t *testing.T, add func(Row)) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	var err error
 	select {
 	case err = <-done:
 	case <-time.After(3 * time.Minute):
@@ -75,4 +67,27 @@ func cliInterruptRow(t *testing.T, add func(Row)) {
 	r.Why = fmt.Sprintf("Exit status %d after SIGINT; said it was finishing the refresh: %v. Its rotated token was stored (the probe's forced refresh spent it without a reuse).", code, said)
 	r.Expected = said && r.Served == 1 && r.Reuse == 0 && r.TokensLost == 0 && r.Reauth == 0 && r.Err == ""
 	add(r)
+}
+
+// buildCLI builds cmd/codexgate into t's temporary directory.
+func buildCLI(t *testing.T) (string, error) {
+	bin := filepath.Join(t.TempDir(), "codexgate")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/codexgate")
+	build.Dir = testsupport.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the CLI: %v: %s", err, out)
+	}
+	return bin, nil
+}
+
+// cliEnv is the environment of a CLI process in w: this process's, without
+// its CODEXGATE_ settings (the stack's URL kept), plus w's.
+func cliEnv(w *simworld.World) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, w.ContainerEnv()...)
 }

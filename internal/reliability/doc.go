@@ -12,6 +12,14 @@
 // refresh, a pending version without a label, a loop of refreshes against
 // the refresh budget), which shared/codex's tests assert on too.
 //
+// The seeded fault runs (issue 25, seeded_test.go) put several proxy
+// containers, wired as deployed, and two accounts under a random schedule
+// drawn from each seed (AWS errors and stalls, upstream 401 windows,
+// expiries, refresh storms, interrupted CLI refreshes) and check that no
+// token is lost and that every request is served within 60 s after the
+// faults stop. TestReliability_UpstreamIncident, in `make test`, holds the
+// same recovery promise for a 60 s upstream incident alone.
+//
 // For each row it reports what was injected, requests served, OAuth
 // refreshes, reuse rejections, tokens lost and accounts left
 // reauth_required. Tokens lost counts logins the simulator revoked (a reuse

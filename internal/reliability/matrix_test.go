@@ -62,6 +62,9 @@ func TestReliability_Matrix(t *testing.T) {
 	t.Run("Kills", func(t *testing.T) { killRows(t, add) })
 	t.Run("Promise", func(t *testing.T) { promiseRows(t, add) })
 	t.Run("Soak", func(t *testing.T) { soakRow(t, add, soakFor) })
+	t.Run("SeededFaults", func(t *testing.T) {
+		seededRuns(t, func(r SeedRow) { m.Seeds = append(m.Seeds, r) })
+	})
 }
 
 // runRow is the common shape of a single-account row: a faulty container
