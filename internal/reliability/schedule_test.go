@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/shared/codex"
 )
 
 // faultKind is one kind of fault a seeded run injects.
@@ -65,10 +67,11 @@ var (
 
 // refreshBudgetUse bounds the OAuth refreshes a schedule may cost one
 // account, estimated: an expiry, a storm or a CLI refresh costs one, an
-// upstream window up to incidentRefreshes. The default budget (20 per
-// account, codex.DefaultRefreshRate) must not be what darkens the gateway:
-// that would be the budget working, not the failure under test.
-const refreshBudgetUse = 16
+// upstream window up to incidentRefreshes. The default budget's burst
+// (codex.DefaultRefreshRate) must not be what darkens the gateway: that
+// would be the budget working, not the failure under test; two are kept
+// for the estimate's slack.
+var refreshBudgetUse = codex.DefaultRefreshRate.Burst - 2
 
 // cliTokenDelay is how late the token endpoint answers the CLI's refresh:
 // less than the containers' 2 s OAuth timeout, should a container's refresh
