@@ -46,7 +46,7 @@ func (m *Leaser) Acquire(_ context.Context, key, owner string, ttl time.Duration
 		it = &codex.Lease{Key: key}
 		m.items[key] = it
 	}
-	rec := &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt, Current: maps.Clone(it.Current)}
+	rec := m.recordLocked(key, it)
 	same := stale != nil && stale.Owner == rec.Owner && stale.Fence == rec.Fence && stale.Beat == rec.Beat
 	free := it.Owner == "" || it.ExpiresAt.IsZero() || it.Owner == owner || same
 	if !m.ExcludeNothing && !free {
@@ -72,36 +72,49 @@ func (m *Leaser) held(l *codex.Lease) (*codex.Lease, error) {
 
 // Renew implements codex.Leaser.
 func (m *Leaser) Renew(_ context.Context, l *codex.Lease, ttl time.Duration) error {
-	m.calls.Add(1)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	it, err := m.held(l)
-	if err != nil {
-		return err
-	}
-	if it.ExpiresAt.IsZero() && !m.ExcludeNothing {
-		return codex.ErrLeaseLost // released: a late renewal must not hold it again
-	}
-	it.ExpiresAt, it.TTL = m.now().Add(ttl), ttl
-	m.beats[l.Key]++
-	return nil
+	return m.write(l, func(it *codex.Lease) error {
+		if it.ExpiresAt.IsZero() && !m.ExcludeNothing {
+			return codex.ErrLeaseLost // released: a late renewal must not hold it again
+		}
+		it.ExpiresAt, it.TTL = m.now().Add(ttl), ttl
+		m.beats[l.Key]++
+		return nil
+	})
 }
 
 // SetPending implements codex.Leaser.
 func (m *Leaser) SetPending(_ context.Context, l *codex.Lease, p codex.Pending, b codex.RefreshBudget) error {
-	m.calls.Add(1)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	it, err := m.held(l)
-	if err != nil {
-		return err
-	}
-	it.Pending, it.Budget = p, b
-	return nil
+	return m.write(l, func(it *codex.Lease) error {
+		it.Pending, it.Budget = p, b
+		return nil
+	})
 }
 
 // Release implements codex.Leaser: the item and its fence stay.
 func (m *Leaser) Release(_ context.Context, l *codex.Lease, r codex.Release) error {
+	return m.write(l, func(it *codex.Lease) error {
+		it.ExpiresAt = time.Time{}
+		if len(r.Current) > 0 {
+			if it.Current == nil {
+				it.Current = map[string]string{}
+			}
+			maps.Copy(it.Current, r.Current)
+			maps.DeleteFunc(it.Current, func(_, id string) bool { return id == "" })
+		}
+		if r.ClearPending {
+			it.Pending = codex.Pending{}
+		}
+		if r.Reauth != nil {
+			it.Reauth = maps.Clone(r.Reauth)
+		}
+		return nil
+	})
+}
+
+// write applies fn to l's item, counted as one call, while owner and fence
+// are still l's (codex.ErrLeaseLost otherwise), as every holder's write is
+// conditioned in DynamoDB.
+func (m *Leaser) write(l *codex.Lease, fn func(it *codex.Lease) error) error {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -109,21 +122,7 @@ func (m *Leaser) Release(_ context.Context, l *codex.Lease, r codex.Release) err
 	if err != nil {
 		return err
 	}
-	it.ExpiresAt = time.Time{}
-	if len(r.Current) > 0 {
-		if it.Current == nil {
-			it.Current = map[string]string{}
-		}
-		maps.Copy(it.Current, r.Current)
-		maps.DeleteFunc(it.Current, func(_, id string) bool { return id == "" })
-	}
-	if r.ClearPending {
-		it.Pending = codex.Pending{}
-	}
-	if r.Reauth != nil {
-		it.Reauth = maps.Clone(r.Reauth)
-	}
-	return nil
+	return fn(it)
 }
 
 // Inspect implements codex.Leaser.
@@ -135,5 +134,10 @@ func (m *Leaser) Inspect(_ context.Context, key string) (*codex.LeaseHeldError, 
 	if it == nil {
 		return &codex.LeaseHeldError{}, nil
 	}
-	return &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt, Current: maps.Clone(it.Current)}, nil
+	return m.recordLocked(key, it), nil
+}
+
+// recordLocked is key's item as a waiter sees it.
+func (m *Leaser) recordLocked(key string, it *codex.Lease) *codex.LeaseHeldError {
+	return &codex.LeaseHeldError{Owner: it.Owner, Fence: it.Fence, Beat: m.beats[key], TTL: it.TTL, ExpiresAt: it.ExpiresAt, Current: maps.Clone(it.Current)}
 }

@@ -83,11 +83,8 @@ func (r *Refresher) replaceUnderLease(ctx context.Context, account string, seen 
 		return "", fmt.Errorf("store account %q: %w", account, err)
 	}
 	l := hl.Lease
-	r.inFlight.add(1)
-	defer r.inFlight.add(-1)
-	hb := r.keepAlive(ctx, l, hl.sent)
-	defer hb.end()
-	done := func(rel Release) { r.release(ctx, account, l, hb, rel) }
+	hb, done, cleanup := r.holding(ctx, account, hl)
+	defer cleanup()
 	cur, rel, err := r.readBase(ctx, account, l, hint)
 	unreadable := errors.Is(err, ErrInvalidAuthFile) && cur.ID != ""
 	if err != nil && !unreadable {

@@ -15,11 +15,8 @@ import (
 func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLease, seenID string, hint *Version, opts AccessOptions) (Version, bool, error) {
 	l := hl.Lease
 	log := r.log.With("account", account, "lease", maskKey(l.Key), "fence", l.Fence)
-	r.inFlight.add(1)
-	defer r.inFlight.add(-1)
-	hb := r.keepAlive(ctx, l, hl.sent)
-	defer hb.end()
-	done := func(rel Release) { r.release(ctx, account, l, hb, rel) }
+	hb, done, cleanup := r.holding(ctx, account, hl)
+	defer cleanup()
 
 	// Read the base under the lease (finishing a crashed holder's write).
 	cur, rel, err := r.readBase(ctx, account, l, hint)
@@ -119,6 +116,19 @@ func (r *Refresher) underLease(ctx context.Context, account string, hl *heldLeas
 	done(rel)
 	r.versionStored(ctx, account, next, false)
 	return fresh, true, nil
+}
+
+// holding starts what holding hl takes: a count for Wait and a heartbeat.
+// done releases the lease (stopping the heartbeat first); cleanup, deferred
+// by the caller, ends both on paths that do not release.
+func (r *Refresher) holding(ctx context.Context, account string, hl *heldLease) (hb *heartbeat, done func(Release), cleanup func()) {
+	r.inFlight.add(1)
+	hb = r.keepAlive(ctx, hl.Lease, hl.sent)
+	done = func(rel Release) { r.release(ctx, account, hl.Lease, hb, rel) }
+	return hb, done, func() {
+		hb.end()
+		r.inFlight.add(-1)
+	}
 }
 
 // lostBeforeSpend wraps ErrLeaseLost found before the refresh token was

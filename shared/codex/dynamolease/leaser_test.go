@@ -365,4 +365,3 @@ func TestLeaser_SetPending_NotSentFails(t *testing.T) {
 		t.Errorf("pending_version written")
 	}
 }
-
