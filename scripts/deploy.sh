@@ -3,7 +3,7 @@
 # SAM CLI, without `sam deploy --guided`'s questions, then print the endpoint
 # and the next steps (docs/DEPLOY.md).
 #
-#   1. checks the SAM CLI is at least $SAM_MIN (ResponseTransferMode, below),
+#   1. checks the SAM CLI is at least $SAM_MIN (scripts/sam-check.sh),
 #      and that AWS credentials work;
 #   2. decides the parameters: the deployed stack's own values on a redeploy
 #      (so nothing set before is lost), the environment's when given
@@ -33,7 +33,6 @@ cd "$root"
 # ResponseTransferMode on an Api event (aws/serverless-application-model#3881;
 # SAM CLI 1.158.0 moved to that translator). Older ones reject the template
 # in sam build/validate.
-SAM_MIN=1.158.0
 SAM=${SAM:-sam}
 AWS=${AWS:-aws}
 stack=${STACK:-codexgate}
@@ -47,17 +46,9 @@ die() {
 	exit 1
 }
 
-# version_ge A B: A >= B, dotted numeric versions.
-version_ge() {
-	[[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" == "$2" ]]
-}
-
-command -v "$SAM" >/dev/null 2>&1 ||
-	die "SAM CLI not found: install it (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html), version $SAM_MIN or later"
-sam_version=$("$SAM" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true)
-[[ -n $sam_version ]] || die "cannot read the SAM CLI version from '$SAM --version'"
-version_ge "$sam_version" "$SAM_MIN" ||
-	die "SAM CLI $sam_version is too old: template.yaml streams the API (ResponseTransferMode), which needs SAM CLI $SAM_MIN or later; upgrade it"
+# shellcheck source=scripts/sam-check.sh
+source "$root/scripts/sam-check.sh"
+check_sam "make deploy runs sam build and sam deploy"
 command -v "$AWS" >/dev/null 2>&1 || die "AWS CLI not found: make deploy reads the account's settings and the stack's outputs with it"
 command -v go >/dev/null 2>&1 || die "Go not found: sam build compiles the functions with it"
 

@@ -19,9 +19,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-# Keep in step with scripts/deploy.sh: the first SAM CLI whose translator
-# accepts ResponseTransferMode.
-SAM_MIN=1.158.0
 SAM=${SAM:-sam}
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}
 bucket=${BUCKET:-}
@@ -32,17 +29,9 @@ die() {
 	exit 1
 }
 
-# version_ge A B: A >= B, dotted numeric versions.
-version_ge() {
-	[[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" == "$2" ]]
-}
-
-command -v "$SAM" >/dev/null 2>&1 ||
-	die "SAM CLI not found: make package runs sam build and sam package; install it (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html), version $SAM_MIN or later"
-sam_version=$("$SAM" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true)
-[[ -n $sam_version ]] || die "cannot read the SAM CLI version from '$SAM --version'"
-version_ge "$sam_version" "$SAM_MIN" ||
-	die "SAM CLI $sam_version is too old: template.yaml streams the API (ResponseTransferMode), which needs SAM CLI $SAM_MIN or later; upgrade it"
+# shellcheck source=scripts/sam-check.sh
+source "$root/scripts/sam-check.sh"
+check_sam "make package runs sam build and sam package"
 [[ -n $bucket ]] ||
 	die "set BUCKET to an S3 bucket in $region that serverlessrepo.amazonaws.com may read (make package BUCKET=my-bucket; docs/DEPLOY.md shows the bucket policy)"
 command -v go >/dev/null 2>&1 || die "Go not found: sam build compiles the functions with it"
