@@ -5,7 +5,7 @@
 // short for a refresh, and a bounded soak with random expiries and
 // concurrent cron- and proxy-style callers in separate processes.
 //
-// It also runs, one row each, the scenarios of internal/simworld/promise.go
+// It also runs, one row each, the promise scenarios of internal/simworld
 // (the ways a login was once lost or wedged under real AWS semantics: writes
 // failing longer than a lease, clock skew, stale AWSCURRENT reads, a lease
 // key changing under a holder, no time to refresh, an import racing a
