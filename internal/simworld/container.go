@@ -56,10 +56,12 @@ func (c Container) Refresher(ctx context.Context) (*codex.Refresher, error) {
 		AWS:              &cfg,
 		Logger:           slog.New(slog.DiscardHandler),
 		RefresherOptions: c.Options,
-		WrapLease:        c.Lease,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("container: %w", err)
+	}
+	if c.Lease != nil {
+		return a.NewRefresher(c.Lease(a.Leases), c.Options...), nil
 	}
 	return a.Refresher, nil
 }

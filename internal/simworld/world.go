@@ -125,10 +125,12 @@ func (w *World) App(cfg *aws.Config, lease func(codex.Leaser) codex.Leaser, opts
 		AWS:              &c,
 		Logger:           slog.New(slog.DiscardHandler),
 		RefresherOptions: opts,
-		WrapLease:        lease,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("simworld: wire app: %v", err)) // app.New fails only on AWS config loading, which cfg skips
+	}
+	if lease != nil {
+		a.Refresher = a.NewRefresher(lease(a.Leases), opts...)
 	}
 	return a
 }

@@ -52,9 +52,6 @@ type Options struct {
 	AWS              *aws.Config // default: the SDK's default chain (honours AWS_ENDPOINT_URL)
 	Logger           *slog.Logger
 	RefresherOptions []codex.Option
-	// WrapLease, when set, wraps the lease the Refresher uses: a negative
-	// control replaces it with one that excludes nothing.
-	WrapLease func(codex.Leaser) codex.Leaser
 	// Metrics is App.Metrics.
 	Metrics *metrics.Writer
 }
@@ -91,13 +88,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Metrics: o.Metrics,
 	}
 	a.Accounts = statestore.Registry{Store: a.States, Secrets: a.Secrets, Logger: log}
-	opts := append([]codex.Option{codex.WithLogger(log), codex.WithAccountStates(a.States)}, o.RefresherOptions...)
-	var lease codex.Leaser = a.Leases
-	if o.WrapLease != nil {
-		lease = o.WrapLease(lease)
-	}
-	a.Refresher = codex.NewRefresher(a.Secrets, lease, a.OAuth, opts...)
+	a.Refresher = a.NewRefresher(a.Leases, o.RefresherOptions...)
 	return a, nil
+}
+
+// NewRefresher wires a refresh routine over the App's token store, OAuth
+// client, logger and account states, on lease, with opts added: New's own,
+// and one a test builds on a lease of its own (a negative control's).
+func (a *App) NewRefresher(lease codex.Leaser, opts ...codex.Option) *codex.Refresher {
+	base := []codex.Option{codex.WithLogger(a.Logger), codex.WithAccountStates(a.States)}
+	return codex.NewRefresher(a.Secrets, lease, a.OAuth, append(base, opts...)...)
 }
 
 // FromEnv wires an App from the environment, as every Lambda function's
