@@ -96,6 +96,8 @@ func TestResults_WriteShare(t *testing.T) {
 		"`ListSecrets`: $0",
 		"| 40.000 | 10.000 | 12.000 |",
 		RecommendedLine + "**256 MB**",
+		DecidedLine + "**256 MB** (recorded 2026-12-07;",
+		"128 MB 451.933 ms",
 		"https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
 		"https://aws.amazon.com/lambda/pricing/",
 		"https://aws.amazon.com/api-gateway/pricing/",
@@ -181,6 +183,32 @@ func TestResults_WriteCost_IdleTable(t *testing.T) {
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("section 5 lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// The recorded decision is consistent: no smaller size meets its rule (if
+// one did, the record should adopt it), and a size with too few runs or one
+// run over the margin does not.
+func TestMemoryDecision_Fits(t *testing.T) {
+	for mb := 128; mb < ProxyMemory.MemoryMB; mb *= 2 {
+		if ProxyMemory.Fits(mb) {
+			t.Errorf("%d MB meets the rule (%d runs within %s): adopt it in ProxyMemory", mb, ProxyMemory.MinRuns, ColdBudget-ProxyMemory.ColdMargin)
+		}
+	}
+	run := func(d time.Duration) MemoryRun { return MemoryRun{Slowest: map[int]time.Duration{128: d}} }
+	for _, tc := range []struct {
+		name string
+		runs []MemoryRun
+		want bool
+	}{
+		{"three runs within the margin", []MemoryRun{run(200 * time.Millisecond), run(210 * time.Millisecond), run(225 * time.Millisecond)}, true},
+		{"two runs", []MemoryRun{run(200 * time.Millisecond), run(210 * time.Millisecond)}, false},
+		{"one within the budget but not the margin", []MemoryRun{run(200 * time.Millisecond), run(262 * time.Millisecond), run(210 * time.Millisecond), run(205 * time.Millisecond)}, false},
+	} {
+		d := MemoryDecision{MemoryMB: 256, ColdMargin: 75 * time.Millisecond, MinRuns: 3, Runs: tc.runs}
+		if got := d.Fits(128); got != tc.want {
+			t.Errorf("%s: Fits(128) = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -320,9 +320,15 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 }
 
 // RecommendedLine starts the line of section 6 that names the proxy memory
-// size the table selects; internal/samtemplate checks template.yaml's
-// ProxyMemorySize default against it.
-const RecommendedLine = "Recommended proxy memory (template.yaml `ProxyMemorySize` default): "
+// size this run's table selects. It is one run's figure, not the decision:
+// DecidedLine names the recorded size (ProxyMemory), which
+// internal/samtemplate checks template.yaml's ProxyMemorySize default
+// against.
+const RecommendedLine = "This run's recommended proxy memory: "
+
+// DecidedLine starts the line of section 6 that names the recorded proxy
+// memory size (ProxyMemory), template.yaml's ProxyMemorySize default.
+const DecidedLine = "Decided proxy memory (template.yaml `ProxyMemorySize` default, internal/bench/memorydecision.go): "
 
 // writeShare is section 6: the proxy bootstrap under each memory size's CPU
 // share, and the cost per million one-minute turns.
@@ -420,6 +426,10 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	} else {
 		p("No measured size met both budgets (first byte ≤ %s, cold start ≤ %s): no recommendation from this run.", FirstByteBudget, ColdBudget)
 	}
+	p("")
+	d := ProxyMemory
+	p("%s**%d MB** (recorded %s; one run does not change it): a smaller size is adopted only when its slowest cold start stays within %s − %s margin = %s in each of at least %d recorded runs. Recorded runs: %s. A run that recommends another size does not change the decision; record it in internal/bench/memorydecision.go with the others.",
+		DecidedLine, d.MemoryMB, d.Decided, ColdBudget, d.ColdMargin, ColdBudget-d.ColdMargin, d.MinRuns, d.Evidence())
 	p("")
 }
 
