@@ -34,19 +34,19 @@ const (
 
 // QuotaCron snapshots every account's usage.
 type QuotaCron struct {
-	Accounts    Accounts
-	Tokens      codex.TokenSource
-	Usage       *usage.Client
-	States      QuotaStates
-	Metrics     *metrics.Writer // nil: no metrics
+	Accounts Accounts
+	Tokens   codex.TokenSource
+	Usage    *usage.Client
+	States   QuotaStates
+	Metrics  *metrics.Writer // nil: no metrics
 	// PerAccountMetrics adds UsedPercent per account and window and
 	// LimitReached per account (CODEXGATE_DETAILED_METRICS): three custom
 	// metrics per account, about $0.90 a month each account. Without it a
 	// run emits AccountsLimited and its batch counters only.
 	PerAccountMetrics bool
-	Logger      *slog.Logger
-	Concurrency int              // default DefaultConcurrency
-	Now         func() time.Time // default time.Now
+	Logger            *slog.Logger
+	Concurrency       int              // default DefaultConcurrency
+	Now               func() time.Time // default time.Now
 	// Reserve: no poll starts with less than this left before the
 	// invocation's deadline (default DefaultQuotaReserve); a poll in flight
 	// is cut a tenth of it before the deadline.
