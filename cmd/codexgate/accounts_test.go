@@ -52,6 +52,12 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 	if err := states.SetCooldown(ctx, "lee", now.Add(30*time.Minute), "usage_limit_reached"); err != nil {
 		t.Fatal(err)
 	}
+	// The keys the counters belong to: the week by key lists each key's.
+	for _, k := range []string{"alice", "bob"} {
+		if _, _, err := states.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// What the proxy counted: kim served alice 3/4 of its week's tokens
 	// (one day of it 8 days ago, outside the week), lee nobody.
 	for _, u := range []struct {

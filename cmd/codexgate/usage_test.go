@@ -47,6 +47,9 @@ func TestUsage_TableAndJSON(t *testing.T) {
 	today, yesterday := statestore.UsageDay(now), statestore.UsageDay(now.AddDate(0, 0, -1))
 	store := statestore.New(dynamodb.NewFromConfig(s.aws), s.table)
 	ctx := context.Background()
+	// The keys the counters belong to: usage lists each key's counters.
+	mustSucceed(t, s.run("keys", "create", "--name", "alice"))
+	mustSucceed(t, s.run("keys", "create", "--name", "bob"))
 	for _, u := range []struct {
 		at time.Time
 		d  statestore.UsageDelta

@@ -28,6 +28,8 @@ func main() {
 		States:   a.States,
 		Metrics:  metrics.New(nil),
 		Logger:   a.Logger,
+
+		PerAccountMetrics: a.Config.DetailedMetrics,
 	}
 	lambda.Start(h.Handle)
 }

@@ -220,7 +220,7 @@ func mb(n int64) string {
 func (r *Results) writeCost(p func(string, ...any)) {
 	p("## 5. Cost model")
 	p("")
-	p("AWS storage-call prices from docs/DESIGN.md §7.6 (public list prices): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic.")
+	p("AWS storage-call prices from docs/DESIGN.md §7.6 (public list prices, us-east-1, as published on %s): Secrets Manager $0.05 per 10,000 calls; DynamoDB on-demand $0.625 per million write request units, $0.125 per million read request units (each counted call priced as one unit: the items are far below 1 KB/4 KB). Secret storage itself is $0.40 per account per month, independent of traffic. No function calls Secrets Manager's `ListSecrets` any more (the account list is the table's registry, issue 27): its line, about $5 per million one-minute turns per page of accounts, is gone.", PricesRecorded)
 	p("")
 	c := r.Calls
 	if c == nil {
@@ -234,6 +234,28 @@ func (r *Results) writeCost(p func(string, ...any)) {
 	p("| 1 million warm proxy requests | %s per request | $%.4f |", ops(c.WarmByOp, c.WarmRequests), warm)
 	p("| one refresh (401 → refresh → replay) | %s | $%.7f |", ops(c.RefreshByOp, max(c.Refreshes, 1)), per)
 	p("| one account refreshed every ~8 days (keep-alive) for a month | ~4 refreshes | $%.6f |", 4*per)
+	p("")
+	p("### Idle monthly cost (default configuration, 30-day month)")
+	p("")
+	p("What a deployment and an account cost with no traffic at all. Modelled, not measured: the scheduled runs' durations and calls are estimates stated in the basis column; the refreshes are section 2's. Prices: docs/DESIGN.md §7.6 (CloudWatch custom metrics $0.30 per metric a month, alarms $0.10 per metric watched, Logs $0.50 per GB ingested; no free tier counted).")
+	p("")
+	p("| what | item | basis | $ per month |")
+	p("|---|---|---|---|")
+	dep := IdleDeployment()
+	for _, l := range dep {
+		p("| idle deployment | %s | %s | %.4f |", l.Item, l.Basis, l.Dollars)
+	}
+	p("| **idle deployment** | **total** | | **%.2f** |", SumIdle(dep))
+	acct := IdleAccount(c.RefreshByOp, c.Refreshes, false)
+	for _, l := range acct {
+		p("| idle account | %s | %s | %.4f |", l.Item, l.Basis, l.Dollars)
+	}
+	p("| **idle account** | **total** | | **%.2f** |", SumIdle(acct))
+	detailed := IdleAccount(c.RefreshByOp, c.Refreshes, true)
+	p("| idle account, `CODEXGATE_DETAILED_METRICS=true` | + %s | %s | %.4f |", detailed[len(detailed)-1].Item, detailed[len(detailed)-1].Basis, detailed[len(detailed)-1].Dollars)
+	p("| **idle account, detailed metrics** | **total** | | **%.2f** |", SumIdle(detailed))
+	p("")
+	p("With `CODEXGATE_DETAILED_METRICS=true` each key with traffic also adds up to 5 usage metrics ($%.2f a month); by default the usage metrics are 5 for the whole deployment, in the hours it has traffic.", 5*priceMetricMonth)
 	p("")
 	p("Lambda and API Gateway prices, and what a whole turn costs at each proxy memory size: section 6.")
 }
@@ -298,9 +320,15 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 }
 
 // RecommendedLine starts the line of section 6 that names the proxy memory
-// size the table selects; internal/samtemplate checks template.yaml's
-// ProxyMemorySize default against it.
-const RecommendedLine = "Recommended proxy memory (template.yaml `ProxyMemorySize` default): "
+// size this run's table selects. It is one run's figure, not the decision:
+// DecidedLine names the recorded size (ProxyMemory), which
+// internal/samtemplate checks template.yaml's ProxyMemorySize default
+// against.
+const RecommendedLine = "This run's recommended proxy memory: "
+
+// DecidedLine starts the line of section 6 that names the recorded proxy
+// memory size (ProxyMemory), template.yaml's ProxyMemorySize default.
+const DecidedLine = "Decided proxy memory (template.yaml `ProxyMemorySize` default, internal/bench/memorydecision.go): "
 
 // writeShare is section 6: the proxy bootstrap under each memory size's CPU
 // share, and the cost per million one-minute turns.
@@ -374,18 +402,23 @@ func (r *Results) writeShare(p func(string, ...any)) {
 		store = costOf(r.Calls.WarmByOp) / float64(r.Calls.WarmRequests)
 		storeNote = fmt.Sprintf("%s per warm request, measured in section 2", ops(r.Calls.WarmByOp, r.Calls.WarmRequests))
 	}
-	p("Prices (us-east-1, first tier, list prices as published on %s): Lambda Arm $%.10f per GB-second and $0.20 per million requests (https://aws.amazon.com/lambda/pricing/); API Gateway REST API $3.50 per million requests, first 333 million a month (https://aws.amazon.com/api-gateway/pricing/); storage calls: %s, priced as in section 5. A streamed turn keeps the invocation running for the whole turn, so the billed duration is the turn (%d min) plus the time from the end of the direct stream to the end of the invocation at that size (*added end*). Not included: cold starts (their init time is billed too, but how often they happen depends on traffic), token refreshes (per account, not per turn: section 5), free tiers, data transfer.",
+	x := ExtrasPerMillionTurns(ModelAccounts)
+	p("Prices (us-east-1, first tier, list prices as published on %s; sources in docs/DESIGN.md §7.6): Lambda Arm $%.10f per GB-second and $0.20 per million requests (https://aws.amazon.com/lambda/pricing/); API Gateway REST API $3.50 per million requests, first 333 million a month (https://aws.amazon.com/api-gateway/pricing/); storage calls: %s, priced as in section 5. A streamed turn keeps the invocation running for the whole turn, so the billed duration is the turn (%d min) plus the time from the end of the direct stream to the end of the invocation at that size (*added end*).",
 		PricesRecorded, priceLambdaArmGBSecond, storeNote, TurnMinutes)
 	p("")
-	p("| memory | billed per turn s | Lambda duration $ | Lambda requests $ | API Gateway $ | storage calls $ | **total $ per million turns** |")
-	p("|---|---|---|---|---|---|---|")
+	p("Added to what the run measures, modelled: *reads*: the key cache's background re-check (≤ 1 `GetItem` per key and container a minute) and the pool's reload of the accounts partition (≤ 1 consistent `Query` per container a minute, ~1 KB per account: %d read units with %d accounts), at most once per one-minute turn each: $%.3f; *logs*: %d bytes of log lines per turn at $0.50 per GB ingested (https://aws.amazon.com/cloudwatch/pricing/): $%.2f; *transfer out*: the request body to OpenAI and the stream back, %d–%d KB per turn at $0.09 per GB (https://aws.amazon.com/ec2/pricing/on-demand/): $%.2f–%.2f; `ListSecrets`: $0 (no function calls it since the account registry). Not included: cold starts (their init time is billed too, but how often they happen depends on traffic), token refreshes and the scheduled functions (per account, not per turn: section 5), budget re-reads (only keys with a budget: ≤ 6 `Query` per key and container a minute), free tiers.",
+		(ModelAccounts*accountItemBytes+4095)/4096, ModelAccounts, x.Reads(), LogBytesPerTurn, x.Logs, TransferOutLowBytes/1000, TransferOutHighBytes/1000, x.TransferLow, x.TransferHigh)
+	p("")
+	p("| memory | billed per turn s | Lambda duration $ | Lambda requests $ | API Gateway $ | storage calls $ | reads $ | logs $ | transfer out $ | **total $ per million turns** |")
+	p("|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range c.Sizes {
 		var added time.Duration
 		if s.Err == nil && s.End != nil {
 			added = s.AddedEnd()
 		}
 		tc := CostPerMillionTurns(s.MemoryMB, TurnMinutes*time.Minute, added, store)
-		p("| %d MB | %.3f | %.2f | %.2f | %.2f | %.4f | **%.2f** |", s.MemoryMB, tc.Billed.Seconds(), tc.Duration, tc.Requests, tc.API, tc.Store, tc.Total())
+		low, high := tc.Totals(x)
+		p("| %d MB | %.3f | %.2f | %.2f | %.2f | %.4f | %.3f | %.2f | %.2f–%.2f | **%.2f–%.2f** |", s.MemoryMB, tc.Billed.Seconds(), tc.Duration, tc.Requests, tc.API, tc.Store, x.Reads(), x.Logs, x.TransferLow, x.TransferHigh, low, high)
 	}
 	p("")
 	if best, ok := c.Recommended(); ok {
@@ -393,6 +426,10 @@ func (r *Results) writeShare(p func(string, ...any)) {
 	} else {
 		p("No measured size met both budgets (first byte ≤ %s, cold start ≤ %s): no recommendation from this run.", FirstByteBudget, ColdBudget)
 	}
+	p("")
+	d := ProxyMemory
+	p("%s**%d MB** (recorded %s; one run does not change it): a smaller size is adopted only when its slowest cold start stays within %s − %s margin = %s in each of at least %d recorded runs. Recorded runs: %s. A run that recommends another size does not change the decision; record it in internal/bench/memorydecision.go with the others.",
+		DecidedLine, d.MemoryMB, d.Decided, ColdBudget, d.ColdMargin, ColdBudget-d.ColdMargin, d.MinRuns, d.Evidence())
 	p("")
 }
 

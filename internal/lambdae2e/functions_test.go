@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,8 +110,10 @@ func TestQuotaCron_RIE(t *testing.T) {
 	if st := snap.States["bravo"]; st.CooldownReason != quota.CooldownUsageLimit || !st.CooldownUntil.Equal(reset) {
 		t.Errorf("bravo state = %+v, want cooldown until %v", st, reset)
 	}
-	if !fn.logged(`"_aws"`) || !fn.logged(`"UsedPercent":25`) {
-		t.Errorf("no EMF metric lines in the function's output")
+	// By default the run's metrics are deployment counters, no metric per
+	// account (docs/DESIGN.md §8.6).
+	if !fn.logged(`"_aws"`) || !fn.logged(`"AccountsLimited":1`) || fn.logged(`"UsedPercent"`) {
+		t.Errorf("want one EMF line of deployment counters (AccountsLimited 1) and no UsedPercent in the function's output")
 	}
 
 	// A second scheduled run in the same (warm) container, quota back.
@@ -120,6 +123,15 @@ func TestQuotaCron_RIE(t *testing.T) {
 	}
 	if res.OK != 2 || w.load().States["bravo"].CooldownUntil.After(time.Now()) {
 		t.Errorf("after reset: %+v, state %+v", res, w.load().States["bravo"])
+	}
+
+	// CODEXGATE_DETAILED_METRICS adds the per-account metrics.
+	detailed := startLambda(t, bin, boot, append(slices.Clone(w.env), "CODEXGATE_DETAILED_METRICS=true"))
+	if err := json.Unmarshal(detailed.invoke(fixture(t, "quota-cron")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !detailed.logged(`"Account":"alpha","UsedPercent":25`) || !detailed.logged(`"Account":"bravo","LimitReached":0`) {
+		t.Errorf("no per-account EMF lines with CODEXGATE_DETAILED_METRICS=true")
 	}
 }
 

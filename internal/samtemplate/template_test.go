@@ -58,7 +58,7 @@ type function struct {
 var functions = []function{
 	{
 		id: "ProxyFunction", name: "proxy", role: "ProxyRole", logGroup: "ProxyLogGroup", timeout: 900,
-		env: map[string]string{"CODEXGATE_CLAUDE_MODELS": "Ref:ClaudeModels"},
+		env: map[string]string{"CODEXGATE_CLAUDE_MODELS": "Ref:ClaudeModels", "CODEXGATE_DETAILED_METRICS": "Ref:DetailedMetrics"},
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},
@@ -71,6 +71,7 @@ var functions = []function{
 	},
 	{
 		id: "QuotaCronFunction", name: "quota-cron", role: "QuotaCronRole", logGroup: "QuotaCronLogGroup", timeout: 300,
+		env: map[string]string{"CODEXGATE_DETAILED_METRICS": "Ref:DetailedMetrics"},
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:QuotaCronLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},

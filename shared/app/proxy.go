@@ -20,7 +20,7 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Keys:         awsstores.Keys{Store: a.States},
 		Accounts:     awsstores.Accounts{Load: shared, Registry: a.Accounts},
 		States:       awsstores.States{Store: shared},
-		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention},
+		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention, ByKey: a.Config.DetailedMetrics},
 		Budgets:      awsstores.Budgets{Store: a.States},
 		BudgetEvents: metrics.BudgetEvents{W: a.Metrics},
 		Transport:    a.HTTP.Transport,

@@ -38,6 +38,14 @@ type Config struct {
 	// schedule's period, so that every token is renewed by a scheduled run
 	// well before the proxy would have to refresh it in its hot path.
 	RefreshWindow time.Duration
+	// DetailedMetrics emits the per-account and per-key metrics
+	// (CODEXGATE_DETAILED_METRICS, a boolean; default false): quota-cron's
+	// UsedPercent by account and window and LimitReached by account, and
+	// the proxy's usage metrics by key. CloudWatch bills each metric that
+	// receives data ($0.30 a month each, docs/DESIGN.md §7.6), so these
+	// cost about $0.90 a month per account and up to $1.50 per active key;
+	// off, the same figures are emitted without those dimensions.
+	DetailedMetrics bool
 }
 
 // Defaults are the production values.
@@ -110,6 +118,13 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("CODEXGATE_REFRESH_WINDOW=%q: want a positive duration such as 2h", v)
 		}
 		c.RefreshWindow = d
+	}
+	if v, ok := lookup("CODEXGATE_DETAILED_METRICS"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("CODEXGATE_DETAILED_METRICS=%q: want true or false", v)
+		}
+		c.DetailedMetrics = b
 	}
 	return c, nil
 }

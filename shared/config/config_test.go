@@ -123,3 +123,26 @@ func TestFromLookup_RefreshWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestFromLookup_DetailedMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false},
+		{"true", true, false},
+		{"1", true, false},
+		{"false", false, false},
+		{"yes", false, true},
+	} {
+		env := map[string]string{}
+		if tc.value != "" {
+			env["CODEXGATE_DETAILED_METRICS"] = tc.value
+		}
+		c, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err != nil) != tc.wantErr || (!tc.wantErr && c.DetailedMetrics != tc.want) {
+			t.Errorf("%q: detailed %v, err %v; want %v, error %v", tc.value, c.DetailedMetrics, err, tc.want, tc.wantErr)
+		}
+	}
+}

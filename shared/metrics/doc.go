@@ -2,12 +2,19 @@
 // JSON object per line on stdout, which CloudWatch Logs turns into metrics
 // without any PutMetricData call.
 //
+// CloudWatch bills every metric (name and dimension values) that received
+// data in a month, prorated by the hour, so a dimension per account or per
+// key multiplies the bill: those are opt-in (CODEXGATE_DETAILED_METRICS).
+//
 // Every line lives in namespace "codexgate". The names below are an
 // interface: template.yaml's alarms refer to them.
 //
 //	UsedPercent      Percent  dims [Account, Window]  used share of one usage window
-//	                                                  (Window: "5h", "weekly", "other"); quota-cron
-//	LimitReached     Count    dims [Account]          1 when the account is out of quota, else 0; quota-cron
+//	                                                  (Window: "5h", "weekly", "other"); quota-cron,
+//	                                                  only with CODEXGATE_DETAILED_METRICS
+//	LimitReached     Count    dims [Account]          1 when the account is out of quota, else 0; quota-cron,
+//	                                                  only with CODEXGATE_DETAILED_METRICS
+//	AccountsLimited  Count    dims []                 accounts out of quota this run; quota-cron
 //	QuotaFailures    Count    dims []                 accounts whose usage could not be read this run; quota-cron
 //	Refreshes        Count    dims []                 access tokens renewed this run (or adopted from a
 //	                                                  concurrent refresh); quota-cron and refresh
@@ -22,9 +29,10 @@
 //	LeaseOutlived    Count    dims []                 1 when a refresh holder found another holder on its
 //	                                                  lease (it stopped writing); any function
 //	Requests, InputTokens, CachedInputTokens, OutputTokens, ReasoningTokens
-//	                 Count    dims [Key]              one line per usage write the table accepted: in
+//	                 Count    dims [Key] or []        one line per usage write the table accepted: in
 //	                                                  Lambda one per proxied request with a final usage;
-//	                                                  Key the client key's name; proxy
+//	                                                  Key the client key's name with
+//	                                                  CODEXGATE_DETAILED_METRICS, else no dimension; proxy
 //	BudgetRefused    Count    dims [Key]              1 per request refused for a key's token budget;
 //	                                                  property Budget: "daily" or "weekly"; proxy
 //

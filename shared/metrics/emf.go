@@ -16,6 +16,7 @@ const Namespace = "codexgate"
 const (
 	UsedPercent     = "UsedPercent"
 	LimitReached    = "LimitReached"
+	AccountsLimited = "AccountsLimited"
 	QuotaFailures   = "QuotaFailures"
 	Refreshes       = "Refreshes"
 	RefreshFailures = "RefreshFailures"

@@ -13,14 +13,20 @@ const (
 )
 
 // RequestUsage is the usage of Requests requests of one key, for Usage.
+// An empty Key emits the deployment's totals, without dimension.
 type RequestUsage struct {
 	Key                                                                string
 	Requests, InputTokens, CachedTokens, OutputTokens, ReasoningTokens int64
 }
 
-// Usage emits u with the key's name as the dimension.
+// Usage emits u with the key's name as the dimension, or without
+// dimension when u.Key is empty.
 func (w *Writer) Usage(u RequestUsage) error {
-	return w.Emit([]Dimension{{Name: DimKey, Value: u.Key}},
+	var dims []Dimension
+	if u.Key != "" {
+		dims = []Dimension{{Name: DimKey, Value: u.Key}}
+	}
+	return w.Emit(dims,
 		Metric{Name: Requests, Unit: Count, Value: float64(u.Requests)},
 		Metric{Name: InputTokens, Unit: Count, Value: float64(u.InputTokens)},
 		Metric{Name: CachedInputTokens, Unit: Count, Value: float64(u.CachedTokens)},

@@ -48,6 +48,7 @@ func TestQuotaCron_Handle_Outcomes(t *testing.T) {
 	q := &QuotaCron{
 		Accounts: names("ok", "swapped", "limited", "expired", "dead", "marked", "broken"),
 		Tokens:   f.tokens, Usage: f.usage, States: states, Metrics: metrics.New(&emf), Concurrency: 3, Logger: quiet,
+		PerAccountMetrics: true,
 	}
 	res, err := q.Handle(context.Background(), scheduledEvent(t))
 	if err != nil {
@@ -85,7 +86,8 @@ func TestQuotaCron_Handle_Outcomes(t *testing.T) {
 		t.Errorf("marshal result: %s, %v", b, err)
 	}
 	if !strings.Contains(emf.String(), `"Account":"ok","UsedPercent":12,"Window":"5h"`) ||
-		!strings.Contains(emf.String(), `"QuotaFailures":1,"ReauthRequired":2,"Refreshes":1`) {
+		!strings.Contains(emf.String(), `"Account":"limited","LimitReached":1`) ||
+		!strings.Contains(emf.String(), `"AccountsLimited":1,"QuotaFailures":1,"ReauthRequired":2,"Refreshes":1`) {
 		t.Errorf("EMF lines:\n%s", emf.String())
 	}
 	for _, tok := range f.issued {
@@ -154,5 +156,26 @@ func checkWindows(t *testing.T, s statestore.QuotaSnapshot, fiveHour, weekly flo
 	}
 	if len(got) != 2 || got[quota.Kind5h] != fiveHour || got[quota.KindWeekly] != weekly {
 		t.Errorf("windows = %+v, want 5h=%v weekly=%v", s.Windows, fiveHour, weekly)
+	}
+}
+
+// By default (no PerAccountMetrics) a run emits one line of deployment
+// counters, whatever the number of accounts: no custom metric per account,
+// so an idle account costs its secret and no metric.
+func TestQuotaCron_Handle_NoPerAccountMetricsByDefault(t *testing.T) {
+	f := newFixture(t, "a", "b", "limited")
+	_ = f.sim.SetUsageLimit("id-limited", time.Now().Add(time.Hour))
+	var emf bytes.Buffer
+	q := &QuotaCron{Accounts: names("a", "b", "limited"), Tokens: f.tokens, Usage: f.usage, States: newMemStates(),
+		Metrics: metrics.New(&emf), Logger: quiet}
+	if _, err := q.Handle(context.Background(), scheduledEvent(t)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(emf.String()), "\n")
+	if len(lines) != 1 || strings.Contains(emf.String(), `"Account"`) || strings.Contains(emf.String(), "UsedPercent") {
+		t.Fatalf("EMF without PerAccountMetrics, want one dimensionless line:\n%s", emf.String())
+	}
+	if !strings.Contains(lines[0], `"AccountsLimited":1,`) || !strings.Contains(lines[0], `"Dimensions":[[]]`) {
+		t.Errorf("EMF line: %s", lines[0])
 	}
 }

@@ -57,12 +57,12 @@ func (s *Store) SetKeyBudget(ctx context.Context, name string, c BudgetChange) e
 }
 
 // KeyTokensOn returns the input + output tokens counted for the key named
-// name on day's UTC day, across accounts and models: one Query that reads
-// only that key's counters (their sort keys begin with the quoted name).
+// name on day's UTC day, across accounts and models: one Query of that
+// key's partition of the day. Counters written before the sharding are
+// not read: a budget counts from the upgrade on.
 func (s *Store) KeyTokensOn(ctx context.Context, name string, day time.Time) (int64, error) {
 	d := UsageDay(day)
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(pkUsagePrefix + d)).
-		And(expression.Key(attrSK).BeginsWith(usageKeyPrefix(name)))).Build()
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(usagePK(d, name)))).Build()
 	if err != nil {
 		return 0, fmt.Errorf("read usage of API key %q on %s: %w", name, d, err)
 	}

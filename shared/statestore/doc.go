@@ -21,15 +21,16 @@
 //	                                                          the key), created_at S, revoked BOOL,
 //	                                                          revoked_at S, daily_tokens N, weekly_tokens N
 //	                                                          (budgets, optional)
-//	usage      pk "usage#<YYYY-MM-DD>" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
+//	usage      pk "usage#<YYYY-MM-DD>#"<key>"" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,
 //	                                                          output_tokens, reasoning_tokens N (atomic
 //	                                                          ADD, one UpdateItem per flushed delta); ttl N
 //	                                                          (epoch s: the day's end + retention)
 //
-// One Query on pk "usage#<day>" returns a day's usage of every key; with
-// begins_with(sk, "<key>"|) it returns one key's (KeyTokensOn).
+// One Query on pk "usage#<day>#"<key>"" returns one key's usage of a day
+// (KeyTokensOn); Usage makes one per listed key and day, plus one on the
+// pre-sharding partition "usage#<day>" of each day, until TTL removes it.
 // One Query on pk "accounts" returns every registry, state and quota item
 // (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is

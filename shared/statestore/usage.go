@@ -6,19 +6,24 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Per-key usage counters: one item per day, key, account and model, so each
-// request is one UpdateItem with ADD (atomic across every container) and a
-// day's items are one Query.
+// request is one UpdateItem with ADD (atomic across every container). The
+// partition is the day and the key (usage#<day>#<quoted key>), so no
+// partition takes more than one key's writes and a key's day is one Query.
+// Counters written before the sharding (partition usage#<day>, every key
+// of a day together) are still read by Usage until their TTL removes them.
 const (
-	pkUsagePrefix = "usage#" // + day (YYYY-MM-DD, UTC)
+	pkUsagePrefix = "usage#" // + day (YYYY-MM-DD, UTC) + "#" + Go-quoted key
 	attrTTL       = "ttl"
 	// DefaultUsageRetention is how long usage items live before DynamoDB's
 	// TTL removes them.
@@ -58,6 +63,13 @@ type UsageRow struct {
 // UsageDay returns the day (UTC) a request at t counts for.
 func UsageDay(t time.Time) string { return t.UTC().Format(usageDayLayout) }
 
+// usagePK is the partition of key's counters of day.
+func usagePK(day, key string) string { return pkUsagePrefix + day + "#" + strconv.Quote(key) }
+
+// legacyUsagePK is the partition every key's counters of day shared before
+// the counters were sharded by key.
+func legacyUsagePK(day string) string { return pkUsagePrefix + day }
+
 // usageSK names one counter item. The names are quoted so that no choice
 // of names makes two counters collide.
 func usageSK(key, account, model string) string {
@@ -85,7 +97,7 @@ func (s *Store) AddUsage(ctx context.Context, now time.Time, d UsageDelta, reten
 	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
-		Key:       key(pkUsagePrefix+day, usageSK(d.Key, d.Account, d.Model)),
+		Key:       key(usagePK(day, d.Key), usageSK(d.Key, d.Account, d.Model)),
 		UpdateExpression: aws.String("SET #day = :day, #key = :key, #account = :account, #model = :model, #ttl = :ttl " +
 			"ADD #requests :requests, #in :in, #cached :cached, #out :out, #reasoning :reasoning"),
 		ExpressionAttributeNames: map[string]string{
@@ -105,31 +117,70 @@ func (s *Store) AddUsage(ctx context.Context, now time.Time, d UsageDelta, reten
 	return nil
 }
 
-// Usage returns the counters of the days from..to (inclusive, UTC), one
-// Query per day, sorted by day, key, account and model.
+// usageReaders is how many of Usage's Queries run at once.
+const usageReaders = 8
+
+// Usage returns the counters of the days from..to (inclusive, UTC) of
+// every key the table lists (revoked ones included), sorted by day, key,
+// account and model: one Query per key and day, plus one per day for the
+// counters written before the sharding (usage#<day>) that TTL has not yet
+// removed.
 func (s *Store) Usage(ctx context.Context, from, to time.Time) ([]UsageRow, error) {
-	var rows []UsageRow
+	keys, err := s.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read usage: %w", err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, k := range keys {
+		if !seen[k.Name] {
+			seen[k.Name] = true
+			names = append(names, k.Name)
+		}
+	}
+	return s.usageOf(ctx, names, from, to)
+}
+
+// usageOf reads the counters of names on the days from..to, and the
+// pre-sharding partitions of those days.
+func (s *Store) usageOf(ctx context.Context, names []string, from, to time.Time) ([]UsageRow, error) {
 	first, _ := time.Parse(usageDayLayout, UsageDay(from))
 	last, _ := time.Parse(usageDayLayout, UsageDay(to))
+	var pks []string
 	for d := first; !d.After(last); d = d.Add(24 * time.Hour) {
 		day := UsageDay(d)
-		p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    aws.String("#pk = :pk"),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pkUsagePrefix + day}},
-		})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("read usage of %s: %w", day, err)
-			}
-			var page []UsageRow
-			if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-				return nil, fmt.Errorf("read usage of %s: %w", day, err)
-			}
-			rows = append(rows, page...)
+		pks = append(pks, legacyUsagePK(day))
+		for _, n := range names {
+			pks = append(pks, usagePK(day, n))
 		}
+	}
+	var (
+		mu   sync.Mutex
+		rows []UsageRow
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(usageReaders)
+	for _, pk := range pks {
+		g.Go(func() error {
+			var part []UsageRow
+			if err := s.query(gctx, pk, func(_ string, item map[string]types.AttributeValue) error {
+				var r UsageRow
+				if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+					return err
+				}
+				part = append(part, r)
+				return nil
+			}); err != nil {
+				return fmt.Errorf("read usage %s: %w", pk, err)
+			}
+			mu.Lock()
+			rows = append(rows, part...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]

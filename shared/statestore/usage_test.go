@@ -3,6 +3,7 @@ package statestore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,9 +16,21 @@ import (
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
+// createKeys makes a key of each name: Usage lists the counters of the
+// keys the table holds.
+func createKeys(t *testing.T, s *statestore.Store, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, _, err := s.CreateKey(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestStore_AddUsage_ConcurrentAddsAreExact(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
+	createKeys(t, e.store, "alice", "bob")
 	const writers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -73,6 +86,7 @@ func TestStore_AddUsage_DaysAndTTL(t *testing.T) {
 	beforeMidnight := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
 	afterMidnight := beforeMidnight.Add(2 * time.Second)
 	d := statestore.UsageDelta{Key: "k", Account: "a", Model: "m", Requests: 1, InputTokens: 5}
+	createKeys(t, e.store, "k")
 	for _, at := range []time.Time{beforeMidnight, afterMidnight, afterMidnight} {
 		if err := e.store.AddUsage(ctx, at, d, 7*24*time.Hour); err != nil {
 			t.Fatal(err)
@@ -93,7 +107,7 @@ func TestStore_AddUsage_DaysAndTTL(t *testing.T) {
 		out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(e.table),
 			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "usage#" + day}},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "usage#" + day + `#"k"`}},
 		})
 		if err != nil || len(out.Items) != 1 {
 			t.Fatalf("%s: %v %v", day, out, err)
@@ -109,6 +123,7 @@ func TestStore_AddUsage_NamesDoNotCollide(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	// Joined with a plain separator these two would be the same item.
+	createKeys(t, e.store, "a|b", "a")
 	for _, d := range []statestore.UsageDelta{{Key: "a|b", Account: "c", Model: "m", Requests: 1}, {Key: "a", Account: "b|c", Model: "m", Requests: 1}} {
 		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
 			t.Fatal(err)
@@ -201,5 +216,62 @@ func TestStore_KeyTokensOn(t *testing.T) {
 		if used, err := e.store.KeyTokensOn(ctx, tc.key, tc.day); err != nil || used != tc.want {
 			t.Errorf("KeyTokensOn(%q, %s) = %d, %v; want %d", tc.key, statestore.UsageDay(tc.day), used, err, tc.want)
 		}
+	}
+}
+
+// Each key's counters of a day are a partition of their own
+// (usage#<day>#<quoted key>): Usage reads them one Query per key and day,
+// and the day's pre-sharding partition
+// (usage#<day>) until TTL removes it, and KeyTokensOn reads only the new.
+func TestStore_Usage_ShardedByKeyWithLegacy(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	createKeys(t, e.store, "alice", "bob")
+	for _, d := range []statestore.UsageDelta{
+		{Key: "alice", Account: "a", Model: "m", Requests: 1, InputTokens: 10, OutputTokens: 1},
+		{Key: "bob", Account: "a", Model: "m", Requests: 2, InputTokens: 20, OutputTokens: 2},
+	} {
+		if err := e.store.AddUsage(ctx, t0, d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := statestore.UsageDay(t0)
+	for _, tc := range []struct{ pk, key string }{{"usage#" + day + `#"alice"`, "alice"}, {"usage#" + day + `#"bob"`, "bob"}} {
+		out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(e.table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tc.pk}},
+		})
+		if err != nil || len(out.Items) != 1 {
+			t.Fatalf("partition %s: %d items, %v; want 1", tc.pk, len(out.Items), err)
+		}
+		if k, _ := out.Items[0]["key"].(*types.AttributeValueMemberS); k == nil || k.Value != tc.key {
+			t.Errorf("partition %s holds key %v, want %s", tc.pk, k, tc.key)
+		}
+	}
+	// A counter as the pre-sharding code wrote it.
+	legacy := map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "usage#" + day}, "sk": &types.AttributeValueMemberS{Value: `"alice"|"old"|"m"`},
+		"day": &types.AttributeValueMemberS{Value: day}, "key": &types.AttributeValueMemberS{Value: "alice"},
+		"account": &types.AttributeValueMemberS{Value: "old"}, "model": &types.AttributeValueMemberS{Value: "m"},
+		"requests": &types.AttributeValueMemberN{Value: "4"}, "input_tokens": &types.AttributeValueMemberN{Value: "400"},
+		"output_tokens": &types.AttributeValueMemberN{Value: "40"},
+	}
+	if _, err := e.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: legacy}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.store.Usage(ctx, t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Key+"/"+r.Account+"/"+strconv.FormatInt(r.Requests, 10))
+	}
+	if want := []string{"alice/a/1", "alice/old/4", "bob/a/2"}; !slices.Equal(got, want) {
+		t.Errorf("Usage = %v, want %v", got, want)
+	}
+	if used, err := e.store.KeyTokensOn(ctx, "alice", t0); err != nil || used != 11 {
+		t.Errorf("KeyTokensOn(alice) = %d, %v; want 11 (the sharded counter only)", used, err)
 	}
 }

@@ -125,13 +125,16 @@ type UsageAdder interface {
 // Usage stores usage deltas (one request's in a Lambda invocation, a flush
 // interval's sum per counter in `codexgate serve`): one atomic add to the
 // day's counter of the key, account and model in the table, then, once the
-// table holds it, one EMF line with the key's name as dimension (Metrics
-// may be nil). The metric follows the table: a failed write, which the
+// table holds it, one EMF line with the key's name as dimension when
+// ByKey, else without dimension (Metrics may be nil). The metric follows the table: a failed write, which the
 // proxy retries at its next flush, emits nothing.
 type Usage struct {
 	Store     UsageAdder
 	Metrics   *metrics.Writer
 	Retention time.Duration // of the day counters; <= 0: statestore.DefaultUsageRetention
+	// ByKey emits the usage metrics per key (CODEXGATE_DETAILED_METRICS):
+	// up to five custom metrics per active key.
+	ByKey bool
 }
 
 var _ metering.Recorder = Usage{}
@@ -144,7 +147,11 @@ func (s Usage) RecordUsage(ctx context.Context, u metering.Record) error {
 	}, s.Retention); err != nil {
 		return err
 	}
-	s.Metrics.Usage(metrics.RequestUsage{Key: u.Key, Requests: u.Requests, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
+	key := ""
+	if s.ByKey {
+		key = u.Key
+	}
+	s.Metrics.Usage(metrics.RequestUsage{Key: key, Requests: u.Requests, InputTokens: u.InputTokens, CachedTokens: u.CachedTokens, //nolint:errcheck // a metric line is best effort; the table holds the count
 		OutputTokens: u.OutputTokens, ReasoningTokens: u.ReasoningTokens})
 	return nil
 }

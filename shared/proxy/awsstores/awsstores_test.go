@@ -146,7 +146,7 @@ func TestUsage_RecordUsage(t *testing.T) {
 	var emf strings.Builder
 	at := time.Date(2026, 5, 1, 23, 59, 59, 0, time.UTC)
 	store := &fakeAdder{err: errors.New("dynamodb: throttled")}
-	u := Usage{Store: store, Metrics: metrics.New(&emf).WithClock(func() time.Time { return at }), Retention: 48 * time.Hour}
+	u := Usage{Store: store, Metrics: metrics.New(&emf).WithClock(func() time.Time { return at }), Retention: 48 * time.Hour, ByKey: true}
 	// Three requests summed by the proxy between two flushes.
 	rec := metering.Record{Time: at, Key: "alice", Account: "kim", Requests: 3,
 		Usage: metering.Usage{Model: "gpt-5-codex", InputTokens: 300, CachedTokens: 150, OutputTokens: 40, ReasoningTokens: 12}}
@@ -174,6 +174,16 @@ func TestUsage_RecordUsage(t *testing.T) {
 		if !strings.Contains(line, s) {
 			t.Errorf("EMF line lacks %s: %s", s, line)
 		}
+	}
+	// Without ByKey (the default) the line has no dimension: the
+	// deployment's totals, five metrics however many keys are active.
+	emf.Reset()
+	u.ByKey = false
+	if err := u.RecordUsage(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if line := emf.String(); strings.Contains(line, "alice") || !strings.Contains(line, `"Dimensions":[[]]`) || !strings.Contains(line, `"Requests":3`) {
+		t.Errorf("EMF line without ByKey: %s", line)
 	}
 	// Without a metrics writer nothing is emitted and the write still happens.
 	if err := (Usage{Store: store}).RecordUsage(context.Background(), rec); err != nil {
