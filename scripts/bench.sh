@@ -6,7 +6,8 @@
 # (and stops) the simulator, codexgate serve processes and RIE containers.
 # Pass extra flags to codexgate-bench in BENCHFLAGS (e.g. "-n1 500 -n8 1000").
 # BENCH_ONLY=cpushare runs the Lambda CPU-share section alone (about a
-# minute): it prints that section and leaves docs/BENCHMARKS.md alone.
+# minute): it prints that section and leaves docs/BENCHMARKS.md alone;
+# BENCH_ONLY=envelope does the same for the envelope section (about 2 minutes).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

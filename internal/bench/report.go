@@ -90,6 +90,12 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		r.writeShare(p)
 		return
 	}
+	if o := r.Opts; o.Only == "envelope" {
+		p("Section 7 alone (`-only envelope`).")
+		p("")
+		r.writeEnvelope(p)
+		return
+	}
 	p("## 1. Proxy overhead")
 	p("")
 	if r.OverheadErr != nil {
@@ -208,6 +214,7 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 
 	r.writeCost(p)
 	r.writeShare(p)
+	r.writeEnvelope(p)
 }
 
 func mb(n int64) string {
@@ -501,5 +508,40 @@ func (r *Results) writeLongFloor(p func(string, ...any), f *LongFloor) {
 	}
 	p("| of which user space (the process's own code) per request, ms | %s | %s | %s |", ms(userServe), ms(userFloor), verdict(userServe > 0 && userServe <= userFloor))
 	p("| of which in the kernel (system calls, socket work charged to the process) per request, ms | %s | %s | — |", ms(serve-userServe), ms(floor-userFloor))
+	p("")
+}
+
+// writeEnvelope is section 7: AWS calls as functions of the accounts N and
+// the containers K, and the hottest partition's writes.
+func (r *Results) writeEnvelope(p func(string, ...any)) {
+	p("## 7. Envelope: AWS calls by accounts and containers")
+	p("")
+	e := r.Envelope
+	if e == nil {
+		p("**Not measured in this run.**")
+		p("")
+		return
+	}
+	p("Each row is its own world on the local stack: a table (the account registry is one partition per table), N accounts stored and registered as `codexgate import` does, one client key, and K in-process proxy containers wired as functions/proxy wires them (`app.New`, then `Proxy`; each request waits for its usage write, as the end of an invocation does), all K sending through one counting transport at the SDK's HTTP layer (retries included). Rows run side by side. Phases: %d cold requests per container, then *warm*: %d requests per container; *window*: each container sends a request every %s for %s (longer than the proxy's 60 s reload of the accounts' states); *refresh*: every account's access token invalidated at the simulator, then one request per container in turn (the first container refreshes, the others adopt or refresh; *refreshes* are those the simulator saw). Setup of all rows: %s.", envelopeColdRequests, envelopeWarm, envelopeEvery, envelopeWindow, e.Setup.Round(time.Second))
+	p("")
+	p("- *per warm request* = warm calls / warm requests. The pool spreads requests over all N accounts, and a container's first request on an account reads its token (the lease item's `GetItem`, then `GetSecretValue`): each container pays those two calls on its first N requests, so with N ≥ 100 and %d requests per container in this run almost every request paid them (warm and window alike); past that, a request costs its usage write alone (section 2).", envelopeColdRequests+envelopeWarm+int(envelopeWindow/envelopeEvery))
+	p("- *per container-minute* = window calls / (K × window minutes), at one request per container-second; *background* is that less the warm requests' share (window requests × per warm request): the reloads and re-checks that come with time, not with requests.")
+	p("- *refresh phase*: its calls in all, by operation, for K requests and the refreshes the simulator saw.")
+	p("- *hottest partition* = the partition key written most in the window (DynamoDB writes counted per item by `pk`), in writes/s.")
+	p("")
+	p("| N accounts | K containers | per warm request | per container-minute | background per container-minute | refresh phase: calls for K requests (refreshes) | hottest partition, writes/s | window calls by operation, per window request |")
+	p("|---|---|---|---|---|---|---|---|")
+	for _, row := range e.Rows {
+		if row.Err != nil {
+			p("| %d | %d | not measured: `%.200s` | | | | | |", row.Accounts, row.Containers, strings.ReplaceAll(row.Err.Error(), "\n", " "))
+			continue
+		}
+		perReq := float64(row.WarmCalls) / float64(max(row.WarmRequests, 1))
+		minutes := float64(row.Containers) * row.Window.Minutes()
+		perMin := float64(row.WindowCalls) / minutes
+		bg := (float64(row.WindowCalls) - float64(row.WindowRequests)*perReq) / minutes
+		p("| %d | %d | %.2f | %.1f | %.1f | %d (%d): %s | `%s` %.2f | %s |", row.Accounts, row.Containers, perReq, perMin, bg,
+			row.RefreshCalls, row.Refreshes, ops(row.RefreshByOp, 1), row.HotPartition, float64(row.HotWrites)/row.Window.Seconds(), ops(row.WindowByOp, row.WindowRequests))
+	}
 	p("")
 }

@@ -41,7 +41,7 @@ type Options struct {
 	ShareColdRuns, ShareTurns int
 	FloorN                    int // requests per target and concurrency, serve vs floor on the long stream
 	// Only, when "cpushare", runs the CPU-share section alone (with a short
-	// AWS call count for its cost table).
+	// AWS call count for its cost table); when "envelope", the envelope.
 	Only string
 }
 
@@ -68,6 +68,7 @@ type Results struct {
 	StormErr         error
 	Cold             []ColdStart
 	Share            *CPUShare
+	Envelope         *Envelope
 	Elapsed          time.Duration
 	EndLoadAvg       string
 }
@@ -91,6 +92,13 @@ func RunAll(ctx context.Context, o Options) *Results {
 		res.EndLoadAvg = LoadAvg()
 		return res
 	}
+	if o.Only == "envelope" {
+		o.logf("envelope: AWS calls by accounts and containers (in process, ~2 min)")
+		res.Envelope = RunEnvelope(ctx, o.AWS)
+		res.Elapsed = time.Since(start)
+		res.EndLoadAvg = LoadAvg()
+		return res
+	}
 	o.logf("AWS calls per request and per refresh (in process)")
 	res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 1000, 5)
 	if res.Calls != nil {
@@ -103,6 +111,8 @@ func RunAll(ctx context.Context, o Options) *Results {
 	res.Cold = runColdStarts(ctx, o)
 	o.logf("proxy bootstrap under Lambda's CPU share (RIE in a cgroup)")
 	res.Share = runShare(ctx, o)
+	o.logf("envelope: AWS calls by accounts and containers (in process, ~2 min)")
+	res.Envelope = RunEnvelope(ctx, o.AWS)
 	res.Elapsed = time.Since(start)
 	res.EndLoadAvg = LoadAvg()
 	return res
