@@ -71,6 +71,10 @@ func TestKeyCache_Verify_KnownKeyNeverWaits(t *testing.T) {
 		}
 	}
 	// One background re-check for the two stale requests (at 35 s and 59 s).
+	// It runs on its own goroutine: give it a moment to reach the store.
+	for deadline := time.Now().Add(2 * time.Second); store.count() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := store.count(); n != 2 {
 		t.Errorf("%d reads, want 2 (the first, one background re-check)", n)
 	}
