@@ -71,3 +71,5 @@ func (r *reauthMemo) get(account string, now time.Time) *ReauthError {
 func (r *reauthMemo) put(account string, err *ReauthError, until time.Time) {
 	r.m.Store(account, reauthEntry{err: err, until: until})
 }
+
+func (r *reauthMemo) forget(account string) { r.m.Delete(account) }

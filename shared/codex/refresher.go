@@ -183,7 +183,7 @@ func (r *Refresher) Forget(account, version string) {
 		return
 	}
 	r.cache.forget(account)
-	r.reauth.m.Delete(account)
+	r.reauth.forget(account)
 	if version != "" {
 		r.named.Store(account, version)
 	}

@@ -122,7 +122,7 @@ func (r *Refresher) replaceUnderLease(ctx context.Context, account string, seen 
 	}
 	done(rel)
 	r.cache.forget(account)
-	r.reauth.m.Delete(account)
+	r.reauth.forget(account)
 	r.versionStored(ctx, account, next.ID, true)
 	return next.ID, nil
 }

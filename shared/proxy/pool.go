@@ -461,14 +461,15 @@ func (p *pool) authorized(ctx context.Context, name string) {
 	p.mu.Lock()
 	stored := p.stored[name].CooldownReason == quota.CooldownUnauthorized
 	l := p.local[name]
-	if !stored && (l == nil || (l.strikes == 0 && l.cooldownReason != quota.CooldownUnauthorized)) {
+	local := l != nil && (l.strikes > 0 || l.cooldownReason == quota.CooldownUnauthorized)
+	if !stored && !local {
 		p.mu.Unlock()
 		return
 	}
-	if l != nil && l.cooldownReason == quota.CooldownUnauthorized {
-		l.cooldownUntil, l.cooldownReason, l.persisted = time.Time{}, "", false
-	}
-	if l != nil {
+	if local {
+		if l.cooldownReason == quota.CooldownUnauthorized {
+			l.cooldownUntil, l.cooldownReason, l.persisted = time.Time{}, "", false
+		}
 		l.strikes = 0
 	}
 	if stored {
