@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
-	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // TestAnthropicSDK runs testdata/anthropic_sdk.cjs, the official Anthropic
@@ -21,22 +18,16 @@ import (
 // usage limit).
 func TestAnthropicSDK(t *testing.T) {
 	node, nodePath := nodeModule(t, "anthropic-sdk", "@anthropic-ai/sdk")
-	s := newStack(t, openaisim.Options{})
-	file, tok := s.newLogin(openaisim.Account{Name: "sdk-e2e"})
-	mustSucceed(t, s.run("import", "--account", "sdk", "--auth-file", file))
-	key := s.createKey("anthropic-sdk")
-	srv := s.startServe()
-	script := filepath.Join(testsupport.RepoRoot(t), "cmd", "codexgate", "testdata", "anthropic_sdk.cjs")
+	s, srv, key, tok := serveOneAccount(t, "sdk-e2e", "anthropic-sdk")
 
 	phase := func(name string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, node, script, name)
-		cmd.Env = []string{
-			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + nodePath,
+		cmd := nodeScript(ctx, node, nodePath, []string{
+			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 			"CODEXGATE_URL=" + srv.base, "CODEXGATE_API_KEY=" + key, "WANT_ANSWER=" + openaisim.DefaultAnswer,
-		}
+		}, "anthropic_sdk.cjs", name)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("phase %s: %v\n%s\nserve:\n%s", name, err, out, srv.logs)

@@ -6,19 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
 // TestServe_BodyLimit: `codexgate serve` refuses a 7 MB body on every front
 // with 413 in that front's error shape, naming the 6 MB limit it shares with
 // the Lambda proxy, and sends nothing upstream.
 func TestServe_BodyLimit(t *testing.T) {
-	s := newStack(t, openaisim.Options{})
-	file, _ := s.newLogin(openaisim.Account{Name: "erin"})
-	mustSucceed(t, s.run("import", "--account", "erin", "--auth-file", file))
-	key := s.createKey("test")
-	srv := s.startServe()
+	s, srv, key, _ := serveOneAccount(t, "erin", "test")
 
 	pad := strings.Repeat("x", 7_000_000)
 	for _, tc := range []struct{ path, body string }{

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,22 +15,12 @@ import (
 	"github.com/codexgate/codexgate/internal/openaisim"
 )
 
-// servedChat is `codexgate serve` with one imported account and a key.
-func servedChat(t *testing.T) (*stack, *server, string, openaisim.Tokens) {
-	t.Helper()
-	s := newStack(t, openaisim.Options{})
-	file, tok := s.newLogin(openaisim.Account{Name: "chat"})
-	mustSucceed(t, s.run("import", "--account", "chat", "--auth-file", file))
-	key := s.createKey("chat-sdk")
-	return s, s.startServe(), key, tok
-}
-
 // TestServe_Chat_OpenAIGo is issue 15's done-when with openai-go as the
 // client: streaming with usage, non-streaming, a tool round trip, the model
 // list and an upstream error, through `codexgate serve`, moto and the
 // simulator; then the same after the access token expired (one refresh).
 func TestServe_Chat_OpenAIGo(t *testing.T) {
-	s, srv, key, tok := servedChat(t)
+	s, srv, key, tok := serveOneAccount(t, "chat", "chat-sdk")
 	c := openai.NewClient(option.WithBaseURL(srv.base+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -95,11 +83,11 @@ func TestServe_Chat_OpenAIGo(t *testing.T) {
 // SDK used as an application would, against `codexgate serve`.
 func TestServe_Chat_NodeSDK(t *testing.T) {
 	node, modules := nodeModule(t, "openai", "openai")
-	s, srv, key, _ := servedChat(t)
+	s, srv, key, _ := serveOneAccount(t, "chat", "chat-sdk")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "openai-node-chat.cjs"))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "CODEXGATE_BASE_URL="+srv.base+"/v1", "CODEXGATE_API_KEY="+key)
+	cmd := nodeScript(ctx, node, modules,
+		append(os.Environ(), "CODEXGATE_BASE_URL="+srv.base+"/v1", "CODEXGATE_API_KEY="+key), "openai-node-chat.cjs")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

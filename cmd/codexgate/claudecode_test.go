@@ -2,34 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/codexgate/codexgate/internal/openaisim"
-	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // claudeCodeVersion is the Claude Code release scripts/tools.sh pins.
 const claudeCodeVersion = "2.1.328"
 
 // claudeBinary finds the pinned Claude Code (`make tools` installs it into
-// .tools/claude-code). Without it the test is skipped, except with CI=true.
+// .tools/claude-code). Without it the test is skipped (see missingClient).
 func claudeBinary(t *testing.T) string {
 	t.Helper()
-	pinned := filepath.Join(testsupport.RepoRoot(t), ".tools", "claude-code", "node_modules", ".bin", "claude")
-	if _, err := os.Stat(pinned); err == nil {
-		return pinned
+	if p := pinnedBin(t, "claude-code", "claude"); p != "" {
+		return p
 	}
-	const msg = "Claude Code not found in .tools/claude-code: run `make tools` (npm i --prefix .tools/claude-code @anthropic-ai/claude-code@" + claudeCodeVersion + ")"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing client is a failure)")
-	}
-	t.Skip(msg)
+	missingClient(t, "Claude Code not found in .tools/claude-code: run `make tools` (npm i --prefix .tools/claude-code @anthropic-ai/claude-code@"+claudeCodeVersion+")")
 	return ""
 }
 
@@ -37,19 +26,13 @@ func claudeBinary(t *testing.T) string {
 // URL, the codexgate key as the auth token, no telemetry or other traffic,
 // and a HOME of its own.
 func claudeEnv(base, key, home string) []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"TMPDIR=" + os.TempDir(),
-		"ANTHROPIC_BASE_URL=" + base,
-		"ANTHROPIC_AUTH_TOKEN=" + key,
+	return clientEnv(home,
+		"ANTHROPIC_BASE_URL="+base,
+		"ANTHROPIC_AUTH_TOKEN="+key,
 		"DISABLE_TELEMETRY=1",
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
 		"DISABLE_AUTOUPDATER=1",
-		// Nothing but the loopback: anything else Claude Code tries fails fast.
-		"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
-		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-	}
+	)
 }
 
 // TestClaudeCode_E2E is issue 16's done-when: Claude Code, configured as a
@@ -61,17 +44,8 @@ func claudeEnv(base, key, home string) []string {
 // succeeds with exactly one refresh.
 func TestClaudeCode_E2E(t *testing.T) {
 	claude := claudeBinary(t)
-	s := newStack(t, openaisim.Options{})
-	file, tok := s.newLogin(openaisim.Account{Name: "claude-e2e"})
-	mustSucceed(t, s.run("import", "--account", "e2e", "--auth-file", file))
-	key := s.createKey("claude-code")
-	srv := s.startServe()
-
-	home := t.TempDir()
-	workdir := filepath.Join(home, "work")
-	if err := os.MkdirAll(workdir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	s, srv, key, tok := serveOneAccount(t, "claude-e2e", "claude-code")
+	home, workdir := clientDirs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -81,15 +55,7 @@ func TestClaudeCode_E2E(t *testing.T) {
 		cmd := exec.CommandContext(ctx, claude, args...)
 		cmd.Dir = workdir
 		cmd.Env = claudeEnv(srv.base, key, home)
-		out, errb, err := runClient(ctx, cmd)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("%s: claude -p timed out\nstderr:\n%s\nserve:\n%s", label, errb, srv.logs)
-		}
-		if err != nil || !strings.Contains(out, openaisim.DefaultAnswer) {
-			t.Fatalf("%s: claude -p: %v\nstdout:\n%s\nstderr:\n%s\nserve:\n%s\nsim stats: %+v",
-				label, err, out, errb, srv.logs, s.sim.Stats())
-		}
-		return out
+		return s.mustAnswer(ctx, srv, label, "claude -p", cmd)
 	}
 
 	run("plain answer", "say hi")

@@ -59,11 +59,8 @@ func wantStatuses(t *testing.T, r result, want map[string]string) {
 
 // healthy sets up one working account, a key and a running server.
 func healthy(t *testing.T) (*stack, *server, string, openaisim.Tokens) {
-	s := newStack(t, openaisim.Options{})
-	file, tok := s.newLogin(openaisim.Account{Name: "dave"})
-	mustSucceed(t, s.run("import", "--account", "dave", "--auth-file", file))
-	key := s.createKey("doctor")
-	return s, s.startServe(), key, tok
+	t.Helper()
+	return serveOneAccount(t, "dave", "doctor")
 }
 
 func TestDoctor_Healthy_AllPass(t *testing.T) {

@@ -74,6 +74,17 @@ func (s *stack) startServe() *server {
 	return srv
 }
 
+// serveOneAccount is `codexgate serve` with one imported account (account,
+// on the simulator and in the table) and a key named keyName.
+func serveOneAccount(t *testing.T, account, keyName string) (*stack, *server, string, openaisim.Tokens) {
+	t.Helper()
+	s := newStack(t, openaisim.Options{})
+	file, tok := s.newLogin(openaisim.Account{Name: account})
+	mustSucceed(t, s.run("import", "--account", account, "--auth-file", file))
+	key := s.createKey(keyName)
+	return s, s.startServe(), key, tok
+}
+
 // stop sends SIGINT and waits for a clean exit.
 func (srv *server) stop(t *testing.T) {
 	t.Helper()
@@ -126,11 +137,7 @@ func post(t *testing.T, url, key, body string) *http.Response {
 }
 
 func TestServe_StreamsResponses(t *testing.T) {
-	s := newStack(t, openaisim.Options{})
-	file, tok := s.newLogin(openaisim.Account{Name: "dave"})
-	mustSucceed(t, s.run("import", "--account", "dave", "--auth-file", file))
-	key := s.createKey("test")
-	srv := s.startServe()
+	s, srv, key, tok := serveOneAccount(t, "dave", "test")
 
 	resp := post(t, srv.base+"/v1/responses", key, responsesBody)
 	defer resp.Body.Close()
