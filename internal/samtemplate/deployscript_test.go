@@ -47,22 +47,30 @@ type deployRun struct {
 
 func runDeploy(t *testing.T, env map[string]string, prevParams string) deployRun {
 	t.Helper()
-	root := testsupport.RepoRoot(t)
 	dir := t.TempDir()
-	for name, body := range map[string]string{"sam": fakeSAM, "aws": fakeAWS} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if prevParams != "" {
 		if err := os.WriteFile(filepath.Join(dir, "params"), []byte(prevParams), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "deploy.sh"))
-	cmd.Env = append(os.Environ(), "FAKE_DIR="+dir, "SAM="+filepath.Join(dir, "sam"), "AWS="+filepath.Join(dir, "aws"),
-		"FAKE_SAM_VERSION=1.158.0", "FAKE_LIMIT=1000", "FAKE_UNRESERVED=1000", "AWS_REGION=us-east-1",
+	return runScript(t, "deploy.sh", dir, map[string]string{"sam": fakeSAM, "aws": fakeAWS}, env,
+		"AWS="+filepath.Join(dir, "aws"), "FAKE_LIMIT=1000", "FAKE_UNRESERVED=1000", "AWS_REGION=us-east-1",
 		"ALARM_EMAIL=", "EXISTING_TABLE=", "SCHEDULED_CONCURRENCY=", "STACK=")
+}
+
+// runScript runs scripts/SCRIPT with the fakes (name → script, written into
+// dir; sam among them) in charge, in the test's environment plus base, then
+// env over it, and returns what it printed and what the fake sam recorded.
+func runScript(t *testing.T, script, dir string, fakes, env map[string]string, base ...string) deployRun {
+	t.Helper()
+	for name, body := range fakes {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("bash", filepath.Join(testsupport.RepoRoot(t), "scripts", script))
+	cmd.Env = append(os.Environ(), "FAKE_DIR="+dir, "SAM="+filepath.Join(dir, "sam"), "FAKE_SAM_VERSION=1.158.0")
+	cmd.Env = append(cmd.Env, base...)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -1,14 +1,9 @@
 package samtemplate
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/version"
 )
 
@@ -16,22 +11,7 @@ import (
 // and the environment env.
 func runPackage(t *testing.T, env map[string]string) deployRun {
 	t.Helper()
-	root := testsupport.RepoRoot(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "sam"), []byte(fakeSAM), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "package.sh"))
-	cmd.Env = append(os.Environ(), "FAKE_DIR="+dir, "SAM="+filepath.Join(dir, "sam"), "FAKE_SAM_VERSION=1.158.0",
-		"AWS_REGION=eu-west-1", "BUCKET=")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
-	return deployRun{stdout.String(), stderr.String(), string(calls), err}
+	return runScript(t, "package.sh", t.TempDir(), map[string]string{"sam": fakeSAM}, env, "AWS_REGION=eu-west-1", "BUCKET=")
 }
 
 // TestPackageScript_Refusals: without the SAM CLI, with one too old, or

@@ -85,32 +85,7 @@ func TestIssue27_Moto_ThreeHundredAccountsWithoutListSecrets(t *testing.T) {
 		Logger:   quiet,
 		Reserve:  reserve,
 	}
-	polledIn := map[string]int{}
-	for run := 1; run <= runs; run++ {
-		rctx, cancel := context.WithTimeout(ctx, deadline)
-		start := time.Now()
-		res, err := q.Handle(rctx, scheduledEvent(t))
-		took := time.Since(start)
-		cancel()
-		if err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-		if took >= deadline {
-			t.Errorf("run %d took %s, past its %s deadline", run, took, deadline)
-		}
-		if res.Failed != 0 || res.OK+res.Deferred != n {
-			t.Errorf("run %d: ok %d, deferred %d, failed %d of %d", run, res.OK, res.Deferred, res.Failed, n)
-		}
-		if run == 1 && res.Deferred == 0 {
-			t.Errorf("run 1 polled all %d accounts: the test does not exercise the time budget", n)
-		}
-		for _, o := range res.Accounts {
-			if _, seen := polledIn[o.Account]; !seen && o.Status == StatusOK {
-				polledIn[o.Account] = run
-			}
-		}
-		t.Logf("run %d of %s: %s, ok %d, deferred %d", run, deadline, took.Round(10*time.Millisecond), res.OK, res.Deferred)
-	}
+	polledIn := budgetRuns(t, ctx, q, n, runs, deadline)
 	if len(polledIn) != n {
 		t.Errorf("%d of %d accounts polled within %d runs", len(polledIn), n, runs)
 	}

@@ -32,34 +32,7 @@ func TestQuotaCron_Handle_ThreeHundredSlowAccounts(t *testing.T) {
 	states := newMemStates()
 	q := &QuotaCron{Accounts: names(all...), Tokens: f.tokens, Usage: f.usage, States: states, Logger: quiet, Reserve: reserve}
 
-	polledIn := map[string]int{}
-	for run := 1; run <= runs; run++ {
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		start := time.Now()
-		res, err := q.Handle(ctx, scheduledEvent(t))
-		took := time.Since(start)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if took >= deadline {
-			t.Errorf("run %d took %s, past its %s deadline", run, took, deadline)
-		}
-		if res.Failed != 0 || res.OK+res.Deferred != n {
-			t.Errorf("run %d: ok %d, deferred %d, failed %d of %d", run, res.OK, res.Deferred, res.Failed, n)
-		}
-		if run == 1 && res.Deferred == 0 {
-			t.Errorf("run 1 polled all %d accounts: the test does not exercise the time budget", n)
-		}
-		for _, o := range res.Accounts {
-			if o.Status == StatusOK {
-				if _, seen := polledIn[o.Account]; !seen {
-					polledIn[o.Account] = run
-				}
-			}
-		}
-		t.Logf("run %d: %s, ok %d, deferred %d", run, took.Round(10*time.Millisecond), res.OK, res.Deferred)
-	}
+	polledIn := budgetRuns(t, context.Background(), q, n, runs, deadline)
 	for _, a := range all {
 		if _, ok := polledIn[a]; !ok {
 			t.Errorf("%s never polled in %d runs", a, runs)
@@ -131,4 +104,40 @@ func TestScheduled_Handle_OneQueryForListAndStates(t *testing.T) {
 	if err != nil || kres.Refreshed != 2 || states.loads != 1 {
 		t.Errorf("keep-alive: %+v, %v after %d Loads; want 2 refreshed after 1", kres, err, states.loads)
 	}
+}
+
+// budgetRuns runs q runs times, each with deadline, over n accounts. Every
+// run must end within its deadline with each account polled ok or
+// deferred, and the first must defer some (else the test does not exercise
+// the time budget). It returns the run in which each account was first
+// polled ok.
+func budgetRuns(t *testing.T, ctx context.Context, q *QuotaCron, n, runs int, deadline time.Duration) map[string]int {
+	t.Helper()
+	polledIn := map[string]int{}
+	for run := 1; run <= runs; run++ {
+		rctx, cancel := context.WithTimeout(ctx, deadline)
+		start := time.Now()
+		res, err := q.Handle(rctx, scheduledEvent(t))
+		took := time.Since(start)
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if took >= deadline {
+			t.Errorf("run %d took %s, past its %s deadline", run, took, deadline)
+		}
+		if res.Failed != 0 || res.OK+res.Deferred != n {
+			t.Errorf("run %d: ok %d, deferred %d, failed %d of %d", run, res.OK, res.Deferred, res.Failed, n)
+		}
+		if run == 1 && res.Deferred == 0 {
+			t.Errorf("run 1 polled all %d accounts: the test does not exercise the time budget", n)
+		}
+		for _, o := range res.Accounts {
+			if _, seen := polledIn[o.Account]; !seen && o.Status == StatusOK {
+				polledIn[o.Account] = run
+			}
+		}
+		t.Logf("run %d of %s: %s, ok %d, deferred %d", run, deadline, took.Round(10*time.Millisecond), res.OK, res.Deferred)
+	}
+	return polledIn
 }
