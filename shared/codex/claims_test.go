@@ -88,6 +88,13 @@ func TestParseClaims_Valid(t *testing.T) {
 	padded := func(payload string) string {
 		return jwtHeaderSeg + "." + base64.URLEncoding.EncodeToString([]byte(payload)) + "." + jwtSigSeg
 	}
+	// OpenAI's ID and access tokens describe the same user; their dates differ.
+	ada := func(issued time.Time) Claims {
+		return Claims{AccountID: accountID, PlanType: "plus", UserID: "user-Abc123", Email: "ada@example.com", ExpiresAt: exp, IssuedAt: issued}
+	}
+	idToken := ada(exp.Add(-time.Hour))
+	idToken.SubscriptionStart = time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
+	idToken.SubscriptionUntil = time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC)
 
 	tests := []struct {
 		name  string
@@ -97,28 +104,12 @@ func TestParseClaims_Valid(t *testing.T) {
 		{
 			name:  "IDToken",
 			token: jwtWithClaims(t, openAIIDClaims(accountID, exp)),
-			want: Claims{
-				AccountID:         accountID,
-				PlanType:          "plus",
-				UserID:            "user-Abc123",
-				Email:             "ada@example.com",
-				ExpiresAt:         exp,
-				IssuedAt:          exp.Add(-time.Hour),
-				SubscriptionStart: time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC),
-				SubscriptionUntil: time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC),
-			},
+			want:  idToken,
 		},
 		{
 			name:  "AccessTokenProfileEmailOnly",
 			token: jwtWithClaims(t, openAIAccessClaims(accountID, exp)),
-			want: Claims{
-				AccountID: accountID,
-				PlanType:  "plus",
-				UserID:    "user-Abc123",
-				Email:     "ada@example.com",
-				ExpiresAt: exp,
-				IssuedAt:  exp.Add(-240 * time.Hour),
-			},
+			want:  ada(exp.Add(-240 * time.Hour)),
 		},
 		{
 			name:  "TopLevelEmailWinsOverProfile",

@@ -43,6 +43,19 @@ func (s *tokenStub) client() *OAuthClient {
 
 func (s *tokenStub) requests() int { return int(s.calls.Load()) }
 
+// wantRefresh refreshes "rt_current" through the stub and fails the test
+// unless the answer is want.
+func (s *tokenStub) wantRefresh(t *testing.T, want TokenResponse) {
+	t.Helper()
+	resp, err := s.client().Refresh(context.Background(), "rt_current")
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if *resp != want {
+		t.Errorf("Refresh = %+v, want %+v", *resp, want)
+	}
+}
+
 // stubTokens is a successful answer shaped like auth.openai.com's.
 func stubTokens(t testing.TB) TokenResponse {
 	exp := time.Now().Add(240 * time.Hour).Truncate(time.Second)
@@ -89,13 +102,7 @@ func TestOAuthClient_Refresh_Request(t *testing.T) {
 		writeJSON(w, http.StatusOK, want)
 	})
 
-	resp, err := stub.client().Refresh(context.Background(), "rt_current")
-	if err != nil {
-		t.Fatalf("Refresh: %v", err)
-	}
-	if *resp != want {
-		t.Errorf("Refresh = %+v, want %+v", *resp, want)
-	}
+	stub.wantRefresh(t, want)
 	s := <-got
 	if s.method != http.MethodPost || s.path != "/oauth/token" {
 		t.Errorf("request = %s %s, want POST /oauth/token", s.method, s.path)
@@ -341,13 +348,7 @@ func TestOAuthClient_Refresh_SucceedsAfterTransient(t *testing.T) {
 				}
 				writeJSON(w, http.StatusOK, want)
 			})
-			resp, err := stub.client().Refresh(context.Background(), "rt_current")
-			if err != nil {
-				t.Fatalf("Refresh: %v", err)
-			}
-			if *resp != want {
-				t.Errorf("Refresh = %+v, want %+v", *resp, want)
-			}
+			stub.wantRefresh(t, want)
 			if got := stub.requests(); got != 2 {
 				t.Errorf("server saw %d requests, want 2", got)
 			}

@@ -3,8 +3,6 @@ package codex_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -29,13 +27,6 @@ func (f *flakyRelease) Release(ctx context.Context, l *codex.Lease, r codex.Rele
 		return errors.New("release: answer lost (simulated network error)")
 	}
 	return f.Leaser.Release(ctx, l, r)
-}
-
-func auditOpts() []codex.Option {
-	return []codex.Option{
-		codex.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		codex.WithTimeouts(2*time.Second, 2*time.Second, 5*time.Second),
-	}
 }
 
 // Two secrets of one ChatGPT account share one lease key. Holder H refreshes

@@ -52,13 +52,18 @@ func newRig() *rig {
 	}
 }
 
-// refresher is one container's codex.Refresher: its own cache, shared backends.
-func (g *rig) refresher(opts ...codex.Option) *codex.Refresher {
-	base := []codex.Option{
+// auditOpts are the options of the tests' Refreshers: no log output, and short
+// budgets (OAuth 2 s, persist 2 s, lease 5 s).
+func auditOpts() []codex.Option {
+	return []codex.Option{
 		codex.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		codex.WithAccountStates(g.states),
 		codex.WithTimeouts(2*time.Second, 2*time.Second, 5*time.Second),
 	}
+}
+
+// refresher is one container's codex.Refresher: its own cache, shared backends.
+func (g *rig) refresher(opts ...codex.Option) *codex.Refresher {
+	base := append(auditOpts(), codex.WithAccountStates(g.states))
 	return codex.NewRefresher(g.store, g.leases, g.oauth, append(base, opts...)...)
 }
 
