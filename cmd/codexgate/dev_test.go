@@ -39,7 +39,7 @@ func startDev(t *testing.T, set map[string]string) *devRun {
 	cfg := testsupport.AWSConfig(t)
 	root := testsupport.RepoRoot(t)
 	home := t.TempDir()
-	d := &devRun{t: t, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), logs: &testsupport.Buffer{}, done: make(chan error, 1)}
+	d := &devRun{t: t, addr: fmt.Sprintf("127.0.0.1:%d", testsupport.FreePort(t)), logs: &testsupport.Buffer{}, done: make(chan error, 1)}
 	// HOME moves Go's caches too: keep the test's, or dev.sh rebuilds the world.
 	goEnv, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE").Output()
 	if err != nil {
@@ -145,7 +145,6 @@ func TestDevScript_Demo(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed")
 	}
-	root := testsupport.RepoRoot(t)
 	d := startDev(t, nil) // no ~/.codex/auth.json: demo mode
 	addr := d.addr
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -172,11 +171,10 @@ func TestDevScript_Demo(t *testing.T) {
 	if len(claudeLines) != 3 || !strings.Contains(claudeLines[0], "ANTHROPIC_BASE_URL=http://"+addr+" ") || !strings.Contains(claudeLines[0], "ANTHROPIC_AUTH_TOKEN=cgk_") {
 		t.Fatalf("printed Claude Code setup = %q", claudeLines)
 	}
-	claudeDir := filepath.Join(root, ".tools", "claude-code", "node_modules", ".bin")
-	if _, err := os.Stat(filepath.Join(claudeDir, "claude")); err == nil {
+	if claude := pinnedBin(t, "claude-code", "claude"); claude != "" {
 		run := exec.CommandContext(ctx, "bash", "-c", strings.Join(claudeLines, "\n"))
 		run.Dir = t.TempDir()
-		run.Env = []string{"PATH=" + claudeDir + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + os.TempDir(),
+		run.Env = []string{"PATH=" + filepath.Dir(claude) + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + os.TempDir(),
 			"HTTPS_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1,localhost"}
 		answer, err := run.CombinedOutput()
 		if err != nil || !strings.Contains(string(answer), "Hello") {

@@ -26,16 +26,6 @@ type loginRun struct {
 	done  chan error
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startLogin runs `codexgate login --no-browser` with args and waits for the
 // sign-in URL on stderr.
 func (s *stack) startLogin(args ...string) *loginRun {
@@ -101,7 +91,7 @@ func (lr *loginRun) wait(t *testing.T) result {
 func TestLogin_Callback(t *testing.T) {
 	s := newStack(t, openaisim.Options{})
 	acct := s.sim.SetLoginAccount(openaisim.Account{Name: "erin", Email: "erin@example.com", Plan: "team"})
-	port := freePort(t)
+	port := testsupport.FreePort(t)
 	lr := s.startLogin("--account", "erin", "--callback-port", strconv.Itoa(port))
 	if !strings.Contains(lr.url, "redirect_uri=http%3A%2F%2Flocalhost%3A"+strconv.Itoa(port)+"%2Fauth%2Fcallback") {
 		t.Errorf("authorize URL %s lacks the redirect URI for port %d", lr.url, port)
@@ -169,7 +159,7 @@ func TestLogin_Paste(t *testing.T) {
 // TestLogin_Denied: an authorization error ends the login with exit 1.
 func TestLogin_Denied(t *testing.T) {
 	s := newStack(t, openaisim.Options{})
-	lr := s.startLogin("--account", "gina", "--callback-port", strconv.Itoa(freePort(t)))
+	lr := s.startLogin("--account", "gina", "--callback-port", strconv.Itoa(testsupport.FreePort(t)))
 	u := lr.url
 	state := u[strings.Index(u, "state=")+len("state="):]
 	if i := strings.IndexByte(state, '&'); i >= 0 {

@@ -8,4 +8,7 @@
 //
 // Every test gets its own names (UniqueName, NewTable, SecretPrefix) and
 // cleans up after itself, so packages may run in parallel against one stack.
+//
+// It also holds the few helpers several packages' tests share: RepoRoot,
+// Buffer, FreePort, and Post with ResponsesTurn.
 package testsupport

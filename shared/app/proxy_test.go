@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -60,7 +59,6 @@ func TestApp_Proxy_ServesWithListSecretsFailing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const body = `{"model":"gpt-5-codex","instructions":"x","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`
 	for i := range 3 {
 		p, err := container().Proxy()
 		if err != nil {
@@ -68,16 +66,9 @@ func TestApp_Proxy_ServesWithListSecretsFailing(t *testing.T) {
 		}
 		srv := httptest.NewServer(p)
 		for range 2 {
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/responses", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "response.completed") {
-				t.Errorf("container %d: %d %.300s", i, resp.StatusCode, b)
+			code, _, b := testsupport.Post(t, srv.Client(), srv.URL+"/v1/responses", key, testsupport.ResponsesTurn)
+			if code != http.StatusOK || !strings.Contains(b, "response.completed") {
+				t.Errorf("container %d: %d %.300s", i, code, b)
 			}
 		}
 		if err := p.Wait(ctx); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 )
 
@@ -189,12 +189,7 @@ func TestFlow_Simulator(t *testing.T) {
 	defer srv.Close()
 
 	// The redirect URI names the port, so pick a free one first.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	p := testsupport.FreePort(t)
 	f, err := New(srv.URL+"/oauth/authorize", p)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/testclock"
 	"github.com/codexgate/codexgate/shared/metering"
 )
 
@@ -51,15 +52,6 @@ func (b *usageBudgets) VerifyKeyBudget(_ context.Context, key string) (string, m
 	return "sim", b.limit, nil
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // refusals is a BudgetEvents that keeps what it heard.
 type refusals struct {
 	mu   sync.Mutex
@@ -78,7 +70,7 @@ func (r *refusals) list() []string {
 	return append([]string(nil), r.seen...)
 }
 
-func budgetHarness(t *testing.T, limit metering.KeyBudget, clock *testClock) (*simHarness, *usageBudgets, *refusals) {
+func budgetHarness(t *testing.T, limit metering.KeyBudget, clock *testclock.Clock) (*simHarness, *usageBudgets, *refusals) {
 	src := &usageBudgets{limit: limit, now: time.Now}
 	events := &refusals{}
 	h := newSimHarnessWith(t, func(c *Config) {
@@ -87,8 +79,8 @@ func budgetHarness(t *testing.T, limit metering.KeyBudget, clock *testClock) (*s
 		c.BudgetEvents = events
 		c.BudgetRefresh = time.Nanosecond // every check reloads (in the background)
 		if clock != nil {
-			c.Clock = clock.now
-			src.now = clock.now
+			c.Clock = clock.Now
+			src.now = clock.Now
 		}
 	}, "acct-a")
 	src.log = h.usage
@@ -111,7 +103,7 @@ func waitLoads(t *testing.T, src *usageBudgets, n int64) {
 
 func TestProxy_Budget_RefusedInEachFrontsShape(t *testing.T) {
 	day := time.Date(2026, 5, 1, 23, 0, 0, 0, time.UTC)
-	clock := &testClock{t: day}
+	clock := testclock.New(day)
 	h, src, events := budgetHarness(t, metering.KeyBudget{Daily: 1}, clock) // any turn spends the budget
 	resp, body := h.post("/v1/responses", simBody, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -151,7 +143,7 @@ func TestProxy_Budget_RefusedInEachFrontsShape(t *testing.T) {
 	}
 
 	// A new day (UTC) starts from zero.
-	clock.set(midnight.Add(time.Second))
+	clock.Set(midnight.Add(time.Second))
 	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("after midnight: %d %s", resp.StatusCode, body)
 	}
@@ -208,10 +200,10 @@ func TestProxy_Budget_StormOvershootBound(t *testing.T) {
 // reload makes the proxy read the key's use again and waits for it: a
 // check starts a load unless one is running, so the second round surely
 // reads what was flushed before the call.
-func reload(t *testing.T, h *simHarness, src *usageBudgets, clock *testClock) {
+func reload(t *testing.T, h *simHarness, src *usageBudgets, clock *testclock.Clock) {
 	t.Helper()
 	for range 2 {
-		clock.set(clock.now().Add(time.Millisecond)) // past BudgetRefresh
+		clock.Add(time.Millisecond) // past BudgetRefresh
 		n := src.loads.Load()
 		h.p.meter.Check("sim", src.limit) //nolint:errcheck // only the load it starts matters
 		waitLoads(t, src, n+1)
@@ -239,7 +231,7 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 	saturday := time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC)
 	sunday := time.Date(2026, 5, 3, 23, 0, 0, 0, time.UTC)
 	monday := time.Date(2026, 5, 4, 0, 0, 1, 0, time.UTC)
-	clock := &testClock{t: saturday}
+	clock := testclock.New(saturday)
 	h0, _, _ := budgetHarness(t, metering.KeyBudget{}, nil)
 	h0.post("/v1/responses", simBody, nil)
 	probe := h0.usage.waitRecords(t, 1)
@@ -259,7 +251,7 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 	ok("saturday")
 	served++
 	settle()
-	clock.set(sunday)
+	clock.Set(sunday)
 	ok("sunday's first request (a new day: admitted before its first load)")
 	served++
 	settle()
@@ -288,7 +280,7 @@ func TestProxy_Budget_WeeklyAcrossDayAndWeek(t *testing.T) {
 	}
 
 	// A new ISO week: Saturday's and Sunday's turns no longer count.
-	clock.set(monday)
+	clock.Set(monday)
 	ok("monday's first request")
 	served++
 	settle()
@@ -310,14 +302,14 @@ func TestProxy_Budget_WeeklySeesYesterdaysLateWrite(t *testing.T) {
 	probe := h0.usage.waitRecords(t, 1)
 	turn := probe[0].InputTokens + probe[0].OutputTokens
 
-	clock := &testClock{t: time.Date(2026, 5, 5, 23, 59, 59, 0, time.UTC)} // Tuesday
+	clock := testclock.New(time.Date(2026, 5, 5, 23, 59, 59, 0, time.UTC)) // Tuesday
 	h, src, _ := budgetHarness(t, metering.KeyBudget{Weekly: turn + 1}, clock)
 	if resp, body := h.post("/v1/responses", simBody, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("tuesday: %d %s", resp.StatusCode, body)
 	}
 	// Wednesday: the week's earlier days are read before Tuesday's turn is
 	// written, then it is written.
-	clock.set(time.Date(2026, 5, 6, 0, 0, 30, 0, time.UTC))
+	clock.Set(time.Date(2026, 5, 6, 0, 0, 30, 0, time.UTC))
 	reload(t, h, src, clock)
 	h.usage.waitRecords(t, 1)
 	reload(t, h, src, clock)

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/testclock"
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/quota"
 )
@@ -297,8 +297,7 @@ type harness struct {
 	store  *fakeStore
 	proxy  *Proxy
 	srv    *httptest.Server
-	logs   *bytes.Buffer
-	logMu  *sync.Mutex
+	logs   *testsupport.Buffer
 }
 
 func newHarness(t testing.TB, accounts []string, tweak ...func(*Config)) *harness {
@@ -310,8 +309,7 @@ func newHarness(t testing.TB, accounts []string, tweak ...func(*Config)) *harnes
 		tokens: newFakeTokens(),
 		keys:   &fakeKeys{keys: map[string]string{testKey: "laptop"}},
 		store:  &fakeStore{names: accounts},
-		logs:   &bytes.Buffer{},
-		logMu:  &sync.Mutex{},
+		logs:   &testsupport.Buffer{},
 	}
 	upSrv := httptest.NewServer(h.up)
 	t.Cleanup(upSrv.Close)
@@ -322,7 +320,7 @@ func newHarness(t testing.TB, accounts []string, tweak ...func(*Config)) *harnes
 		Accounts:    h.store,
 		States:      h.store,
 		Clock:       h.clock.Now,
-		Logger:      slog.New(slog.NewTextHandler(lockedWriter{h.logMu, h.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, f := range tweak {
 		f(&cfg)
@@ -337,23 +335,10 @@ func newHarness(t testing.TB, accounts []string, tweak ...func(*Config)) *harnes
 	return h
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // logText is what the proxy logged, once the lines of the requests that
 // ended are written (they are written after each answer: logLater).
 func (h *harness) logText() string {
 	h.proxy.logs.pending.Wait()
-	h.logMu.Lock()
-	defer h.logMu.Unlock()
 	return h.logs.String()
 }
 

@@ -63,17 +63,10 @@ func TestProxy_ServeHTTP_FlushesEachEvent(t *testing.T) {
 	release := make(chan struct{})
 	done := make(chan struct{})
 	evs := completedEvents("a")
+	slow := slowUpstream(release, "")
 	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 		defer close(done)
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, evs[0])
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		io.WriteString(w, evs[1]+evs[2])
+		slow(w, r, rec)
 	}
 	resp := h.do("POST", "/v1/responses", streamBody, nil)
 	defer resp.Body.Close()

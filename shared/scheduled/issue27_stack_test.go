@@ -14,6 +14,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/metrics"
 	"github.com/codexgate/codexgate/shared/usage"
 )
@@ -67,7 +68,7 @@ func TestIssue27_Moto_ThreeHundredAccountsWithoutListSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(p)
-		if code, body := respond(t, srv, key); code != http.StatusOK || !strings.Contains(body, "response.completed") {
+		if code, _, body := testsupport.Post(t, srv.Client(), srv.URL+"/v1/responses", key, testsupport.ResponsesTurn); code != http.StatusOK || !strings.Contains(body, "response.completed") {
 			t.Errorf("proxy container %d: %d %.300s", i, code, body)
 		}
 		srv.Close()
@@ -113,20 +114,4 @@ func importAll(t *testing.T, s *stack, n int) {
 		}()
 	}
 	wg.Wait()
-}
-
-// respond sends one streamed Responses request with key and returns the
-// status and body.
-func respond(t *testing.T, srv *httptest.Server, key string) (int, string) {
-	t.Helper()
-	const body = `{"model":"gpt-5-codex","instructions":"x","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/responses", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }

@@ -3,12 +3,10 @@ package awsstores
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/codexgate/codexgate/internal/codexmem"
 	"github.com/codexgate/codexgate/internal/openaisim"
+	"github.com/codexgate/codexgate/internal/testclock"
 	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/codex"
 	"github.com/codexgate/codexgate/shared/metrics"
@@ -26,16 +25,6 @@ import (
 type accounts []string
 
 func (a accounts) List(context.Context) ([]string, error) { return a, nil }
-
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *testClock) tick()           { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(time.Millisecond) }
 
 // TestBudgets_WeeklyAgainstTable runs the proxy on the table (keys, usage
 // writes, budget reads through these adapters) with an injected clock: a
@@ -76,7 +65,7 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets.Seed("a", auth)
-	clock := &testClock{t: sunday}
+	clock := testclock.New(sunday)
 	var emf testsupport.Buffer
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL: up.URL + "/backend-api/codex",
@@ -88,7 +77,7 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 		Budgets:       Budgets{Store: store},
 		BudgetEvents:  metrics.BudgetEvents{W: metrics.New(&emf)},
 		BudgetRefresh: time.Millisecond, // the clock ticks a millisecond per request: every check reloads
-		Clock:         clock.now,
+		Clock:         clock.Now,
 		Logger:        slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -98,29 +87,21 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 	t.Cleanup(srv.Close)
 	post := func(path, body string) (int, http.Header, string) {
 		t.Helper()
-		clock.tick()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+plain)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		clock.Add(time.Millisecond)
+		code, h, b := testsupport.Post(t, srv.Client(), srv.URL+path, plain, body)
 		// Every request's usage is written as a Lambda invocation's is.
 		if err := p.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return resp.StatusCode, resp.Header, string(b)
+		return code, h, b
 	}
-	const responses = `{"model":"gpt-5-codex","instructions":"x","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"stream":true,"store":false}`
 	// untilRefused sends turns until one is refused; the budget is read in
 	// the background, so the first turns of a day may pass.
 	untilRefused := func(day string, max int) (served int, body string, h http.Header) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for served <= max && time.Now().Before(deadline) {
-			code, hdr, b := post("/v1/responses", responses)
+			code, hdr, b := post("/v1/responses", testsupport.ResponsesTurn)
 			switch code {
 			case http.StatusOK:
 				served++
@@ -169,9 +150,9 @@ func TestBudgets_WeeklyAgainstTable(t *testing.T) {
 	t.Logf("sunday: %d turns of %d tokens served before the refusal", served, st.LastUsage.InputTokens+st.LastUsage.OutputTokens)
 
 	// Monday 00:00 UTC: a new week; last week's days no longer count.
-	clock.set(monday)
+	clock.Set(monday)
 	for i := range 5 {
-		if code, _, body := post("/v1/responses", responses); code != http.StatusOK {
+		if code, _, body := post("/v1/responses", testsupport.ResponsesTurn); code != http.StatusOK {
 			t.Fatalf("monday turn %d: %d %s", i+1, code, body)
 		}
 		time.Sleep(20 * time.Millisecond)

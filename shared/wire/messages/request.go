@@ -155,8 +155,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		// Claude Code's user_id names the user and the session: a stable
 		// per-conversation key for the backend's prompt cache and for
 		// account affinity. Hashed: the backend needs no user identity.
-		sum := sha256.Sum256([]byte(req.Metadata.UserID))
-		t.CacheKey = "cgm_" + hex.EncodeToString(sum[:16])
+		t.CacheKey = "cgm_" + hashHex(req.Metadata.UserID, 16)
 		out.PromptCacheKey = t.CacheKey
 	}
 	t.Body = marshal(out)
@@ -285,3 +284,10 @@ func CountTokens(t *Translation) int {
 
 // ptr returns a pointer to v, for the optional fields of a request.
 func ptr[T any](v T) *T { return &v }
+
+// hashHex is the first n bytes of s's SHA-256, in hex: a stable stand-in
+// for s that does not reveal it.
+func hashHex(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:n])
+}

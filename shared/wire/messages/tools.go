@@ -2,8 +2,6 @@ package messages
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,8 +144,7 @@ func (t *Translation) backendToolName(name string) string {
 	if len(name) <= maxToolName {
 		return name
 	}
-	sum := sha256.Sum256([]byte(name))
-	short := name[:maxToolName-9] + "_" + hex.EncodeToString(sum[:4])
+	short := name[:maxToolName-9] + "_" + hashHex(name, 4)
 	if t.toolNames == nil {
 		t.toolNames = map[string]string{}
 	}
