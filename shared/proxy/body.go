@@ -37,6 +37,8 @@ type inbound struct {
 	// answer, when set, is the whole 200 JSON answer: nothing goes
 	// upstream (count_tokens).
 	answer []byte
+	// ctl are the key's routing controls (keyctl.go); nil: none.
+	ctl *keyControls
 }
 
 // readRequest reads the whole body (up to cfg.MaxBodyBytes, gzip decoded)
