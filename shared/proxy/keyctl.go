@@ -85,14 +85,19 @@ func (c *keyControls) modelFilter() func(string) bool {
 }
 
 // checkModel refuses a request for a model outside the key's allow-list.
-// It reads the model of the body that goes upstream, i.e. after the front
+// It checks the model of the body that goes upstream, i.e. after the front
 // translated the client's request (Claude names, suffixes and aliases are
 // resolved by then), so the list names upstream models whatever the front.
+// The front tells the model (in.model) from the pass it made over the
+// body anyway; only when it did not is the body skimmed again.
 func (c *keyControls) checkModel(in *inbound) error {
 	if c == nil || c.models == nil || in.body == nil {
 		return nil
 	}
-	model := bodyModel(in.body)
+	model := in.model
+	if model == "" {
+		model = bodyModel(in.body)
+	}
 	if c.models[model] {
 		return nil
 	}
@@ -104,10 +109,17 @@ func (c *keyControls) checkModel(in *inbound) error {
 func bodyModel(body []byte) string {
 	var buf [1][]byte
 	vals, ok := jsonscan.FieldsInto(buf[:], body, []string{"model"})
-	if !ok || len(vals[0]) < 2 || vals[0][0] != '"' {
+	if !ok {
 		return ""
 	}
-	raw := vals[0]
+	return jsonString(vals[0])
+}
+
+// jsonString decodes a raw JSON string value; "" when raw is not one.
+func jsonString(raw []byte) string {
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
 	if !strings.ContainsRune(string(raw), '\\') {
 		return string(raw[1 : len(raw)-1])
 	}
