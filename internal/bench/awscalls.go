@@ -41,8 +41,8 @@ type AWSCalls struct {
 	ControlledRequests, ControlledCalls, ControlledBeforeFirstByte int
 	ControlledByOp                                                 map[string]int
 	Refreshes                                                      int // forced by an upstream 401 (sim ExpireAccessTokens)
-	RefreshCalls        int // for all Refreshes together, the replayed request included
-	RefreshByOp         map[string]int
+	RefreshCalls                                                   int // for all Refreshes together, the replayed request included
+	RefreshByOp                                                    map[string]int
 	// RefreshReadsByVersion and RefreshReadsByStage split the refreshes'
 	// GetSecretValue calls: by VersionId (the version the lease item names
 	// as current) or by AWSCURRENT (when the lease names none yet: the
@@ -120,7 +120,7 @@ type countedProxy struct {
 	// doControlled is do with a key that has every routing control set.
 	doControlled func(context.Context) error
 	close        func()
-	first *firstByte
+	first        *firstByte
 	// usageWrites counts the proxy's per-key usage writes (one UpdateItem
 	// each, after the answer), so the refresh figures can leave them out.
 	usageWrites atomic.Int64

@@ -42,7 +42,9 @@ func TestProxy_RIE_KeyModels(t *testing.T) {
 	}
 
 	p, out = streamed(t, fn, chatEvent(t, key, `{"model":"gpt-5.1-codex-mini","stream":true,"messages":[{"role":"user","content":"Say hi"}]}`))
-	var oe struct{ Error struct{ Code, Message string } }
+	var oe struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(out, &oe); err != nil || p.StatusCode != http.StatusForbidden || oe.Error.Code != "model_not_allowed" ||
 		!strings.Contains(oe.Error.Message, "gpt-5.1-codex-mini") {
 		t.Fatalf("chat, model off the list: prelude %+v, body %s (%v)", p, out, err)
