@@ -36,13 +36,9 @@ type AWSCalls struct {
 	// request and its response headers (the answer's first byte); the
 	// others came after it (the per-key usage write).
 	WarmBeforeFirstByte int
-	// Controlled* are the warm figures again for a key with every routing
-	// control set (ControlledKey): allow-list, account binding and cap.
-	ControlledRequests, ControlledCalls, ControlledBeforeFirstByte int
-	ControlledByOp                                                 map[string]int
-	Refreshes                                                      int // forced by an upstream 401 (sim ExpireAccessTokens)
-	RefreshCalls                                                   int // for all Refreshes together, the replayed request included
-	RefreshByOp                                                    map[string]int
+	Refreshes           int // forced by an upstream 401 (sim ExpireAccessTokens)
+	RefreshCalls        int // for all Refreshes together, the replayed request included
+	RefreshByOp         map[string]int
 	// RefreshReadsByVersion and RefreshReadsByStage split the refreshes'
 	// GetSecretValue calls: by VersionId (the version the lease item names
 	// as current) or by AWSCURRENT (when the lease names none yet: the
@@ -55,6 +51,11 @@ type AWSCalls struct {
 	// missing or incomplete.
 	Long    []LongRefresh
 	LongErr error
+
+	// Controlled* are the warm figures again for a key with every routing
+	// control set (ControlledKey): allow-list, account binding and cap.
+	ControlledRequests, ControlledCalls, ControlledBeforeFirstByte int
+	ControlledByOp                                                 map[string]int
 }
 
 // LongRefresh is one refresh whose OAuth answer took longer than a third of
