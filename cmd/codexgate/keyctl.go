@@ -106,8 +106,9 @@ func (c *KeysCommand) update(ctx context.Context, args []string) error {
 			"    permission_error), and GET /v1/models lists only these.\n"+
 			"  --accounts: only these accounts serve the key, with failover among them; when none can, the\n"+
 			"    usual 429 or 503.\n"+
-			"  --max-concurrent: requests in progress per proxy container (each Lambda container, or one\n"+
-			"    `codexgate serve`); one more is refused with 429 and Retry-After.\n"+
+			"  --max-concurrent: requests in progress per proxy container (one `codexgate serve`, or one\n"+
+			"    Lambda container, which serves one request at a time anyway); one more is refused with 429\n"+
+			"    and Retry-After.\n"+
 			"Proxies see a change within 60 s (their key cache).")
 	name := fs.String("name", "", "name of the key")
 	ctl := addControlFlags(fs)
