@@ -7,7 +7,9 @@
 # Pass extra flags to codexgate-bench in BENCHFLAGS (e.g. "-n1 500 -n8 1000").
 # BENCH_ONLY=cpushare runs the Lambda CPU-share section alone (about a
 # minute): it prints that section and leaves docs/BENCHMARKS.md alone;
-# BENCH_ONLY=envelope does the same for the envelope section (about 2 minutes).
+# BENCH_ONLY=envelope does the same for the envelope section (about 2 minutes),
+# BENCH_ONLY=keyctl for the per-key routing controls (AWS calls and CPU per
+# request of a key with every control set against a plain key, about a minute).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -67,10 +67,10 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.ShareColdRuns, "share-cold-runs", 5, "fresh containers per size (cold start median and slowest)")
 	flag.IntVar(&o.ShareTurns, "share-turns", 20, "warm long turns per size")
 	flag.IntVar(&o.FloorN, "floor-n", 800, "requests per target and concurrency: serve vs the floor on the long stream")
-	flag.StringVar(&o.Only, "only", "", `run one section alone: "cpushare" or "envelope"`)
+	flag.StringVar(&o.Only, "only", "", `run one section alone: "cpushare", "envelope" or "keyctl"`)
 	flag.Parse()
-	if o.Only != "" && o.Only != "cpushare" && o.Only != "envelope" {
-		return fmt.Errorf("-only %q: the sections that run alone are cpushare and envelope", o.Only)
+	if o.Only != "" && o.Only != "cpushare" && o.Only != "envelope" && o.Only != "keyctl" {
+		return fmt.Errorf("-only %q: the sections that run alone are cpushare, envelope and keyctl", o.Only)
 	}
 	for _, f := range strings.Split(*sizes, ",") {
 		mb, err := strconv.Atoi(strings.TrimSpace(f))

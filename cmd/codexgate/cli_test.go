@@ -12,7 +12,7 @@ func TestCLI_Help(t *testing.T) {
 	for _, args := range [][]string{
 		{"help"}, {"--help"},
 		{"import", "--help"}, {"login", "-h"}, {"keys", "--help"}, {"keys", "create", "--help"},
-		{"keys", "list", "--help"}, {"keys", "revoke", "--help"}, {"accounts", "--help"},
+		{"keys", "list", "--help"}, {"keys", "revoke", "--help"}, {"keys", "update", "--help"}, {"accounts", "--help"},
 		{"refresh", "--help"}, {"serve", "--help"},
 	} {
 		r := runCLI(t, env, "", args...)
@@ -44,6 +44,14 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{[]string{"keys", "budget", "--name", "intern"}, "want --daily-tokens or --weekly-tokens"},
 		{[]string{"keys", "budget", "--name", "intern", "--weekly-tokens", "-7"}, "--weekly-tokens -7: want 0 (none) or more"},
 		{[]string{"keys", "create", "--name", "intern", "--daily-tokens", "-3"}, "--daily-tokens -3: want 0 (none) or more"},
+		{[]string{"keys", "update"}, "--name is required"},
+		{[]string{"keys", "update", "--name", "intern"}, "want --models, --accounts or --max-concurrent"},
+		{[]string{"keys", "update", "--name", "intern", "--max-concurrent", "-2"}, "--max-concurrent -2: want 0 (no cap) or more"},
+		{[]string{"keys", "create", "--name", "intern", "--max-concurrent", "-1"}, "--max-concurrent -1"},
+		{[]string{"keys", "update", "--name", "intern", "--models", "a,,b"}, "empty model name"},
+		{[]string{"keys", "update", "--name", "intern", "--accounts", "work,"}, "empty account name"},
+		{[]string{"keys", "create", "--name", "intern", "--models", "gpt 5"}, "has a space"},
+		{[]string{"keys", "update", "--name", "intern", "--max-concurrent", "x"}, "invalid value"},
 		{[]string{"accounts", "--json=maybe"}, "invalid boolean value"},
 		{[]string{"serve", "--addr"}, "flag needs an argument"},
 	}

@@ -16,12 +16,12 @@ import (
 // KeysCommand manages the API keys clients present to codexgate.
 type KeysCommand struct{ m *Main }
 
-const keysUsage = "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] | keys list [--json] | keys revoke --name N | keys budget --name N [--daily-tokens T] [--weekly-tokens W]"
+const keysUsage = "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C] | keys list [--json] | keys revoke --name N | keys budget --name N [--daily-tokens T] [--weekly-tokens W] | keys update --name N [--models M,…] [--accounts A,…] [--max-concurrent C]"
 
 // Run executes `codexgate keys SUBCOMMAND`.
 func (c *KeysCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("keys", "want a subcommand: create, list, revoke or budget")
+		return usagef("keys", "want a subcommand: create, list, revoke, budget or update")
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -36,23 +36,34 @@ func (c *KeysCommand) Run(ctx context.Context, args []string) error {
 		return c.revoke(ctx, args[1:])
 	case "budget":
 		return c.budget(ctx, args[1:])
+	case "update":
+		return c.update(ctx, args[1:])
 	}
-	return usagef("keys", "unknown keys subcommand %q: want create, list, revoke or budget", args[0])
+	return usagef("keys", "unknown keys subcommand %q: want create, list, revoke, budget or update", args[0])
 }
 
 func (c *KeysCommand) create(ctx context.Context, args []string) error {
-	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W]",
+	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C]",
 		"Creates a client API key named N and prints it on stdout, once: it is stored only as a digest\n"+
-			"and cannot be shown again. Give it to a client as CODEXGATE_API_KEY.")
+			"and cannot be shown again. Give it to a client as CODEXGATE_API_KEY. --models, --accounts and\n"+
+			"--max-concurrent restrict it (see `keys update --help`).")
 	name := fs.String("name", "", "key name (letters, digits, '.', '_', '-'), e.g. laptop")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens (UTC day; 0: none); see `keys budget`")
 	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens (ISO week: Monday 00:00 UTC to the next Monday; 0: none)")
+	ctl := addControlFlags(fs)
 	var change statestore.BudgetChange
+	var controls statestore.KeyChange
 	a, err := c.parseName(ctx, fs, args, name, func() (err error) {
-		change, err = budgetFlags(fs, daily, weekly)
+		if change, err = budgetFlags(fs, daily, weekly); err != nil {
+			return err
+		}
+		controls, err = ctl.change(fs)
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := checkAccounts(ctx, a, fs.cmd, controls.Accounts); err != nil {
 		return err
 	}
 	plaintext, _, err := a.States.CreateKey(ctx, *name)
@@ -65,6 +76,11 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 	if *daily > 0 || *weekly > 0 {
 		if err := a.States.SetKeyBudget(ctx, *name, change); err != nil {
 			return fmt.Errorf("key %q created but its budget was not set (run `codexgate keys budget`; the key was not printed, revoke it): %w", *name, err)
+		}
+	}
+	if keyChangeGiven(controls) {
+		if err := a.States.UpdateKey(ctx, *name, controls); err != nil {
+			return fmt.Errorf("key %q created but its controls were not set (the key was not printed, revoke it): %w", *name, err)
 		}
 	}
 	fmt.Fprintln(c.m.Stdout, plaintext)
@@ -189,11 +205,18 @@ type keyRow struct {
 	// tokens per UTC day and per ISO week; 0: none.
 	DailyTokens  int64 `json:"daily_tokens"`
 	WeeklyTokens int64 `json:"weekly_tokens"`
+	// Models and Accounts are the key's allow-lists (empty: every model,
+	// every account); MaxConcurrent its cap of requests in progress per
+	// proxy container (0: none).
+	Models        []string `json:"models"`
+	Accounts      []string `json:"accounts"`
+	MaxConcurrent int      `json:"max_concurrent"`
 }
 
 func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "keys list", "codexgate keys list [--json]",
-		"Lists client API keys: name, the key's first characters, creation time, revocation.")
+		"Lists client API keys: name, the key's first characters, creation time, revocation, budgets\n"+
+			"and routing controls (models, accounts, max concurrent; - for none).")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -208,7 +231,8 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	}
 	rows := make([]keyRow, 0, len(keys))
 	for _, k := range keys {
-		rows = append(rows, keyRow{Name: k.Name, Prefix: k.Prefix, CreatedAt: timePtr(k.CreatedAt), Revoked: k.Revoked, RevokedAt: timePtr(k.RevokedAt), DailyTokens: k.DailyTokens, WeeklyTokens: k.WeeklyTokens})
+		rows = append(rows, keyRow{Name: k.Name, Prefix: k.Prefix, CreatedAt: timePtr(k.CreatedAt), Revoked: k.Revoked, RevokedAt: timePtr(k.RevokedAt), DailyTokens: k.DailyTokens, WeeklyTokens: k.WeeklyTokens,
+			Models: nonNil(k.Models), Accounts: nonNil(k.Accounts), MaxConcurrent: k.MaxConcurrent})
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.m.Stdout)
@@ -220,7 +244,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKEY\tCREATED\tSTATUS\tDAILY BUDGET\tWEEKLY BUDGET")
+	fmt.Fprintln(tw, "NAME\tKEY\tCREATED\tSTATUS\tDAILY BUDGET\tWEEKLY BUDGET\tMODELS\tACCOUNTS\tMAX CONCURRENT")
 	for _, r := range rows {
 		status := "active"
 		if r.Revoked {
@@ -233,7 +257,8 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		if r.CreatedAt != nil {
 			created = r.CreatedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\n", r.Name, r.Prefix, created, status, tokensOrDash(r.DailyTokens), tokensOrDash(r.WeeklyTokens))
+		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Prefix, created, status, tokensOrDash(r.DailyTokens), tokensOrDash(r.WeeklyTokens),
+			listOrAll(r.Models, "-"), listOrAll(r.Accounts, "-"), capOrDash(r.MaxConcurrent, "-"))
 	}
 	return tw.Flush()
 }
@@ -244,4 +269,12 @@ func tokensOrDash(n int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%d tokens", n)
+}
+
+// nonNil makes an absent list [] in JSON.
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

@@ -245,8 +245,8 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 	mustFail(t, s.run("keys", "budget", "--name", "intern", "--daily-tokens", "5", "--weekly-tokens", "-7"), 2, "--weekly-tokens -7")
 	r = s.run("keys", "list")
 	mustSucceed(t, r)
-	if !regexp.MustCompile(`(?m)^NAME\s.*DAILY BUDGET\s+WEEKLY BUDGET$`).MatchString(r.stdout) ||
-		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+-$`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^NAME\s.*DAILY BUDGET\s+WEEKLY BUDGET\s+MODELS\s+ACCOUNTS\s+MAX CONCURRENT$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-\s+-\s+-\s+-$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+-\s+-\s+-\s+-$`).MatchString(r.stdout) {
 		t.Errorf("keys list:\n%s", r.stdout)
 	}
 	// A weekly budget beside the daily one; each flag changes only its own.
@@ -256,8 +256,8 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 		t.Errorf("keys budget --weekly-tokens: %q", r.stdout)
 	}
 	r = s.run("keys", "list")
-	if !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+900000 tokens$`).MatchString(r.stdout) ||
-		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-$`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^boss\s.*active\s+-\s+900000 tokens\s+-\s+-\s+-$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^intern\s.*active\s+1 tokens\s+-\s+-\s+-\s+-$`).MatchString(r.stdout) {
 		t.Errorf("keys list after a weekly budget:\n%s", r.stdout)
 	}
 	mustSucceed(t, s.run("keys", "budget", "--name", "boss", "--weekly-tokens", "0"))

@@ -51,6 +51,11 @@ type AWSCalls struct {
 	// missing or incomplete.
 	Long    []LongRefresh
 	LongErr error
+
+	// Controlled* are the warm figures again for a key with every routing
+	// control set (ControlledKey): allow-list, account binding and cap.
+	ControlledRequests, ControlledCalls, ControlledBeforeFirstByte int
+	ControlledByOp                                                 map[string]int
 }
 
 // LongRefresh is one refresh whose OAuth answer took longer than a third of
@@ -113,8 +118,10 @@ type countedProxy struct {
 	reads *secretReads
 	id    string
 	do    func(context.Context) error
-	close func()
-	first *firstByte
+	// doControlled is do with a key that has every routing control set.
+	doControlled func(context.Context) error
+	close        func()
+	first        *firstByte
 	// usageWrites counts the proxy's per-key usage writes (one UpdateItem
 	// each, after the answer), so the refresh figures can leave them out.
 	usageWrites atomic.Int64
@@ -242,21 +249,31 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 	cp.first = &firstByte{tr: cp.tr, next: p}
 	srv := httptest.NewServer(cp.first)
 	cleanups = append(cleanups, srv.Close)
-	serve := ServeTarget(client(), srv.URL, ten.Key).Do
-	cp.do = func(ctx context.Context) error {
-		err := serve(ctx)
-		// Wait writes the request's usage, as the end of every Lambda
-		// invocation does (lambdaproxy.WaitAfter), so that it counts with
-		// its own request and not the next one.
-		if werr := p.Wait(ctx); err == nil {
-			err = werr
-		}
-		return err
+	ctlKey, err := ControlledKey(ctx, a.States, ten, "bench-"+label+"-controlled")
+	if err != nil {
+		cp.close()
+		return nil, err
 	}
-	for range 5 { // cold: list accounts, load states, verify the key, read the secret
-		if err := cp.do(ctx); err != nil {
-			cp.close()
-			return nil, fmt.Errorf("warm-up: %w", err)
+	waited := func(do func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			err := do(ctx)
+			// Wait writes the request's usage, as the end of every Lambda
+			// invocation does (lambdaproxy.WaitAfter), so that it counts with
+			// its own request and not the next one.
+			if werr := p.Wait(ctx); err == nil {
+				err = werr
+			}
+			return err
+		}
+	}
+	cp.do = waited(ServeTarget(client(), srv.URL, ten.Key).Do)
+	cp.doControlled = waited(ServeTarget(client(), srv.URL, ctlKey).Do)
+	for _, do := range []func(context.Context) error{cp.do, cp.doControlled} {
+		for range 5 { // cold: list accounts, load states, verify the key, read the secret
+			if err := do(ctx); err != nil {
+				cp.close()
+				return nil, fmt.Errorf("warm-up: %w", err)
+			}
 		}
 	}
 	return cp, nil
@@ -298,6 +315,14 @@ func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refr
 	}
 	out.WarmCalls, out.WarmByOp = cp.tr.Total(), cp.tr.Counts()
 	out.WarmBeforeFirstByte = cp.first.take()
+
+	cp.reset()
+	out.ControlledRequests = warm
+	if s := Run(ctx, 1, warm, cp.doControlled); s.Errors > 0 {
+		return nil, fmt.Errorf("warm requests with a controlled key: %d failed: %w", s.Errors, s.FirstErr)
+	}
+	out.ControlledCalls, out.ControlledByOp = cp.tr.Total(), cp.tr.Counts()
+	out.ControlledBeforeFirstByte = cp.first.take()
 
 	cp.reset()
 	for range refreshes {

@@ -55,3 +55,25 @@ func TestCountAWSCalls_Refresh(t *testing.T) {
 	}
 	t.Logf("section 2 as make bench writes it:\n%s", buf.String())
 }
+
+// TestCountAWSCalls_KeyControls checks section 2's figure for a key with
+// every routing control set: like a plain key's, no AWS call before the
+// first byte and one usage write after the last.
+func TestCountAWSCalls_KeyControls(t *testing.T) {
+	cfg := testsupport.AWSConfig(t)
+	table := testsupport.NewTable(t, cfg)
+	c, err := CountAWSCalls(context.Background(), cfg, table, 20, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ControlledRequests != 20 || c.ControlledBeforeFirstByte != 0 || c.ControlledCalls != c.ControlledRequests ||
+		c.ControlledByOp["UpdateItem"] != c.ControlledRequests {
+		t.Errorf("%d warm requests with a controlled key made %d AWS calls before the first byte and %d in all (%v), want 0 and one UpdateItem each",
+			c.ControlledRequests, c.ControlledBeforeFirstByte, c.ControlledCalls, c.ControlledByOp)
+	}
+	var buf bytes.Buffer
+	(&Results{Calls: c}).writeKeyControls(func(format string, a ...any) { fmt.Fprintf(&buf, format+"\n", a...) })
+	if !strings.Contains(buf.String(), "before its first byte, key with controls | 0.0000") {
+		t.Errorf("the key controls' rows:\n%s", buf.String())
+	}
+}

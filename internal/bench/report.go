@@ -90,6 +90,12 @@ func (r *Results) WriteMarkdown(w io.Writer, command, refresherBench string) {
 		r.writeShare(p)
 		return
 	}
+	if o := r.Opts; o.Only == "keyctl" {
+		p("The per-key routing controls alone (`-only keyctl`): section 2's warm AWS call count for a plain key and a key with every control set, and CPU per request of both through one `codexgate serve` process.")
+		p("")
+		r.writeKeyControls(p)
+		return
+	}
 	if o := r.Opts; o.Only == "envelope" {
 		p("Section 7 alone (`-only envelope`).")
 		p("")
@@ -324,6 +330,7 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 		r.writeLong(p, c)
 	}
 	p("")
+	r.writeKeyControls(p)
 }
 
 // RecommendedLine starts the line of section 6 that names the proxy memory

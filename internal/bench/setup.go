@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +29,27 @@ const RequestBody = `{"model":"gpt-5-codex","instructions":"You are Codex.","inp
 // bytes) is the one RequestBody gets and the difference between the two
 // targets is the translation alone.
 const ChatRequestBody = `{"model":"gpt-5-codex","messages":[{"role":"system","content":"You are Codex."},{"role":"user","content":"Say hello."}],"stream":true,"reasoning_effort":"minimal"}`
+
+// ControlledModels is the allow-list of ControlledKey: RequestBody's and
+// ChatRequestBody's model among others.
+var ControlledModels = []string{"gpt-5.1-codex", "gpt-5-codex", "gpt-5.1-codex-mini"}
+
+// ControlledKey creates a key named name with every routing control set,
+// none of which refuses the bench's turns: ControlledModels, bound to the
+// tenant's accounts, a concurrency cap above the bench's concurrency.
+func ControlledKey(ctx context.Context, states *statestore.Store, ten *Tenant, name string) (string, error) {
+	key, ak, err := states.CreateKey(ctx, name+"-"+randHex(4))
+	if err != nil {
+		return "", fmt.Errorf("create controlled key: %w", err)
+	}
+	models := slices.Clone(ControlledModels)
+	accounts := slices.Sorted(maps.Keys(ten.Accounts))
+	limit := 64
+	if err := states.UpdateKey(ctx, ak.Name, statestore.KeyChange{Models: &models, Accounts: &accounts, MaxConcurrent: &limit}); err != nil {
+		return "", fmt.Errorf("set the controls: %w", err)
+	}
+	return key, nil
+}
 
 // Tenant is one isolated set of accounts and a client key in the shared
 // stack: a unique secret prefix (the pool lists only its own accounts) and

@@ -69,6 +69,8 @@ type Results struct {
 	Cold             []ColdStart
 	Share            *CPUShare
 	Envelope         *Envelope
+	KeyControls      *KeyControls // the per-key routing controls' CPU (keyctl.go)
+	KeyControlsErr   error
 	Elapsed          time.Duration
 	EndLoadAvg       string
 }
@@ -88,6 +90,15 @@ func RunAll(ctx context.Context, o Options) *Results {
 		res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 200, 2)
 		o.logf("proxy bootstrap under Lambda's CPU share (RIE in a cgroup)")
 		res.Share = runShare(ctx, o)
+		res.Elapsed = time.Since(start)
+		res.EndLoadAvg = LoadAvg()
+		return res
+	}
+	if o.Only == "keyctl" {
+		o.logf("AWS calls per request, plain key and key with controls (in process, short)")
+		res.Calls, res.CallsErr = CountAWSCalls(ctx, o.AWS, o.Table, 500, 0)
+		o.logf("key controls: CPU per request through serve (processes)")
+		res.KeyControls, res.KeyControlsErr = runKeyControls(ctx, o)
 		res.Elapsed = time.Since(start)
 		res.EndLoadAvg = LoadAvg()
 		return res
@@ -163,14 +174,18 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	bare := DirectTarget(c, bareProc.URL, main.Access, main.AccountID)
 	bare.Name = BareProxyName
 	msg := MessagesTarget(c, serve.URL, ten.Key)
-	for _, t := range []Target{direct, bare, srv, chat, msg, lam} {
+	ctlT, err := controlledTarget(ctx, o, ten, c, serve.URL)
+	if err != nil {
+		return err
+	}
+	for _, t := range []Target{direct, bare, srv, chat, msg, ctlT, lam} {
 		if s := Run(ctx, 1, o.Warmup, t.Do); s.Errors > 0 {
 			return fmt.Errorf("warm-up %s: %d failed: %w", t.Name, s.Errors, s.FirstErr)
 		}
 	}
-	cpu := map[string]int{srv.Name: serve.Pid(), msg.Name: serve.Pid(), chat.Name: serve.Pid(), bare.Name: bareProc.Pid()}
+	cpu := map[string]int{srv.Name: serve.Pid(), msg.Name: serve.Pid(), chat.Name: serve.Pid(), ctlT.Name: serve.Pid(), bare.Name: bareProc.Pid()}
 	o.logf("c=1: %d requests each (RIE %d)", o.N1, o.NRIE)
-	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv, chat, msg}, cpu)
+	o1, err := MeasureOverhead(ctx, 1, o.N1, o.Rounds, []Target{direct, bare, srv, chat, msg, ctlT}, cpu)
 	if err != nil {
 		return err
 	}
@@ -181,7 +196,7 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	o1.Order = append(o1.Order, lam.Name)
 	o1.Samples[lam.Name] = r1.Samples[lam.Name]
 	o.logf("c=8: %d requests each", o.N8)
-	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv, chat, msg}, cpu)
+	o8, err := MeasureOverhead(ctx, 8, o.N8, o.Rounds, []Target{direct, bare, srv, chat, msg, ctlT}, cpu)
 	if err != nil {
 		return err
 	}
@@ -198,6 +213,7 @@ func runProcesses(ctx context.Context, o Options, res *Results) error {
 	res.ChatCPU = o1.CPU[chat.Name] + o8.CPU[chat.Name]
 	res.ChatRequests = len(o1.Samples[chat.Name].Latencies) + o1.Samples[chat.Name].Errors +
 		len(o8.Samples[chat.Name].Latencies) + o8.Samples[chat.Name].Errors
+	res.KeyControls = keyControlsFrom(o1, o8)
 	res.ServeMem, _ = ReadMemory(serve.Pid())
 	if kids := Children(lambda.Pid()); len(kids) > 0 {
 		res.RIEBootstrapMem, _ = ReadMemory(kids[0])

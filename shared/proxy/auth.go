@@ -26,30 +26,31 @@ func clientKey(h http.Header) string {
 	return strings.TrimSpace(h.Get("X-Api-Key"))
 }
 
-// authenticate verifies the request's key and returns its name. Errors are
-// errMissingKey, errInvalidKey or errKeyCheck wrapping the store's error,
-// and a key past its daily or weekly budget is refused (budget.go), both
-// from container caches on a warm request.
-func (p *Proxy) authenticate(r *http.Request) (string, error) {
+// authenticate verifies the request's key and returns its name and routing
+// controls (keyctl.go). Errors are errMissingKey, errInvalidKey or
+// errKeyCheck wrapping the store's error, and a key past its daily or
+// weekly budget is refused (budget.go), both from container caches on a
+// warm request.
+func (p *Proxy) authenticate(r *http.Request) (string, *keyControls, error) {
 	key := clientKey(r.Header)
 	if key == "" {
-		return "", errMissingKey
+		return "", nil, errMissingKey
 	}
-	name, budget, err := p.keys.verify(r.Context(), key)
+	name, budget, ctl, err := p.keys.verify(r.Context(), key)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := p.meter.Check(name, budget); err != nil {
 		var ob *metering.OverBudget
 		if !errors.As(err, &ob) {
-			return "", fmt.Errorf("check key budget: %w", err)
+			return "", nil, fmt.Errorf("check key budget: %w", err)
 		}
 		if p.cfg.BudgetEvents != nil {
 			p.cfg.BudgetEvents.BudgetRefused(name, ob.Budget)
 		}
-		return "", errBudget(ob)
+		return "", nil, errBudget(ob)
 	}
-	return name, nil
+	return name, ctl, nil
 }
 
 // KeyBudgetVerifier is a KeyVerifier that also returns the key's budgets.
@@ -117,6 +118,7 @@ type keyEntry struct {
 	key      string // for the background re-check only; never logged
 	name     string
 	budget   metering.KeyBudget // the key's token budgets, when the verifier tells them
+	ctl      *keyControls       // the key's routing controls, when the verifier tells them
 	checked  time.Time          // when the read that last confirmed the key started
 	used     time.Time          // when a request was last served with it
 	checking bool               // a background re-check is running
@@ -134,7 +136,7 @@ func newKeyCache(v KeyVerifier, ttl, maxStale time.Duration, now func() time.Tim
 		m: map[[sha256.Size]byte]*keyEntry{}, rejected: map[[sha256.Size]byte]time.Time{}}
 }
 
-func (c *keyCache) verify(ctx context.Context, key string) (string, metering.KeyBudget, error) {
+func (c *keyCache) verify(ctx context.Context, key string) (string, metering.KeyBudget, *keyControls, error) {
 	digest := sha256.Sum256([]byte(key))
 	now := c.now()
 	c.mu.Lock()
@@ -146,23 +148,23 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, metering.Key
 			} else {
 				c.armLocked(e, c.ttl-age)
 			}
-			name, budget := e.name, e.budget
+			name, budget, ctl := e.name, e.budget, e.ctl
 			c.mu.Unlock()
-			return name, budget, nil
+			return name, budget, ctl, nil
 		}
 	}
 	until, rejected := c.rejected[digest]
 	c.mu.Unlock()
 	if rejected && now.Before(until) {
-		return "", metering.KeyBudget{}, errInvalidKey
+		return "", metering.KeyBudget{}, nil, errInvalidKey
 	}
-	name, budget, err := c.lookup(ctx, key)
+	name, budget, ctl, err := c.lookup(ctx, key)
 	switch {
 	case errors.Is(err, ErrInvalidKey):
 		c.reject(digest, now)
-		return "", metering.KeyBudget{}, errInvalidKey
+		return "", metering.KeyBudget{}, nil, errInvalidKey
 	case err != nil:
-		return "", metering.KeyBudget{}, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
+		return "", metering.KeyBudget{}, nil, fmt.Errorf("%w: verify key: %w", errKeyCheck, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -181,20 +183,26 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, metering.Key
 		e = &keyEntry{digest: digest, key: key}
 		c.m[digest] = e
 	}
-	e.name, e.budget, e.checked, e.used = name, budget, now, now
+	e.name, e.budget, e.ctl, e.checked, e.used = name, budget, ctl, now, now
 	c.armLocked(e, c.ttl)
-	return name, budget, nil
+	return name, budget, ctl, nil
 }
 
-// lookup asks the store about key, with the budgets when it can tell them.
-func (c *keyCache) lookup(ctx context.Context, key string) (string, metering.KeyBudget, error) {
+// lookup asks the store about key, with the budgets and routing controls
+// when it can tell them.
+func (c *keyCache) lookup(ctx context.Context, key string) (string, metering.KeyBudget, *keyControls, error) {
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
-	if bv, ok := c.verifier.(KeyBudgetVerifier); ok {
-		return bv.VerifyKeyBudget(vctx, key)
+	switch v := c.verifier.(type) {
+	case KeyInfoVerifier:
+		info, err := v.VerifyKeyInfo(vctx, key)
+		return info.Name, info.Budget, newKeyControls(info), err
+	case KeyBudgetVerifier:
+		name, budget, err := v.VerifyKeyBudget(vctx, key)
+		return name, budget, nil, err
 	}
 	name, err := c.verifier.VerifyKey(vctx, key)
-	return name, metering.KeyBudget{}, err
+	return name, metering.KeyBudget{}, nil, err
 }
 
 // armLocked makes sure a timer re-checks e in d, if it is still used then.
@@ -226,7 +234,7 @@ func (c *keyCache) recheckLocked(e *keyEntry) {
 	go func() {
 		defer c.checks.Done()
 		start := c.now()
-		name, budget, err := c.lookup(context.Background(), e.key)
+		name, budget, ctl, err := c.lookup(context.Background(), e.key)
 		if errors.Is(err, ErrInvalidKey) {
 			c.reject(e.digest, start)
 		}
@@ -234,7 +242,7 @@ func (c *keyCache) recheckLocked(e *keyEntry) {
 		defer c.mu.Unlock()
 		e.checking = false
 		if err == nil && c.m[e.digest] == e {
-			e.name, e.budget, e.checked = name, budget, start
+			e.name, e.budget, e.ctl, e.checked = name, budget, ctl, start
 		}
 	}()
 }

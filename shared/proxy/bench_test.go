@@ -60,6 +60,31 @@ func BenchmarkProxy_ServeHTTP(b *testing.B) {
 	}
 }
 
+// BenchmarkProxy_ServeHTTP_KeyControls is BenchmarkProxy_ServeHTTP with a
+// key that has every routing control set (allow-list, account binding,
+// concurrency cap): the difference is what the controls cost per request.
+func BenchmarkProxy_ServeHTTP_KeyControls(b *testing.B) {
+	keys := &infoKeys{info: KeyInfo{Name: "team", Models: []string{"gpt-5.5", "gpt-5-codex", "gpt-5-mini"},
+		Accounts: []string{"a", "b"}, MaxConcurrent: 64}}
+	h := newHarness(b, []string{"a", "b", "c"}, func(c *Config) { c.Keys = keys })
+	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range completedEvents(rec.Account) {
+			io.WriteString(w, ev)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/responses", bytes.NewReader([]byte(streamBody)))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		rec := httptest.NewRecorder()
+		h.proxy.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code, rec.Body.String())
+		}
+	}
+}
+
 // BenchmarkProxy_ServeHTTP_LongStream is BenchmarkProxy_ServeHTTP on a turn
 // of 248 events, each flushed by the upstream on its own (as the Codex
 // backend streams), reported as ns/event; "floor" sends the same turn

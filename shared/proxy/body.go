@@ -23,6 +23,10 @@ type inbound struct {
 	header http.Header // sent upstream (filtered by upstreamHeader); read-only
 	query  string      // forwarded only when rt.query
 	body   []byte      // what goes upstream; nil for GET
+	// model is the model body asks for, as the front read or wrote it: a
+	// key's model allow-list checks it (keyctl.go) without reading the
+	// body again. A front that changes the body's model sets it too.
+	model string
 	// stream is what the client asked for; the upstream always streams
 	// /responses.
 	stream bool
@@ -37,6 +41,8 @@ type inbound struct {
 	// answer, when set, is the whole 200 JSON answer: nothing goes
 	// upstream (count_tokens).
 	answer []byte
+	// ctl are the key's routing controls (keyctl.go); nil: none.
+	ctl *keyControls
 }
 
 // readRequest reads the whole body (up to cfg.MaxBodyBytes, gzip decoded)
@@ -72,12 +78,12 @@ func (f responsesFront) translate(_ *Config, raw []byte, in *inbound) error {
 	if !json.Valid(raw) {
 		return errBadJSON
 	}
-	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions")
+	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model")
 	if !ok {
 		return errBadJSON
 	}
 	stream, store, cacheKey, instructions := fields[0], fields[1], fields[2], fields[3]
-	in.body = raw
+	in.body, in.model = raw, jsonString(fields[4])
 	in.session = sessionKey(in.header, cacheKey)
 	if !f.stream {
 		return nil

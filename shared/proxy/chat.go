@@ -20,7 +20,7 @@ func (chatFront) translate(_ *Config, body []byte, in *inbound) error {
 		}
 		return fmt.Errorf("translate chat request: %w", err)
 	}
-	in.body, in.stream, in.conv = t.Body, t.Stream, chatConverter{chat.NewConverter(t)}
+	in.body, in.model, in.stream, in.conv = t.Body, t.UpstreamModel, t.Stream, chatConverter{chat.NewConverter(t)}
 	in.session = sessionKey(in.header, jsonCacheKey(t.CacheKey))
 	return nil
 }

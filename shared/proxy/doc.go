@@ -15,6 +15,10 @@
 //     and cached per container for a short TTL (by digest, never the key),
 //     and the key's daily and weekly token budgets, checked by the meter
 //     (shared/metering) from per-container counters;
+//   - keyctl.go: the key's routing controls, cached with it: the model
+//     allow-list (checked on the model a front sends upstream, and
+//     filtering GET /v1/models), the accounts it is bound to (an allowed
+//     set for pool.pick) and its cap of requests in flight per container;
 //   - body.go, front.go: the body is read whole, size-limited and handed to
 //     the route's front before anything goes upstream (golang/go#40747:
 //     streaming the client body through while the answer streams back
@@ -25,7 +29,7 @@
 //     messagesFront (messages.go, shared/wire/messages; Claude Code)
 //     translate; everything in between is the same path;
 //   - pool.go, affinity.go: the usable account with the most quota headroom,
-//     sticky per conversation;
+//     sticky per conversation, among the key's accounts when it is bound;
 //   - forward.go, upstream.go: the upstream call with the account's access
 //     token; a 401 forces one refresh through the shared codex.TokenSource
 //     and one replay, 429 and 5xx fail over to the next account — but only

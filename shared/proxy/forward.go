@@ -33,7 +33,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, in *inbound, lg 
 	retriedTransport := false
 	var lastErr error
 	for {
-		acct, probe, err := p.pool.pick(in.session, tried)
+		acct, probe, err := p.pool.pick(in.session, tried, in.ctl.accountSet())
 		if err != nil {
 			switch {
 			case errors.Is(err, errNoAccount) && errors.Is(lastErr, codex.ErrHolderBusy):
@@ -48,7 +48,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, in *inbound, lg 
 		tried[acct] = true
 		lg.account = acct
 		wait := p.cfg.HolderWaitAlone
-		if p.pool.hasOther(tried) {
+		if p.pool.hasOther(tried, in.ctl.accountSet()) {
 			wait = p.cfg.HolderWait
 		}
 		up, err := p.attempt(ctx, in, acct, lg, probe, wait)

@@ -52,7 +52,7 @@ func TestKeyCache_Verify_KnownKeyNeverWaits(t *testing.T) {
 	store := &storeKeys{valid: map[string]string{"cgk_a": "laptop"}}
 	c := newKeyCache(store, DefaultKeyCacheTTL, DefaultKeyMaxStale, clock.Now)
 	ctx := context.Background()
-	if name, _, err := c.verify(ctx, "cgk_a"); err != nil || name != "laptop" || store.count() != 1 {
+	if name, _, _, err := c.verify(ctx, "cgk_a"); err != nil || name != "laptop" || store.count() != 1 {
 		t.Fatalf("first verify = %q, %v after %d reads; want laptop after 1", name, err, store.count())
 	}
 	gate := make(chan struct{})
@@ -60,7 +60,7 @@ func TestKeyCache_Verify_KnownKeyNeverWaits(t *testing.T) {
 	for _, age := range []time.Duration{10 * time.Second, 35 * time.Second, 59 * time.Second} {
 		clock.Add(time.Unix(1_800_000_000, 0).Add(age).Sub(clock.Now()))
 		done := make(chan error, 1)
-		go func() { _, _, err := c.verify(ctx, "cgk_a"); done <- err }()
+		go func() { _, _, _, err := c.verify(ctx, "cgk_a"); done <- err }()
 		select {
 		case err := <-done:
 			if err != nil {
@@ -83,11 +83,11 @@ func TestKeyCache_Verify_KnownKeyNeverWaits(t *testing.T) {
 	// The re-check started at 35 s confirmed the key: at 80 s it is 45 s
 	// old, served from the cache again.
 	clock.Add(time.Unix(1_800_000_000, 0).Add(80 * time.Second).Sub(clock.Now()))
-	if _, _, err := c.verify(ctx, "cgk_a"); err != nil {
+	if _, _, _, err := c.verify(ctx, "cgk_a"); err != nil {
 		t.Fatal(err)
 	}
 	c.waitChecks()
-	if _, _, err := c.verify(ctx, "cgk_unknown"); err != errInvalidKey {
+	if _, _, _, err := c.verify(ctx, "cgk_unknown"); err != errInvalidKey {
 		t.Errorf("unknown key: %v", err)
 	}
 }
@@ -121,7 +121,7 @@ func TestKeyCache_Verify_RevokedWithinSixtySeconds(t *testing.T) {
 					store.set(func(s *storeKeys) { delete(s.valid, "cgk_a") })
 				}
 				clock.Add(at.Sub(clock.Now()))
-				if _, _, err := c.verify(context.Background(), "cgk_a"); err == nil {
+				if _, _, _, err := c.verify(context.Background(), "cgk_a"); err == nil {
 					lastServed = at
 				}
 				c.waitChecks() // a background re-check takes milliseconds
@@ -139,7 +139,7 @@ func TestKeyCache_Verify_RevokedWithinSixtySeconds(t *testing.T) {
 func TestKeyCache_Verify_TimerRechecksKeyInUse(t *testing.T) {
 	store := &storeKeys{valid: map[string]string{"cgk_a": "laptop"}}
 	c := newKeyCache(store, 50*time.Millisecond, time.Second, time.Now)
-	if _, _, err := c.verify(context.Background(), "cgk_a"); err != nil {
+	if _, _, _, err := c.verify(context.Background(), "cgk_a"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -225,13 +225,14 @@ func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
 // used. When every account left is cooling down after 401s, one request at
 // a time probes the one whose cooldown ends first (probe true; the caller
 // calls probeDone): service comes back as soon as the upstream does. With
-// none usable it returns the error for the client.
-func (p *pool) pick(session string, tried map[string]bool) (name string, probe bool, err error) {
+// none usable it returns the error for the client. A key bound to accounts
+// (allowed not nil) is served by those only: every step ignores the rest.
+func (p *pool) pick(session string, tried map[string]bool, allowed accountSet) (name string, probe bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Clock()
 	if session != "" {
-		if n := p.aff.get(session, now); n != "" && p.usableLocked(n, tried, now) {
+		if n := p.aff.get(session, now); n != "" && allowed.has(n) && p.usableLocked(n, tried, now) {
 			if _, listed := slices.BinarySearch(p.names, n); listed {
 				p.aff.set(session, n, now)
 				return n, false, nil
@@ -240,7 +241,7 @@ func (p *pool) pick(session string, tried map[string]bool) (name string, probe b
 	}
 	best, bestRoom := "", -1.0
 	for _, n := range p.names {
-		if !p.usableLocked(n, tried, now) {
+		if !allowed.has(n) || !p.usableLocked(n, tried, now) {
 			continue
 		}
 		if room := p.headroomLocked(n, now); room > bestRoom {
@@ -248,10 +249,10 @@ func (p *pool) pick(session string, tried map[string]bool) (name string, probe b
 		}
 	}
 	if best == "" {
-		if n := p.probeLocked(tried, now); n != "" {
+		if n := p.probeLocked(tried, allowed, now); n != "" {
 			return n, true, nil
 		}
-		return "", false, p.unavailableLocked(now, tried)
+		return "", false, p.unavailableLocked(now, allowed)
 	}
 	if session != "" {
 		p.aff.set(session, best, now)
@@ -268,27 +269,28 @@ func (p *pool) usableLocked(n string, tried map[string]bool, now time.Time) bool
 }
 
 // hasOther reports whether an account other than those tried could serve
-// now: a request waiting on a refresh elsewhere may then give up sooner.
-func (p *pool) hasOther(tried map[string]bool) bool {
+// now (among allowed): a request waiting on a refresh elsewhere may then
+// give up sooner.
+func (p *pool) hasOther(tried map[string]bool, allowed accountSet) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Clock()
 	for _, n := range p.names {
-		if p.usableLocked(n, tried, now) {
+		if allowed.has(n) && p.usableLocked(n, tried, now) {
 			return true
 		}
 	}
 	return false
 }
 
-// probeLocked picks, among accounts not tried that cool down after 401s
-// and that no request of this container probes yet, the one whose cooldown
-// ends first, and marks it probed.
-func (p *pool) probeLocked(tried map[string]bool, now time.Time) string {
+// probeLocked picks, among allowed accounts not tried that cool down after
+// 401s and that no request of this container probes yet, the one whose
+// cooldown ends first, and marks it probed.
+func (p *pool) probeLocked(tried map[string]bool, allowed accountSet, now time.Time) string {
 	best, bestUntil := "", time.Time{}
 	for _, n := range p.names {
 		why, until := p.blockedLocked(n, now)
-		if tried[n] || why != quota.CooldownUnauthorized || (p.local[n] != nil && p.local[n].probing) {
+		if tried[n] || !allowed.has(n) || why != quota.CooldownUnauthorized || (p.local[n] != nil && p.local[n].probing) {
 			continue
 		}
 		if best == "" || until.Before(bestUntil) {
@@ -310,16 +312,17 @@ func (p *pool) probeDone(name string) {
 	}
 }
 
-// unavailableLocked explains why no account is usable: 429 with the
-// earliest reset when every account is past its usage limit, 429 with a
+// unavailableLocked explains why no allowed account is usable: 429 with
+// the earliest reset when every one is past its usage limit, 429 with a
 // retry time when the rest are only rate limited, else errNoAccount.
-func (p *pool) unavailableLocked(now time.Time, tried map[string]bool) error {
-	if len(p.names) == 0 {
-		return errNoAccount
-	}
+func (p *pool) unavailableLocked(now time.Time, allowed accountSet) error {
 	var usage, retry time.Time
-	allUsage, allLimited := true, true
+	allUsage, allLimited, listed := true, true, false
 	for _, n := range p.names {
+		if !allowed.has(n) {
+			continue
+		}
+		listed = true
 		why, until := p.blockedLocked(n, now)
 		switch why {
 		case quota.CooldownUsageLimit:
@@ -333,6 +336,8 @@ func (p *pool) unavailableLocked(now time.Time, tried map[string]bool) error {
 		}
 	}
 	switch {
+	case !listed:
+		return errNoAccount
 	case allUsage:
 		return errUsageLimit(usage)
 	case allLimited:
@@ -340,6 +345,12 @@ func (p *pool) unavailableLocked(now time.Time, tried map[string]bool) error {
 	}
 	return errNoAccount
 }
+
+// accountSet is the accounts a key is bound to (keys create --accounts);
+// nil: every account.
+type accountSet map[string]bool
+
+func (s accountSet) has(n string) bool { return s == nil || s[n] }
 
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || b.Before(a) {

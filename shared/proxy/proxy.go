@@ -26,6 +26,7 @@ type Proxy struct {
 	pingEvery time.Duration
 	meter     meter      // usage sums and key budgets (usage.go)
 	logs      requestLog // request log lines, written after their answers (requestlog.go)
+	inflight  inflight   // requests in progress per key, for their concurrency caps (keyctl.go)
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -93,7 +94,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
 		}
 	}
 	fail := func(err error) { lg.status = p.writeError(w, err) }
-	name, err := p.authenticate(r)
+	name, ctl, err := p.authenticate(r)
 	if err != nil {
 		lg.err = err
 		fail(err)
@@ -116,6 +117,23 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, lg *reqLog) {
 	if in.answer != nil {
 		lg.status = writeJSON(w, nil, in.answer)
 		return
+	}
+	if err := ctl.checkModel(in); err != nil {
+		lg.err = err
+		fail(err)
+		return
+	}
+	in.ctl = ctl
+	if ctl != nil && ctl.maxConcurrent > 0 {
+		if !p.inflight.acquire(name, ctl.maxConcurrent) {
+			err := errTooManyConcurrent(ctl.maxConcurrent, p.cfg.Clock())
+			lg.err = err
+			fail(err)
+			return
+		}
+		// After the answer's last byte, or the client's departure: forward
+		// returns (or panics with http.ErrAbortHandler) only then.
+		defer p.inflight.release(name)
 	}
 	p.forward(w, r, in, lg)
 }

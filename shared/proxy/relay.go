@@ -30,7 +30,7 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, in *inbound, up *u
 	case in.conv != nil:
 		return p.relayFront(w, in, up, lg)
 	case in.rt.rewrite != nil && up.resp.StatusCode == http.StatusOK && r.Method == http.MethodGet:
-		return p.relayRewritten(w, in.rt, up, lg)
+		return p.relayRewritten(w, in, up, lg)
 	case up.sse != nil && in.stream:
 		return p.relayEvents(w, up, lg)
 	case up.sse != nil:
@@ -158,15 +158,17 @@ func (p *Proxy) relayBody(w http.ResponseWriter, r *http.Request, up *upstreamAn
 const maxRewriteBody = 8 << 20
 
 // relayRewritten answers a 200 JSON body through the route's rewrite (the
-// model list gains OpenAI's list shape). A body the rewrite cannot read is
+// model list gains OpenAI's list shape, and keeps only the models the key
+// may use). A body the rewrite cannot read is
 // passed on unchanged.
-func (p *Proxy) relayRewritten(w http.ResponseWriter, rt *route, up *upstreamAnswer, lg *reqLog) int {
+func (p *Proxy) relayRewritten(w http.ResponseWriter, in *inbound, up *upstreamAnswer, lg *reqLog) int {
+	rt := in.rt
 	body, err := io.ReadAll(io.LimitReader(up.resp.Body, maxRewriteBody+1))
 	if err != nil || len(body) > maxRewriteBody {
 		lg.err = fmt.Errorf("read %s answer: %w", rt.path, errors.Join(err, errTooLarge))
 		return p.writeError(w, errIncomplete)
 	}
-	if out, rerr := rt.rewrite(bytes.TrimSpace(body)); rerr == nil {
+	if out, rerr := rt.rewrite(bytes.TrimSpace(body), in.ctl.modelFilter()); rerr == nil {
 		body = out
 	} else {
 		lg.err = rerr

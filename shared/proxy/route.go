@@ -24,8 +24,9 @@ type route struct {
 	// front reads the client's body (front.go): every route with a body
 	// has one.
 	front front
-	// rewrite, when set, transforms a 200 JSON answer (front.go).
-	rewrite func([]byte) ([]byte, error)
+	// rewrite, when set, transforms a 200 JSON answer (front.go); keep,
+	// when not nil, is the key's model filter (keyctl.go).
+	rewrite func(doc []byte, keep func(id string) bool) ([]byte, error)
 }
 
 // routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).

@@ -13,7 +13,7 @@ import (
 // needs one is refreshed by the request, as before (a Lambda's init
 // deadline is too short for a refresh anyway: the routine refuses it).
 func (p *Proxy) prefetch(ctx context.Context) {
-	acct, probe, err := p.pool.pick("", nil)
+	acct, probe, err := p.pool.pick("", nil, nil)
 	if probe {
 		p.pool.probeDone(acct) // a token read is no probe of the upstream
 	}

@@ -54,7 +54,7 @@ func TestProxy_Warm_ConcurrentReadsAndPrefetch(t *testing.T) {
 	if len(calls) != 1 || calls[0].Account != "b" || calls[0].Opts.Force {
 		t.Errorf("token calls during Warm = %+v, want one unforced call for b", calls)
 	}
-	if got, _, _ := p.pool.pick("", nil); got != "b" {
+	if got, _, _ := p.pool.pick("", nil, nil); got != "b" {
 		t.Errorf("pick after Warm = %s, want b", got)
 	}
 }

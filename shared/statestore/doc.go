@@ -21,6 +21,9 @@
 //	                                                          the key), created_at S, revoked BOOL,
 //	                                                          revoked_at S, daily_tokens N, weekly_tokens N
 //	                                                          (budgets, optional)
+//	                                                          models L of S, accounts L of S,
+//	                                                          max_concurrent N (routing controls, optional:
+//	                                                          keyctl.go)
 //	usage      pk "usage#<YYYY-MM-DD>#"<key>"" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,

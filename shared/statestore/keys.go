@@ -42,6 +42,11 @@ type APIKey struct {
 	// tokens per UTC day and per ISO week (budget.go); 0: none.
 	DailyTokens  int64
 	WeeklyTokens int64
+	// Models, Accounts and MaxConcurrent are the key's routing controls
+	// (keyctl.go); empty or 0: none.
+	Models        []string
+	Accounts      []string
+	MaxConcurrent int
 }
 
 // keyItem is an API key item as stored.
@@ -55,11 +60,16 @@ type keyItem struct {
 	// DailyTokens, WeeklyTokens: budget.go.
 	DailyTokens  int64 `dynamodbav:"daily_tokens,omitempty"`
 	WeeklyTokens int64 `dynamodbav:"weekly_tokens,omitempty"`
+	// Models, Accounts, MaxConcurrent: keyctl.go.
+	Models        []string `dynamodbav:"models,omitempty"`
+	Accounts      []string `dynamodbav:"accounts,omitempty"`
+	MaxConcurrent int      `dynamodbav:"max_concurrent,omitempty"`
 }
 
 func (it keyItem) key() APIKey {
 	return APIKey{Name: it.Name, Prefix: it.Prefix, CreatedAt: parseTime(it.CreatedAt),
-		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens}
+		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens,
+		Models: it.Models, Accounts: it.Accounts, MaxConcurrent: it.MaxConcurrent}
 }
 
 // CreateKey makes a new API key named name and returns it in plaintext, once:

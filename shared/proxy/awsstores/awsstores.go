@@ -25,7 +25,22 @@ type Keys struct{ Store KeyLookup }
 var (
 	_ proxy.KeyVerifier       = Keys{}
 	_ proxy.KeyBudgetVerifier = Keys{}
+	_ proxy.KeyInfoVerifier   = Keys{}
 )
+
+// VerifyKeyInfo is VerifyKey with the key's token budgets and routing
+// controls, all from the one item LookupKey reads.
+func (k Keys) VerifyKeyInfo(ctx context.Context, key string) (proxy.KeyInfo, error) {
+	ak, err := k.Store.LookupKey(ctx, key)
+	switch {
+	case errors.Is(err, statestore.ErrKeyNotFound):
+		return proxy.KeyInfo{}, proxy.ErrInvalidKey
+	case err != nil:
+		return proxy.KeyInfo{}, err
+	}
+	return proxy.KeyInfo{Name: ak.Name, Budget: metering.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens},
+		Models: ak.Models, Accounts: ak.Accounts, MaxConcurrent: ak.MaxConcurrent}, nil
+}
 
 // VerifyKeyBudget is VerifyKey with the key's daily and weekly token
 // budgets.

@@ -69,6 +69,19 @@ func TestKeys_VerifyKeyBudget(t *testing.T) {
 	}
 }
 
+func TestKeys_VerifyKeyInfo(t *testing.T) {
+	k := Keys{Store: fakeLookup{"cgk_good": {Name: "team", DailyTokens: 7, Models: []string{"gpt-5.5"}, Accounts: []string{"work", "home"}, MaxConcurrent: 3}}}
+	info, err := k.VerifyKeyInfo(context.Background(), "cgk_good")
+	want := proxy.KeyInfo{Name: "team", Budget: metering.KeyBudget{Daily: 7}, Models: []string{"gpt-5.5"}, Accounts: []string{"work", "home"}, MaxConcurrent: 3}
+	if err != nil || info.Name != want.Name || info.Budget != want.Budget || !slices.Equal(info.Models, want.Models) ||
+		!slices.Equal(info.Accounts, want.Accounts) || info.MaxConcurrent != want.MaxConcurrent {
+		t.Errorf("VerifyKeyInfo = %+v, %v; want %+v", info, err, want)
+	}
+	if _, err := k.VerifyKeyInfo(context.Background(), "cgk_unknown"); !errors.Is(err, proxy.ErrInvalidKey) {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
 type fakeStates struct {
 	snap      statestore.Snapshot
 	cooldowns []string

@@ -210,12 +210,12 @@ func TestModelList_Golden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := ModelList(in)
+	out, err := ModelList(in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, "models/list.golden", indent(t, out))
-	if _, err := ModelList([]byte(`not json`)); err == nil {
+	if _, err := ModelList([]byte(`not json`), nil); err == nil {
 		t.Fatal("ModelList accepted a broken document")
 	}
 }

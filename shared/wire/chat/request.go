@@ -15,6 +15,9 @@ type Translated struct {
 	Body []byte
 	// Model is the client's model, as sent upstream.
 	Model string
+	// UpstreamModel is the model Body asks for (what a key's model
+	// allow-list is checked against).
+	UpstreamModel string
 	// Stream is what the client asked for: chunks, or one chat.completion.
 	Stream bool
 	// IncludeUsage: stream_options.include_usage, a final usage chunk.
@@ -163,7 +166,7 @@ func Translate(body []byte) (*Translated, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode responses request: %w", err)
 	}
-	t := &Translated{Body: out, Model: req.Model, Stream: req.Stream, CacheKey: up.PromptCacheKey}
+	t := &Translated{Body: out, Model: req.Model, UpstreamModel: up.Model, Stream: req.Stream, CacheKey: up.PromptCacheKey}
 	t.IncludeUsage = req.Stream && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	return t, nil
 }

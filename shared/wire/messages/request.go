@@ -20,6 +20,9 @@ type Translation struct {
 	Body []byte
 	// Model is the client's model name, echoed in the answer.
 	Model string
+	// UpstreamModel is the Codex model Body asks for (what a key's model
+	// allow-list is checked against).
+	UpstreamModel string
 	// Stream is what the client asked for: SSE events or one message object.
 	Stream bool
 	// CacheKey is the body's prompt_cache_key (from metadata.user_id), which
@@ -158,7 +161,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 		t.CacheKey = "cgm_" + hashHex(req.Metadata.UserID, 16)
 		out.PromptCacheKey = t.CacheKey
 	}
-	t.Body = marshal(out)
+	t.Body, t.UpstreamModel = marshal(out), out.Model
 	return t, nil
 }
 
