@@ -15,17 +15,18 @@ import (
 func (a *App) Proxy() (*proxy.Proxy, error) {
 	shared := &awsstores.SharedLoad{StateAPI: a.States}
 	p, err := proxy.New(proxy.Config{
-		UpstreamURL:        a.Config.UpstreamURL,
-		Tokens:             a.Refresher,
-		Keys:               awsstores.Keys{Store: a.States},
-		Accounts:           awsstores.Accounts{Load: shared, Registry: a.Accounts},
-		States:             awsstores.States{Store: shared},
-		Usage:              awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention, ByKey: a.Config.DetailedMetrics},
-		Budgets:            awsstores.Budgets{Store: a.States},
-		BudgetEvents:       metrics.BudgetEvents{W: a.Metrics},
+		UpstreamURL:  a.Config.UpstreamURL,
+		Tokens:       a.Refresher,
+		Keys:         awsstores.Keys{Store: a.States},
+		Accounts:     awsstores.Accounts{Load: shared, Registry: a.Accounts},
+		States:       awsstores.States{Store: shared},
+		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention, ByKey: a.Config.DetailedMetrics},
+		Budgets:      awsstores.Budgets{Store: a.States},
+		BudgetEvents: metrics.BudgetEvents{W: a.Metrics},
+		Transport:    a.HTTP.Transport,
+		Logger:       a.Logger,
+
 		AvailabilityEvents: metrics.AvailabilityEvents{W: a.Metrics},
-		Transport:          a.HTTP.Transport,
-		Logger:             a.Logger,
 
 		ClaudeModels: a.Config.ClaudeModels,
 	})
