@@ -51,23 +51,6 @@ type deployRun struct {
 
 func runDeploy(t *testing.T, env map[string]string, prevParams string) deployRun {
 	t.Helper()
-	return runDeployOn(t, env, prevParams, nil)
-}
-
-// runDeployTTY runs deploy.sh as `make deploy` from a terminal (script(1)
-// gives it one), typing input; stdout and stderr both come back in stdout.
-func runDeployTTY(t *testing.T, env map[string]string, input string) deployRun {
-	t.Helper()
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script(1) (util-linux) not found: cannot give deploy.sh a terminal")
-	}
-	return runDeployOn(t, env, "", &input)
-}
-
-// runDeployOn runs deploy.sh; with input it runs under script(1), on a
-// terminal that input is typed into.
-func runDeployOn(t *testing.T, env map[string]string, prevParams string, input *string) deployRun {
-	t.Helper()
 	root := testsupport.RepoRoot(t)
 	dir := t.TempDir()
 	for name, body := range map[string]string{"sam": fakeSAM, "aws": fakeAWS} {
@@ -81,10 +64,6 @@ func runDeployOn(t *testing.T, env map[string]string, prevParams string, input *
 		}
 	}
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "deploy.sh"))
-	if input != nil {
-		cmd = exec.Command("script", "-qec", "bash "+filepath.Join(root, "scripts", "deploy.sh"), "/dev/null")
-		cmd.Stdin = strings.NewReader(*input)
-	}
 	cmd.Env = append(os.Environ(), "FAKE_DIR="+dir, "SAM="+filepath.Join(dir, "sam"), "AWS="+filepath.Join(dir, "aws"),
 		"FAKE_SAM_VERSION=1.158.0", "FAKE_LIMIT=1000", "FAKE_UNRESERVED=1000", "AWS_REGION=us-east-1",
 		"ALARM_EMAIL=", "EXISTING_TABLE=", "SCHEDULED_CONCURRENCY=", "STACK=")
@@ -96,6 +75,32 @@ func runDeployOn(t *testing.T, env map[string]string, prevParams string, input *
 	err := cmd.Run()
 	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
 	return deployRun{stdout.String(), stderr.String(), string(calls), err}
+}
+
+// runDeployTTY runs deploy.sh on a fresh stack as `make deploy` from a
+// terminal (script(1) gives it one), typing input; the terminal's output
+// (stdout and stderr) comes back in stdout.
+func runDeployTTY(t *testing.T, input string) deployRun {
+	t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script(1) (util-linux) not found: cannot give deploy.sh a terminal")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"sam": fakeSAM, "aws": fakeAWS} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("script", "-qec", "bash "+filepath.Join(testsupport.RepoRoot(t), "scripts", "deploy.sh"), "/dev/null")
+	cmd.Stdin = strings.NewReader(input)
+	cmd.Env = append(os.Environ(), "FAKE_DIR="+dir, "SAM="+filepath.Join(dir, "sam"), "AWS="+filepath.Join(dir, "aws"),
+		"FAKE_SAM_VERSION=1.158.0", "FAKE_LIMIT=1000", "FAKE_UNRESERVED=1000", "AWS_REGION=us-east-1",
+		"ALARM_EMAIL=", "EXISTING_TABLE=", "SCHEDULED_CONCURRENCY=", "STACK=", "YES=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	return deployRun{stdout: out.String(), calls: string(calls), err: err}
 }
 
 // deployArgs returns the arguments of the fake sam's deploy call.
@@ -240,7 +245,7 @@ func TestDeployScript_NoAlarmEmail_Interactive_Asks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: deploy.sh builds build/codexgate")
 	}
-	r := runDeployTTY(t, nil, "ops@example.com\n")
+	r := runDeployTTY(t, "ops@example.com\n")
 	if r.err != nil {
 		t.Fatalf("deploy.sh: %v\noutput:\n%s", r.err, r.stdout)
 	}
@@ -254,7 +259,7 @@ func TestDeployScript_NoAlarmEmail_Interactive_Asks(t *testing.T) {
 		t.Errorf("output:\n%s", r.stdout)
 	}
 
-	r = runDeployTTY(t, nil, "\n")
+	r = runDeployTTY(t, "\n")
 	if r.err != nil {
 		t.Fatalf("deploy.sh: %v\noutput:\n%s", r.err, r.stdout)
 	}
@@ -266,7 +271,7 @@ func TestDeployScript_NoAlarmEmail_Interactive_Asks(t *testing.T) {
 	}
 
 	// Not an address: refused before anything is built or deployed.
-	r = runDeployTTY(t, nil, "not-an-address\n")
+	r = runDeployTTY(t, "not-an-address\n")
 	if r.err == nil || !strings.Contains(r.stdout, "not an e-mail address") || r.calls != "" {
 		t.Errorf("a bad address: err %v, sam calls %q\n%s", r.err, r.calls, r.stdout)
 	}
