@@ -13,12 +13,21 @@
 #      ApiGatewayAccountRole when the account already has a logging role;
 #   3. sam build (static, the flags of `make build`), sam deploy (stack, region,
 #      capabilities from samconfig.toml, the parameters from 2);
-#   4. builds build/codexgate, prints ApiUrl, TableName and what to run next.
+#   4. builds build/codexgate, prints ApiUrl, TableName, the dashboard and
+#      what to run next.
+#
+# Alarms reach someone only through a subscription on the stack's alarm
+# topic. Without ALARM_EMAIL (or AlarmEmail in PARAMS, or on the deployed
+# stack, or a confirmed subscription on its topic) the deploy asks for an
+# address when run from a terminal (an empty answer goes on); otherwise, or
+# with YES=1, it says loudly, before the build and again at the end, that
+# alarms notify nobody and how to subscribe later.
 #
 # Environment: STACK (default codexgate), AWS_REGION (default: samconfig's
 # us-east-1), ALARM_EMAIL, EXISTING_TABLE, SCHEDULED_CONCURRENCY, PARAMS
-# ("Key=Value ..." for any other parameter), YES=1 (no change-set
-# confirmation), SAM (default sam), AWS (default aws).
+# ("Key=Value ..." for any other parameter), YES=1 (no questions: no
+# change-set confirmation, no alarm address), SAM (default sam), AWS
+# (default aws).
 #
 # Why no --guided: `sam deploy --guided` asks "ProxyFunction may not have
 # authorization defined, Is this okay? [y/N]" and aborts on the default N.
@@ -66,6 +75,56 @@ previous() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' <<<"$stack_params"; }
 
 alarm_email=${ALARM_EMAIL:-$(previous AlarmEmail)}
 existing_table=${EXISTING_TABLE:-$(previous ExistingTableName)}
+
+# param NAME: NAME's value in PARAMS (the last one), empty if none.
+param() {
+	local kv v=""
+	for kv in ${PARAMS:-}; do
+		[[ ${kv%%=*} == "$1" && $kv == *=* ]] && v=${kv#*=}
+	done
+	echo "$v"
+}
+
+# Alarms notify the topic's subscribers only: make sure there is one, or
+# that nobody can miss that there is none.
+alarms_nowhere=""
+if [[ -z $(param AlarmEmail) && -z $alarm_email ]]; then
+	confirmed=0
+	if [[ -n $stack_params ]]; then
+		topic=$(aws_ cloudformation describe-stacks --stack-name "$stack" \
+			--query "Stacks[0].Outputs[?OutputKey=='AlarmTopicArn'].OutputValue" 2>/dev/null || true)
+		if [[ $topic == arn:* ]]; then
+			confirmed=$(aws_ sns list-subscriptions-by-topic --topic-arn "$topic" \
+				--query "length(Subscriptions[?SubscriptionArn!='PendingConfirmation'])" 2>/dev/null || true)
+			[[ $confirmed =~ ^[0-9]+$ ]] || confirmed=0
+		fi
+	fi
+	if ((confirmed > 0)); then
+		say "alarm topic: $confirmed confirmed subscription(s) (no ALARM_EMAIL needed)"
+	elif [[ ${YES:-} != 1 && -t 0 ]]; then
+		read -r -p "deploy: e-mail address for the alarms (empty: alarms notify nobody): " answer || answer=""
+		answer=${answer//[[:space:]]/}
+		if [[ -n $answer ]]; then
+			[[ $answer == ?*@?*.?* ]] || die "$answer is not an e-mail address; run make deploy again"
+			alarm_email=$answer
+		else
+			alarms_nowhere=1
+		fi
+	else
+		alarms_nowhere=1
+	fi
+fi
+warn_alarms() {
+	say "**********************************************************************"
+	say "WARNING: no AlarmEmail: the alarms (no account available, an account"
+	say "  needing a login, failed refreshes or quota reads, 5xx) notify NOBODY."
+	say "  Deploy with ALARM_EMAIL=you@example.com, or subscribe later:"
+	say "  aws sns subscribe --region $region --topic-arn ${1:-<AlarmTopicArn output>} \\"
+	say "    --protocol email --notification-endpoint you@example.com"
+	say "  and confirm the mail AWS sends; \`codexgate doctor --stack $stack\` checks it."
+	say "**********************************************************************"
+}
+[[ -n $alarms_nowhere ]] && warn_alarms
 [[ -n $per_function ]] || per_function=$(previous ScheduledConcurrency)
 [[ -n $per_function ]] || per_function=2
 
@@ -146,6 +205,7 @@ output() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' <<<"$outputs"; }
 api_url=$(output ApiUrl)
 table=$(output TableName)
 prefix=$(output SecretPrefix)
+dashboard=$(output DashboardUrl)
 [[ -n $api_url && -n $table ]] || die "stack $stack has no ApiUrl/TableName output: did the deploy finish?"
 
 mkdir -p build && { [[ -f build/.gitignore ]] || echo '*' >build/.gitignore; }
@@ -157,6 +217,7 @@ codexgate is deployed.
   endpoint  $api_url
   table     $table
   secrets   ${prefix}<account>
+  dashboard ${dashboard:-"(none: an older template?)"}
 
 Next steps (docs/DEPLOY.md):
   export AWS_REGION=$region CODEXGATE_TABLE=$table CODEXGATE_SECRET_PREFIX=$prefix
@@ -171,3 +232,6 @@ fi
 if [[ -n $alarm_email && -z $(previous AlarmEmail) ]]; then
 	echo "  confirm the subscription mail AWS sent to $alarm_email, or alarms reach nobody"
 fi
+# Said again last, where it cannot scroll away.
+[[ -n $alarms_nowhere ]] && warn_alarms "$(output AlarmTopicArn)"
+exit 0

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/sse"
@@ -51,8 +52,9 @@ func (c *DoctorCommand) Run(ctx context.Context, args []string) error {
 		"Checks a codexgate deployment the way a client uses it, and prints one line per check with\n"+
 			"the fix for each failure: the client key (CODEXGATE_API_KEY), the endpoint (--url, else the\n"+
 			"ApiUrl output of CloudFormation stack --stack; then also that the stack has its schedules\n"+
-			"and alarms), the DynamoDB table (the stack's TableName\n"+
-			"output, else CODEXGATE_TABLE), GET /v1/models, a small streamed turn, and every account's\n"+
+			"and alarms, and that its alarm topic has a confirmed subscription), the DynamoDB table\n"+
+			"(the stack's TableName output, else CODEXGATE_TABLE), GET /v1/models, a small streamed\n"+
+			"turn, and every account's\n"+
 			"state (ok, cooling down, re-login needed, last refresh, quota). Exit status 0 only when\n"+
 			"every check passes. The key is never printed.")
 	url := fs.String("url", "", "the API base URL, ending in /v1 (default: the stack's ApiUrl output)")
@@ -96,7 +98,7 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 	// Endpoint and table: from --url and the environment, or from the
 	// stack's outputs.
 	tableFrom := "CODEXGATE_TABLE"
-	var stackCheck *check // only when the endpoint came from a stack
+	var stackCheck, alarmCheck *check // only when the endpoint came from a stack
 	if url == "" {
 		ep := check{name: "endpoint"}
 		if a == nil {
@@ -113,6 +115,8 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 			ep.status, ep.detail = checkPass, fmt.Sprintf("%s (stack %s, region %s)", url, stack, a.AWS.Region)
 			sc := d.checkStack(ctx, a.AWS, stack)
 			stackCheck = &sc
+			ac := checkAlarmTopic(ctx, sns.NewFromConfig(a.AWS), a.AWS.Region, stack, out["AlarmTopicArn"])
+			alarmCheck = &ac
 			if t := out["TableName"]; t != "" {
 				cfg.Table, tableFrom = t, "stack output TableName"
 				a, _ = app.New(ctx, cfg, app.Options{AWS: &a.AWS, Logger: discardLogger()})
@@ -129,6 +133,7 @@ func (d *doctor) run(ctx context.Context, url, stack string) error {
 
 	if stackCheck != nil {
 		d.add(*stackCheck)
+		d.add(*alarmCheck)
 	}
 	d.add(d.checkTable(ctx, a, cfgErr, tableFrom))
 	d.checkAPI(ctx, url)
@@ -456,7 +461,8 @@ func (d *doctor) verdict() error {
 var (
 	stackSchedules = []string{"QuotaCronFunctionSchedule", "RefreshFunctionSchedule"}
 	stackAlarms    = []string{"RefreshFailuresAlarm", "ReauthRequiredAlarm", "RotatedTokenNotStoredAlarm", "LeaseOutlivedAlarm",
-		"ProxyErrorsAlarm", "ThrottlesAlarm", "QuotaCronErrorsAlarm", "RefreshErrorsAlarm"}
+		"ProxyErrorsAlarm", "ThrottlesAlarm", "QuotaCronErrorsAlarm", "RefreshErrorsAlarm", "NoAccountAvailableAlarm",
+		"QuotaFailuresAlarm"}
 )
 
 // checkStack checks the stack is in a complete state and holds the

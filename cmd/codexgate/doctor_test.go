@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
 	"github.com/codexgate/codexgate/internal/testsupport"
@@ -149,7 +151,6 @@ func TestDoctor_MissingTable(t *testing.T) {
 // environment's CODEXGATE_TABLE, here wrong, is not used).
 func TestDoctor_StackOutputs(t *testing.T) {
 	s, srv, key, _ := healthy(t)
-	cfn := cloudformation.NewFromConfig(s.aws)
 	name := testsupport.UniqueName(t, "stack")
 	// A stand-in for the deployed stack: its outputs, and a resource under
 	// each logical id doctor looks for.
@@ -164,22 +165,11 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	for _, id := range stackAlarms {
 		resources[id] = map[string]any{"Type": "AWS::SNS::Topic"}
 	}
+	// The alarm topic, with an e-mail subscription (moto confirms every
+	// subscription at once).
+	topic := s.alarmTopic("ops@example.com")
 	createStack := func(name string, resources map[string]any) {
-		body, _ := json.Marshal(map[string]any{
-			"Resources": resources,
-			"Outputs": map[string]any{
-				"ApiUrl":    map[string]any{"Value": srv.base + "/v1"},
-				"TableName": map[string]any{"Value": s.table},
-			},
-		})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
-			t.Fatalf("create stack: %v", err)
-		}
-		t.Cleanup(func() {
-			_, _ = cfn.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)})
-		})
+		s.createStack(name, resources, map[string]string{"ApiUrl": srv.base + "/v1", "TableName": s.table, "AlarmTopicArn": topic})
 	}
 	createStack(name, resources)
 
@@ -191,7 +181,11 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	if got := statusOf(t, r, "stack"); got != "PASS" {
 		t.Errorf("stack check = %s\n%s", got, r)
 	}
-	for _, want := range []string{srv.base + "/v1 (stack " + name, s.table + " (stack output TableName)", "2 schedules, 8 alarms"} {
+	if got := statusOf(t, r, "alarms"); got != "PASS" {
+		t.Errorf("alarms check = %s\n%s", got, r)
+	}
+	for _, want := range []string{srv.base + "/v1 (stack " + name, s.table + " (stack output TableName)", "2 schedules, 10 alarms",
+		"alarm topic " + topic[strings.LastIndex(topic, ":")+1:] + ": 1 confirmed subscription(s) (email)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
@@ -244,5 +238,145 @@ func TestDoctor_CoolingDownAndQuota(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// createStack creates a stand-in for a deployed stack in moto: resources
+// and outputs (name → value).
+func (s *stack) createStack(name string, resources map[string]any, outputs map[string]string) {
+	s.t.Helper()
+	outs := map[string]any{}
+	for k, v := range outputs {
+		outs[k] = map[string]any{"Value": v}
+	}
+	body, _ := json.Marshal(map[string]any{"Resources": resources, "Outputs": outs})
+	cfn := cloudformation.NewFromConfig(s.aws)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
+		s.t.Fatalf("create stack: %v", err)
+	}
+	s.t.Cleanup(func() {
+		_, _ = cfn.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)})
+	})
+}
+
+// alarmTopic creates an SNS topic with an e-mail subscription for each
+// address (confirmed at once: moto confirms every subscription) and
+// returns its ARN.
+func (s *stack) alarmTopic(emails ...string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	api := sns.NewFromConfig(s.aws)
+	out, err := api.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testsupport.UniqueName(s.t, "alarms"))})
+	if err != nil {
+		s.t.Fatalf("create topic: %v", err)
+	}
+	for _, e := range emails {
+		if _, err := api.Subscribe(ctx, &sns.SubscribeInput{TopicArn: out.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String(e)}); err != nil {
+			s.t.Fatalf("subscribe: %v", err)
+		}
+	}
+	s.t.Cleanup(func() { _, _ = api.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: out.TopicArn}) })
+	return aws.ToString(out.TopicArn)
+}
+
+// TestDoctor_AlarmTopic_NobodySubscribed: against moto, a stack whose alarm
+// topic has no subscription, a topic that does not exist, and a stack
+// without an AlarmTopicArn output each fail the alarms check (and only it)
+// with what to do. A subscription pending confirmation cannot be made in
+// moto (it confirms at once): TestCheckAlarmTopic covers it.
+func TestDoctor_AlarmTopic_NobodySubscribed(t *testing.T) {
+	s, srv, key, _ := healthy(t)
+	resources := map[string]any{}
+	for _, id := range stackSchedules {
+		resources[id] = map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
+			"Name": testsupport.UniqueName(t, id), "ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}}
+	}
+	for _, id := range stackAlarms {
+		resources[id] = map[string]any{"Type": "AWS::SNS::Topic"}
+	}
+	outputs := func(topic string) map[string]string {
+		o := map[string]string{"ApiUrl": srv.base + "/v1", "TableName": s.table}
+		if topic != "" {
+			o["AlarmTopicArn"] = topic
+		}
+		return o
+	}
+	empty := s.alarmTopic()
+	gone := empty + "-gone"
+	for _, tc := range []struct {
+		name, topic string
+		want        []string
+	}{
+		{"no subscription", empty, []string{"has no subscription: alarms notify nobody",
+			"fix: `make deploy ALARM_EMAIL=you@example.com`, or aws sns subscribe --region " + s.aws.Region + " --topic-arn " + empty + " --protocol email"}},
+		{"no such topic", gone, []string{"list the subscriptions of alarm topic " + gone, "fix: check AWS_REGION"}},
+		{"no output", "", []string{"has no AlarmTopicArn output", "fix: deploy the current template"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := testsupport.UniqueName(t, "stack")
+			s.createStack(name, resources, outputs(tc.topic))
+			r := s.doctor(key, nil, "--stack", name)
+			mustFail(t, r, 1, "checks did not pass: alarms")
+			wantStatuses(t, r, nil)
+			if got := statusOf(t, r, "alarms"); got != "FAIL" {
+				t.Errorf("alarms = %s", got)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// fakeSubscriptions pages out subscriptions, two per page.
+type fakeSubscriptions struct{ arns, protocols []string }
+
+func (f fakeSubscriptions) ListSubscriptionsByTopic(_ context.Context, in *sns.ListSubscriptionsByTopicInput, _ ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error) {
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	out := &sns.ListSubscriptionsByTopicOutput{}
+	for i := start; i < len(f.arns) && i < start+2; i++ {
+		out.Subscriptions = append(out.Subscriptions, snstypes.Subscription{SubscriptionArn: aws.String(f.arns[i]), Protocol: aws.String(f.protocols[i])})
+	}
+	if start+2 < len(f.arns) {
+		out.NextToken = aws.String(fmt.Sprint(start + 2))
+	}
+	return out, nil
+}
+
+// TestCheckAlarmTopic: "PendingConfirmation" is not a subscription that
+// receives anything; one confirmed subscription on any page is enough.
+func TestCheckAlarmTopic(t *testing.T) {
+	const topic = "arn:aws:sns:us-east-1:123456789012:codexgate-AlarmTopic-X"
+	confirmed := topic + ":0c1d5a3e-5bd1-4a4b-9d3e-2f5c8b9a1e11"
+	for _, tc := range []struct {
+		name       string
+		arns       []string
+		wantStatus string
+		want       string
+	}{
+		{"pending only", []string{pendingConfirmation}, checkFail, "1 subscription(s) pending confirmation, none confirmed: alarms notify nobody"},
+		{"none", nil, checkFail, "has no subscription"},
+		{"confirmed on page 2", []string{pendingConfirmation, pendingConfirmation, confirmed}, checkPass, "1 confirmed subscription(s) (email), 2 pending confirmation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			protocols := make([]string, len(tc.arns))
+			for i := range protocols {
+				protocols[i] = "email"
+			}
+			c := checkAlarmTopic(context.Background(), fakeSubscriptions{tc.arns, protocols}, "us-east-1", "codexgate", topic)
+			if c.status != tc.wantStatus || !strings.Contains(c.detail, tc.want) {
+				t.Errorf("check = %s %q, want %s %q", c.status, c.detail, tc.wantStatus, tc.want)
+			}
+			if c.status == checkFail && !strings.Contains(c.fix, "aws sns subscribe --region us-east-1 --topic-arn "+topic) {
+				t.Errorf("fix = %q", c.fix)
+			}
+		})
 	}
 }

@@ -77,7 +77,8 @@ func TestTemplate_Alarms_NotifyTopic(t *testing.T) {
 	want := map[string]bool{ // alarm → seen
 		"RefreshFailuresAlarm": false, "ReauthRequiredAlarm": false, "RotatedTokenNotStoredAlarm": false,
 		"LeaseOutlivedAlarm": false, "ProxyErrorsAlarm": false, "ThrottlesAlarm": false,
-		"QuotaCronErrorsAlarm": false, "RefreshErrorsAlarm": false,
+		"QuotaCronErrorsAlarm": false, "RefreshErrorsAlarm": false, "NoAccountAvailableAlarm": false,
+		"QuotaFailuresAlarm": false,
 	}
 	for _, id := range c.ofType("AWS::CloudWatch::Alarm") {
 		p := c.Resources[id].Properties

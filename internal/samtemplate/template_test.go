@@ -373,6 +373,10 @@ func TestTemplate_Alarms_WatchEMFMetrics(t *testing.T) {
 		// ran it (the dimensionless aggregate).
 		"RotatedTokenNotStoredAlarm": {metricRotatedTokenNotStored, "Sum"},
 		"LeaseOutlivedAlarm":         {metricLeaseOutlived, "Sum"},
+		// The proxy's 503 no_available_account answers, and quota-cron's
+		// failed usage reads.
+		"NoAccountAvailableAlarm": {metrics.NoAccountAvailable, "Sum"},
+		"QuotaFailuresAlarm":      {metrics.QuotaFailures, "Sum"},
 	}
 	for id, w := range want {
 		p := c.resource(t, id, "AWS::CloudWatch::Alarm").Properties

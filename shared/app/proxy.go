@@ -26,6 +26,8 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Transport:    a.HTTP.Transport,
 		Logger:       a.Logger,
 
+		AvailabilityEvents: metrics.AvailabilityEvents{W: a.Metrics},
+
 		ClaudeModels: a.Config.ClaudeModels,
 	})
 	if err != nil {

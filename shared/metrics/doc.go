@@ -35,9 +35,14 @@
 //	                                                  CODEXGATE_DETAILED_METRICS, else no dimension; proxy
 //	BudgetRefused    Count    dims [Key]              1 per request refused for a key's token budget;
 //	                                                  property Budget: "daily" or "weekly"; proxy
+//	NoAccountAvailable Count  dims []                 1 per request answered 503 no_available_account
+//	                                                  (no account could take it: all paused, cooling
+//	                                                  down or needing a login); proxy
 //
 // The dimensionless metrics are emitted on every run, zeros included, so an
 // alarm on ReauthRequired (Maximum > 0) or RefreshFailures (Sum > 0) sees
 // data and can treat missing data as breaching. Lines carry account names
-// and numbers only, never tokens.
+// and numbers only, never tokens. NoAccountAvailable, like RotatedTokenNotStored
+// and LeaseOutlived, is written only when it happens: its alarm treats
+// missing data as "none happened".
 package metrics

@@ -103,6 +103,19 @@ func TestBudgetEvents_BudgetRefused_OneLine(t *testing.T) {
 	BudgetEvents{}.BudgetRefused("intern", "daily") // no writer: nothing, no panic
 }
 
+func TestAvailabilityEvents_NoAccountAvailable_OneDimensionlessLine(t *testing.T) {
+	var buf bytes.Buffer
+	e := AvailabilityEvents{W: New(&buf).WithClock(func() time.Time { return stamp })}
+	e.NoAccountAvailable()
+	// Dimensionless: NoAccountAvailableAlarm in template.yaml watches the
+	// metric without dimensions.
+	want := `{"NoAccountAvailable":1,"_aws":{"Timestamp":1767323045006,"CloudWatchMetrics":[{"Namespace":"codexgate","Dimensions":[[]],"Metrics":[{"Name":"NoAccountAvailable","Unit":"Count"}]}]}}` + "\n"
+	if buf.String() != want {
+		t.Errorf("line =\n%s\nwant\n%s", buf.String(), want)
+	}
+	AvailabilityEvents{}.NoAccountAvailable() // no writer: nothing, no panic
+}
+
 func TestWriter_EmitWith_PropertyClash(t *testing.T) {
 	w := New(&bytes.Buffer{})
 	if err := w.EmitWith([]Dimension{{DimKey, "a"}}, map[string]string{DimKey: "b"}, Metric{BudgetRefused, Count, 1}); err == nil {

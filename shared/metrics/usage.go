@@ -51,3 +51,16 @@ func (e BudgetEvents) BudgetRefused(key, budget string) {
 	e.W.EmitWith([]Dimension{{Name: DimKey, Value: key}}, map[string]string{PropBudget: budget}, //nolint:errcheck // a metric line is best effort; the client has its 429
 		Metric{Name: BudgetRefused, Unit: Count, Value: 1})
 }
+
+// NoAccountAvailable is the proxy's count of requests it answered 503
+// no_available_account: the deployment had no account to serve them.
+const NoAccountAvailable = "NoAccountAvailable"
+
+// AvailabilityEvents turns the proxy's "no account available" answers
+// (proxy.AvailabilityEvents) into metrics. A nil W emits nothing.
+type AvailabilityEvents struct{ W *Writer }
+
+// NoAccountAvailable emits NoAccountAvailable = 1, dimensionless.
+func (e AvailabilityEvents) NoAccountAvailable() {
+	e.W.Emit(nil, Metric{Name: NoAccountAvailable, Unit: Count, Value: 1}) //nolint:errcheck // a metric line is best effort; the client has its 503
+}

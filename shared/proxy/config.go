@@ -102,6 +102,9 @@ type Config struct {
 	// BudgetEvents hears of each request refused for a budget (metrics).
 	// Nil: none.
 	BudgetEvents BudgetEvents
+	// AvailabilityEvents hears of each request answered 503
+	// no_available_account (metrics). Nil: none.
+	AvailabilityEvents AvailabilityEvents
 
 	// Transport sends upstream requests. Default: a clone of
 	// http.DefaultTransport with a larger idle pool. It must not follow

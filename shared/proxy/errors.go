@@ -63,6 +63,15 @@ var (
 		message: "Internal error."}
 )
 
+// AvailabilityEvents hears of every request answered 503
+// no_available_account (the pool had no account to try: none listed, or all
+// paused, cooling down for something other than a limit, or needing a
+// login); metrics.AvailabilityEvents emits it as a metric. It runs on the
+// request path: it must not block (an EMF line, no AWS call).
+type AvailabilityEvents interface {
+	NoAccountAvailable()
+}
+
 // errUsageLimit is the 429 when every account is past its usage limit.
 func errUsageLimit(resetsAt time.Time) *apiError {
 	return &apiError{status: http.StatusTooManyRequests, typ: "usage_limit_reached", code: "usage_limit_reached",
@@ -126,6 +135,9 @@ func (e *apiError) object(now time.Time) errorObject {
 // writes error responses; call it only before anything else was written.
 func (p *Proxy) writeError(w http.ResponseWriter, err error) int {
 	ae := toAPIError(err)
+	if ae == errNoAccount && p.cfg.AvailabilityEvents != nil {
+		p.cfg.AvailabilityEvents.NoAccountAvailable()
+	}
 	now := p.cfg.Clock()
 	obj := ae.object(now)
 	body, _ := json.Marshal(errorBody{Error: obj}) // plain strings and ints: cannot fail

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,7 +237,8 @@ func TestProxy_ServeHTTP_NoAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.accounts)
+			events := &noAccountCount{}
+			h := newHarness(t, tt.accounts, func(c *Config) { c.AvailabilityEvents = events })
 			h.store.states = tt.states
 			if tt.fail {
 				h.up.handle = func(w http.ResponseWriter, _ *http.Request, _ upstreamRecord) {
@@ -246,6 +249,15 @@ func TestProxy_ServeHTTP_NoAccount(t *testing.T) {
 			status, body := read(t, resp)
 			if status != tt.wantStatus {
 				t.Fatalf("status %d, want %d: %s", status, tt.wantStatus, body)
+			}
+			// NoAccountAvailable counts exactly the no_available_account
+			// answers (its alarm), not 429s or upstream failures.
+			want := int64(0)
+			if tt.wantCode == "no_available_account" {
+				want = 1
+			}
+			if got := events.n.Load(); got != want {
+				t.Errorf("NoAccountAvailable heard %d times, want %d", got, want)
 			}
 			if tt.wantCode == "" {
 				return
@@ -263,6 +275,26 @@ func TestProxy_ServeHTTP_NoAccount(t *testing.T) {
 				t.Errorf("upstream requests = %d, want 2", len(h.up.requests()))
 			}
 		})
+	}
+}
+
+// noAccountCount is an AvailabilityEvents that counts what it heard.
+type noAccountCount struct{ n atomic.Int64 }
+
+func (c *noAccountCount) NoAccountAvailable() { c.n.Add(1) }
+
+// TestProxy_NoAccount_Messages_Counted: the Anthropic front's answer (529
+// overloaded_error, its shape of the 503) is counted too: every front
+// answers through writeError.
+func TestProxy_NoAccount_Messages_Counted(t *testing.T) {
+	events := &noAccountCount{}
+	h := newHarness(t, nil, func(c *Config) { c.AvailabilityEvents = events })
+	status, body := read(t, h.do("POST", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`, nil))
+	if status != 529 || !strings.Contains(body, `"overloaded_error"`) {
+		t.Fatalf("status %d, body %s: want Anthropic's 529 overloaded_error", status, body)
+	}
+	if got := events.n.Load(); got != 1 {
+		t.Errorf("NoAccountAvailable heard %d times, want 1", got)
 	}
 }
 
