@@ -5,15 +5,11 @@ package main
 import (
 	"context"
 	"log"
-	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/metrics"
-	"github.com/codexgate/codexgate/shared/scheduled"
-	"github.com/codexgate/codexgate/shared/usage"
 )
 
 func main() {
@@ -21,15 +17,5 @@ func main() {
 	if err != nil {
 		log.Fatalf("quota-cron: %v", err)
 	}
-	h := &scheduled.QuotaCron{
-		Accounts: a.Accounts,
-		Tokens:   a.Refresher,
-		Usage:    &usage.Client{URL: a.Config.UsageURL, HTTP: &http.Client{Transport: a.HTTP.Transport, Timeout: 20 * time.Second}},
-		States:   a.States,
-		Metrics:  metrics.New(nil),
-		Logger:   a.Logger,
-
-		PerAccountMetrics: a.Config.DetailedMetrics,
-	}
-	lambda.Start(h.Handle)
+	lambda.Start(a.QuotaCron(metrics.New(nil)).Handle)
 }

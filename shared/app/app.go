@@ -54,6 +54,12 @@ type Options struct {
 	RefresherOptions []codex.Option
 	// Metrics is App.Metrics.
 	Metrics *metrics.Writer
+	// Events hears the refresh routine's alarms (metrics.RefreshEvents in
+	// the functions); RecordEvents also stores them in the table, best
+	// effort, for the operator console (statestore.EventLog). A
+	// codex.WithEvents in RefresherOptions replaces both.
+	Events       codex.Events
+	RecordEvents bool
 }
 
 // New wires an App. It makes no AWS call.
@@ -88,7 +94,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Metrics: o.Metrics,
 	}
 	a.Accounts = statestore.Registry{Store: a.States, Secrets: a.Secrets, Logger: log}
-	a.Refresher = a.NewRefresher(a.Leases, o.RefresherOptions...)
+	var events teeEvents
+	if o.Events != nil {
+		events = append(events, o.Events)
+	}
+	if o.RecordEvents {
+		events = append(events, statestore.EventLog{Store: a.States, Logger: log})
+	}
+	opts := o.RefresherOptions
+	if len(events) > 0 {
+		opts = append([]codex.Option{codex.WithEvents(events)}, opts...)
+	}
+	a.Refresher = a.NewRefresher(a.Leases, opts...)
 	return a, nil
 }
 
@@ -112,8 +129,7 @@ func FromEnv(ctx context.Context) (*App, error) {
 	// The functions' stdout goes to CloudWatch Logs, which turns EMF lines
 	// into the metrics template.yaml's alarms watch.
 	emf := metrics.New(nil)
-	events := codex.WithEvents(metrics.RefreshEvents{W: emf})
-	a, err := New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}, Metrics: emf})
+	a, err := New(ctx, cfg, Options{Events: metrics.RefreshEvents{W: emf}, RecordEvents: true, Metrics: emf})
 	if err != nil {
 		return nil, err
 	}
@@ -125,4 +141,25 @@ func FromEnv(ctx context.Context) (*App, error) {
 			slog.String("memory_mb", os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
 	}
 	return a, nil
+}
+
+// teeEvents passes each refresh event to every one of its receivers.
+type teeEvents []codex.Events
+
+func (t teeEvents) RotatedTokenNotStored(account string) {
+	for _, e := range t {
+		e.RotatedTokenNotStored(account)
+	}
+}
+
+func (t teeEvents) LeaseOutlived(account string) {
+	for _, e := range t {
+		e.LeaseOutlived(account)
+	}
+}
+
+func (t teeEvents) ReauthRequired(account, reason string) {
+	for _, e := range t {
+		e.ReauthRequired(account, reason)
+	}
 }

@@ -42,6 +42,9 @@ type APIKey struct {
 	// tokens per UTC day and per ISO week (budget.go); 0: none.
 	DailyTokens  int64
 	WeeklyTokens int64
+	// Admin marks an operator key: it reads the status (/v1/admin/status)
+	// and is no client key (the proxy refuses it).
+	Admin bool
 }
 
 // keyItem is an API key item as stored.
@@ -55,11 +58,13 @@ type keyItem struct {
 	// DailyTokens, WeeklyTokens: budget.go.
 	DailyTokens  int64 `dynamodbav:"daily_tokens,omitempty"`
 	WeeklyTokens int64 `dynamodbav:"weekly_tokens,omitempty"`
+	Admin        bool  `dynamodbav:"admin,omitempty"`
 }
 
 func (it keyItem) key() APIKey {
 	return APIKey{Name: it.Name, Prefix: it.Prefix, CreatedAt: parseTime(it.CreatedAt),
-		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens}
+		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens,
+		Admin: it.Admin}
 }
 
 // CreateKey makes a new API key named name and returns it in plaintext, once:
@@ -67,6 +72,15 @@ func (it keyItem) key() APIKey {
 // ErrKeyExists. (The check and the write are two calls; two concurrent
 // creates of one name can both succeed. Keys are made by an operator.)
 func (s *Store) CreateKey(ctx context.Context, name string) (string, APIKey, error) {
+	return s.createKey(ctx, name, false)
+}
+
+// CreateAdminKey is CreateKey for an operator key (APIKey.Admin).
+func (s *Store) CreateAdminKey(ctx context.Context, name string) (string, APIKey, error) {
+	return s.createKey(ctx, name, true)
+}
+
+func (s *Store) createKey(ctx context.Context, name string, admin bool) (string, APIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", APIKey{}, errors.New("create API key: name is empty")
@@ -83,7 +97,7 @@ func (s *Store) CreateKey(ctx context.Context, name string) (string, APIKey, err
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go ≥ 1.24)
 	plaintext := KeyPrefix + base64.RawURLEncoding.EncodeToString(secret)
-	it := keyItem{Hash: hashKey(plaintext), Name: name, Prefix: plaintext[:8], CreatedAt: s.stamp()}
+	it := keyItem{Hash: hashKey(plaintext), Name: name, Prefix: plaintext[:8], CreatedAt: s.stamp(), Admin: admin}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return "", APIKey{}, fmt.Errorf("create API key %q: %w", name, err)

@@ -32,7 +32,7 @@ var (
 func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering.KeyBudget, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound):
+	case errors.Is(err, statestore.ErrKeyNotFound), err == nil && ak.Admin:
 		return "", metering.KeyBudget{}, proxy.ErrInvalidKey
 	case err != nil:
 		return "", metering.KeyBudget{}, err
@@ -40,12 +40,12 @@ func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering
 	return ak.Name, metering.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
 }
 
-// VerifyKey returns the key's name; an unknown or revoked key is
-// proxy.ErrInvalidKey.
+// VerifyKey returns the key's name; an unknown or revoked key, and an
+// admin key (it reads the status only), is proxy.ErrInvalidKey.
 func (k Keys) VerifyKey(ctx context.Context, key string) (string, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound):
+	case errors.Is(err, statestore.ErrKeyNotFound), err == nil && ak.Admin:
 		return "", proxy.ErrInvalidKey
 	case err != nil:
 		return "", err
