@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -47,7 +48,6 @@ type eventItem struct {
 	Account string `dynamodbav:"account"`
 	Kind    string `dynamodbav:"kind"`
 	Reason  string `dynamodbav:"reason,omitempty"`
-	TTL     int64  `dynamodbav:"ttl"`
 }
 
 // RecordEvent stores e (At: now when zero), removed by TTL after retention.
@@ -59,15 +59,29 @@ func (s *Store) RecordEvent(ctx context.Context, e Event, retention time.Duratio
 		e.Reason = e.Reason[:maxEventReason]
 	}
 	at := e.At.UTC().Format(eventTimeLayout)
-	item, err := attributevalue.MarshalMap(eventItem{At: at, Account: e.Account, Kind: e.Kind, Reason: e.Reason,
-		TTL: e.At.Add(retention).Unix()})
+	// UpdateItem, not PutItem: the proxy's role may only update items, on
+	// the partitions it writes (template.yaml).
+	upd := expression.Set(expression.Name("at"), expression.Value(at)).
+		Set(expression.Name("account"), expression.Value(e.Account)).
+		Set(expression.Name("kind"), expression.Value(e.Kind)).
+		Set(expression.Name(attrTTL), expression.Value(e.At.Add(retention).Unix()))
+	if e.Reason != "" {
+		upd = upd.Set(expression.Name("reason"), expression.Value(e.Reason))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(upd).Build()
 	if err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
-	item[attrPK] = &types.AttributeValueMemberS{Value: pkEvents}
 	// Time first (newest last), then what tells two events of one instant apart.
-	item[attrSK] = &types.AttributeValueMemberS{Value: at + "#" + e.Kind + "#" + strconv.Quote(e.Account)}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+	sk := at + "#" + e.Kind + "#" + strconv.Quote(e.Account)
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(pkEvents, sk),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
 		return fmt.Errorf("record event %s of %q: %w", e.Kind, e.Account, err)
 	}
 	return nil
