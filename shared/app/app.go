@@ -2,6 +2,10 @@
 // store, the lease, the state table and the one Refresher. Every main
 // (the three Lambda functions and the CLI) builds its App here, so all paths
 // share one refresh routine configured one way.
+//
+// Files: app.go (App, New, FromEnv, the refresh events' receivers),
+// proxy.go (the proxy core), console.go (the operator console and the quota
+// poll that `codexgate serve` and quota-cron share), sdklog.go.
 package app
 
 import (

@@ -20,7 +20,10 @@
 //	API key    pk "apikeys"           sk SHA-256 hex of key   name S, prefix S (first 8 characters of
 //	                                                          the key), created_at S, revoked BOOL,
 //	                                                          revoked_at S, daily_tokens N, weekly_tokens N
-//	                                                          (budgets, optional)
+//	                                                          (budgets, optional), admin BOOL (an admin
+//	                                                          key: the operator console only)
+//	event      pk "events"            sk "<time>#<kind>#"<account>"" at, account, kind, reason S; ttl N
+//	                                                          (refresh events, newest read first)
 //	usage      pk "usage#<YYYY-MM-DD>#"<key>"" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,
@@ -35,4 +38,8 @@
 // (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is
 // returned once by CreateKey and never stored or logged.
+//
+// Files: store.go (states, Load), quota.go, registry.go, keys.go (API keys,
+// admin keys), budget.go, usage.go, events.go (refresh events and EventLog,
+// the best-effort codex.Events that records them).
 package statestore
