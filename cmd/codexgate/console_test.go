@@ -144,11 +144,31 @@ func TestConsole_Authorisation(t *testing.T) {
 		t.Errorf("deployment = %+v", st.Deployment)
 	}
 	_, raw := getStatus(t, srv.base, admin)
-	for _, secret := range []string{admin, client, revoked, tok.AccessToken, tok.RefreshToken, tok.IDToken, "cgk_", "eyJ"} {
-		if secret != "" && strings.Contains(string(raw), secret) {
-			t.Fatalf("status JSON carries a token or key (%.8s…): %s", secret, raw)
+	checkNoSecrets := func(raw []byte) {
+		t.Helper()
+		for _, secret := range []string{admin, client, revoked, tok.AccessToken, tok.RefreshToken, tok.IDToken, "cgk_", "eyJ"} {
+			if secret != "" && strings.Contains(string(raw), secret) {
+				t.Fatalf("status JSON carries a token or key (%.8s…): %s", secret, raw)
+			}
 		}
 	}
+	checkNoSecrets(raw)
+
+	// A dead login: the refresh routine's event is stored (before the CLI
+	// exits) and shown, and the account needs a re-login.
+	if err := s.sim.RevokeAccount(tok.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.run("refresh", "--account", "erin", "--force"); r.code == 0 {
+		t.Fatalf("refresh of a revoked login succeeded: %s", r)
+	}
+	st = waitStatus(t, srv.base, admin, func(st console.Status) bool { return len(st.Events) > 0 })
+	if ev := st.Events[0]; ev.Account != "erin" || ev.Kind != "reauth_required" || ev.Reason == "" ||
+		st.Accounts[0].Status != console.StatusReauthRequired {
+		t.Errorf("after a dead login: events %+v, account %+v", st.Events, st.Accounts[0])
+	}
+	_, raw = getStatus(t, srv.base, admin)
+	checkNoSecrets(raw)
 
 	// The page: no data, nothing external, a CSP that allows nothing else.
 	presp, err := http.Get(srv.base + "/status")

@@ -6,10 +6,12 @@ import (
 	"context"
 	"log"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/metrics"
+	"github.com/codexgate/codexgate/shared/scheduled"
 )
 
 func main() {
@@ -17,5 +19,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("quota-cron: %v", err)
 	}
-	lambda.Start(a.QuotaCron(metrics.New(nil)).Handle)
+	h := a.QuotaCron(metrics.New(nil))
+	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (scheduled.QuotaResult, error) {
+		res, err := h.Handle(ctx, ev)
+		a.WaitEvents(ctx) //nolint:errcheck // best effort: the invocation's deadline bounds it
+		return res, err
+	})
 }

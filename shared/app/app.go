@@ -49,6 +49,19 @@ type App struct {
 	// Metrics receives EMF lines (per-key usage); nil emits none, as
 	// `codexgate serve` does: only the functions' stdout becomes metrics.
 	Metrics *metrics.Writer
+	// Events stores the refresh routine's events in the table
+	// (Options.RecordEvents); nil when it does not. WaitEvents waits for
+	// its writes.
+	Events *statestore.EventLog
+}
+
+// WaitEvents waits until the refresh events being recorded are stored,
+// or ctx ends: before a process exits or a Lambda invocation returns.
+func (a *App) WaitEvents(ctx context.Context) error {
+	if a.Events == nil {
+		return nil
+	}
+	return a.Events.Wait(ctx)
 }
 
 // Options adjust wiring, mostly for tests and benchmarks.
@@ -103,7 +116,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		events = append(events, o.Events)
 	}
 	if o.RecordEvents {
-		events = append(events, statestore.EventLog{Store: a.States, Logger: log})
+		a.Events = &statestore.EventLog{Store: a.States, Logger: log}
+		events = append(events, a.Events)
 	}
 	opts := o.RefresherOptions
 	if len(events) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,31 +116,50 @@ func (s *Store) RecentEvents(ctx context.Context, n int) ([]Event, error) {
 // EventLog records the refresh routine's events (codex.Events) in the
 // table, best effort: each write runs in its own goroutine, bounded by
 // Timeout, so it never delays or fails a refresh; a failed write is logged.
+// A process about to end (or a Lambda invocation about to be frozen) calls
+// Wait so that the writes in flight land.
 type EventLog struct {
 	Store     *Store
 	Retention time.Duration // default DefaultEventRetention
 	Timeout   time.Duration // default 3 s
 	Logger    *slog.Logger  // nil: slog.Default()
+
+	writes sync.WaitGroup
 }
 
-var _ codex.Events = EventLog{}
+var _ codex.Events = (*EventLog)(nil)
+
+// Wait waits for the writes in flight, or until ctx ends.
+func (l *EventLog) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		l.writes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // RotatedTokenNotStored records EventRotatedTokenNotStored.
-func (l EventLog) RotatedTokenNotStored(account string) {
+func (l *EventLog) RotatedTokenNotStored(account string) {
 	l.record(Event{Account: account, Kind: EventRotatedTokenNotStored})
 }
 
 // LeaseOutlived records EventLeaseOutlived.
-func (l EventLog) LeaseOutlived(account string) {
+func (l *EventLog) LeaseOutlived(account string) {
 	l.record(Event{Account: account, Kind: EventLeaseOutlived})
 }
 
 // ReauthRequired records EventReauthRequired with the reason.
-func (l EventLog) ReauthRequired(account, reason string) {
+func (l *EventLog) ReauthRequired(account, reason string) {
 	l.record(Event{Account: account, Kind: EventReauthRequired, Reason: reason})
 }
 
-func (l EventLog) record(e Event) {
+func (l *EventLog) record(e Event) {
 	if l.Store == nil {
 		return
 	}
@@ -151,7 +171,7 @@ func (l EventLog) record(e Event) {
 	if timeout <= 0 {
 		timeout = 3 * time.Second
 	}
-	go func() {
+	l.writes.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := l.Store.RecordEvent(ctx, e, retention); err != nil {
@@ -162,5 +182,5 @@ func (l EventLog) record(e Event) {
 			log.Warn("record refresh event", slog.String("account", e.Account), slog.String("kind", e.Kind),
 				slog.String("error", err.Error()))
 		}
-	}()
+	})
 }

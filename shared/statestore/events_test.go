@@ -52,30 +52,32 @@ func TestStore_Events(t *testing.T) {
 }
 
 // TestEventLog_BestEffort: the codex.Events adapter returns at once and
-// writes in the background; a write that fails is only logged.
+// writes in the background (Wait waits for it); a write that fails is only
+// logged.
 func TestEventLog_BestEffort(t *testing.T) {
 	e := setup(t)
-	l := statestore.EventLog{Store: e.store, Timeout: 5 * time.Second}
+	l := &statestore.EventLog{Store: e.store, Timeout: 5 * time.Second}
 	l.ReauthRequired("acct", "refresh_token_reused")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := e.store.RecentEvents(context.Background(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 1 && got[0].Account == "acct" && got[0].Kind == statestore.EventReauthRequired && got[0].Reason == "refresh_token_reused" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event not recorded: %+v", got)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.RecentEvents(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Account != "acct" || got[0].Kind != statestore.EventReauthRequired || got[0].Reason != "refresh_token_reused" {
+		t.Fatalf("event not recorded: %+v", got)
 	}
 	// A table that does not exist: the call still returns at once.
-	bad := statestore.EventLog{Store: statestore.New(e.ddb, "no-such-table"), Timeout: time.Second}
+	bad := &statestore.EventLog{Store: statestore.New(e.ddb, "no-such-table"), Timeout: time.Second}
 	start := time.Now()
 	bad.LeaseOutlived("acct")
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("LeaseOutlived took %v: it must not wait for the write", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bad.Wait(ctx); err != nil {
+		t.Errorf("Wait: %v (the failed write must end within its timeout)", err)
 	}
 }
