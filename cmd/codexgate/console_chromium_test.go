@@ -34,8 +34,8 @@ func chromium(t *testing.T) string {
 // TestConsole_Chromium opens the console URL `make dev` prints (demo mode:
 // two simulated accounts) in headless Chromium after one request with the
 // printed curl line, and checks that the page renders both accounts with
-// their quota windows and the key's usage, and that the admin key has left
-// the address bar. CODEXGATE_CONSOLE_SCREENSHOT=docs/console.png (a path
+// their quota windows and the key's usage, that the admin key has left
+// the address bar, and that it fits a phone's width. CODEXGATE_CONSOLE_SCREENSHOT=docs/console.png (a path
 // from the repository root) also saves a screenshot of the page.
 func TestConsole_Chromium(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -115,6 +115,17 @@ func TestConsole_Chromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", out)
+	}
+	// On a phone: the tables become one card per row, nothing scrolls
+	// sideways.
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	if fits := browserRun(t, bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)); !fits {
+		t.Error("the page scrolls sideways on a 390 px wide phone")
+	}
+	if head := browserRun(t, bctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#accounts thead")).display`)); head != "none" {
+		t.Errorf("on a phone the accounts table keeps its header row (display %q)", head)
 	}
 	d.interrupt()
 }
