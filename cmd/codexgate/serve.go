@@ -13,6 +13,8 @@ import (
 
 	"github.com/codexgate/codexgate/shared/app"
 	"github.com/codexgate/codexgate/shared/console"
+	"github.com/codexgate/codexgate/shared/scheduled"
+	"github.com/codexgate/codexgate/shared/usage"
 )
 
 // ServeCommand runs the proxy as a local HTTP server.
@@ -114,7 +116,15 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 // pollQuota runs the quota poll now and then every interval until ctx
 // ends, logging each run's counts.
 func pollQuota(ctx context.Context, a *app.App, every time.Duration) {
-	qc := a.QuotaCron(nil)
+	// Wired as functions/quota-cron wires it, without metrics: only the
+	// functions' stdout becomes metrics.
+	qc := &scheduled.QuotaCron{
+		Accounts: a.Accounts,
+		Tokens:   a.Refresher,
+		Usage:    &usage.Client{URL: a.Config.UsageURL, HTTP: &http.Client{Transport: a.HTTP.Transport, Timeout: 20 * time.Second}},
+		States:   a.States,
+		Logger:   a.Logger,
+	}
 	run := func() {
 		res, err := qc.Handle(ctx, events.EventBridgeEvent{ID: "serve"})
 		if err != nil {

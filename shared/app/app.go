@@ -4,8 +4,7 @@
 // share one refresh routine configured one way.
 //
 // Files: app.go (App, New, FromEnv, the refresh events' receivers),
-// proxy.go (the proxy core), console.go (the operator console and the quota
-// poll that `codexgate serve` and quota-cron share), sdklog.go.
+// proxy.go (the proxy core), console.go (the operator console), sdklog.go.
 package app
 
 import (
