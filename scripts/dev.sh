@@ -9,7 +9,8 @@
 #      exports the account back to that file (`codexgate export`), since the local
 #      stack forgets the login it may have rotated;
 #      DEMO mode otherwise (or with CODEXGATE_DEV_DEMO=1): starts the OpenAI
-#      simulator (cmd/openaisim) with two accounts and points codexgate at it;
+#      simulator (cmd/openaisim) with two accounts (quota partly used, set
+#      through its control API) and points codexgate at it;
 #   4. creates a client API key and an admin key, runs `codexgate serve` on
 #      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080} (it polls quota at start and every
 #      15 min), and prints the Codex CLI config, the Claude Code setup (three
@@ -118,8 +119,14 @@ else
 	export CODEXGATE_TOKEN_URL=$sim/oauth/token
 	export CODEXGATE_USAGE_URL=$sim/backend-api/wham/usage
 	export CODEXGATE_AUTHORIZE_URL=$sim/oauth/authorize
+	# Demo quota, partly used, so that `codexgate accounts` and the console
+	# show something: 5-hour and weekly used % per account.
+	demo_5h=(0 35 80) demo_week=(0 62 45)
 	for i in 1 2; do
 		"$cg" import --account "demo$i" --auth-file "$work/auth/account$i.auth.json"
+		id=$(sed -n 's/.*"account_id": *"\([^"]*\)".*/\1/p' "$work/auth/account$i.auth.json")
+		curl -fsS -X POST "$sim/_sim/usage?account=$id&primary=${demo_5h[i]}&secondary=${demo_week[i]}" >/dev/null ||
+			say "could not set demo$i's demo quota"
 	done
 fi
 
