@@ -32,11 +32,12 @@ func chromium(t *testing.T) string {
 }
 
 // TestConsole_Chromium opens the console URL `make dev` prints (demo mode:
-// two simulated accounts) in headless Chromium after one request with the
-// printed curl line, and checks that the page renders both accounts with
-// their quota windows and the key's usage, that the admin key has left
-// the address bar, and that it fits a phone's width. CODEXGATE_CONSOLE_SCREENSHOT=docs/console.png (a path
-// from the repository root) also saves a screenshot of the page.
+// two simulated accounts) in headless Chromium after three requests with
+// the printed curl line, and checks that the page renders both accounts
+// with their quota windows and the key's usage, that the admin key has left
+// the address bar, and that the page fits a phone's width.
+// CODEXGATE_CONSOLE_SCREENSHOT=docs/console.png (a path from the repository
+// root) also saves screenshots: that one, and docs/console-phone.png.
 func TestConsole_Chromium(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed")
@@ -107,15 +108,9 @@ func TestConsole_Chromium(t *testing.T) {
 	}
 
 	if out := os.Getenv("CODEXGATE_CONSOLE_SCREENSHOT"); out != "" {
-		if !filepath.IsAbs(out) {
-			out = filepath.Join(testsupport.RepoRoot(t), out)
-		}
-		png := browserRun(t, bctx, chromedp.FullScreenshot(100))
-		if err := os.WriteFile(out, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", out)
+		screenshot(t, bctx, out)
 	}
+
 	// On a phone: the tables become one card per row, nothing scrolls
 	// sideways.
 	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
@@ -126,6 +121,9 @@ func TestConsole_Chromium(t *testing.T) {
 	}
 	if head := browserRun(t, bctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#accounts thead")).display`)); head != "none" {
 		t.Errorf("on a phone the accounts table keeps its header row (display %q)", head)
+	}
+	if out := os.Getenv("CODEXGATE_CONSOLE_SCREENSHOT"); out != "" {
+		screenshot(t, bctx, strings.TrimSuffix(out, ".png")+"-phone.png")
 	}
 	d.interrupt()
 }
@@ -138,4 +136,17 @@ func browserRun[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) 
 		t.Fatalf("chromium: %v", err)
 	}
 	return v
+}
+
+// screenshot saves the whole page as a PNG at out (relative to the
+// repository root).
+func screenshot(t *testing.T, ctx context.Context, out string) {
+	t.Helper()
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(testsupport.RepoRoot(t), out)
+	}
+	if err := os.WriteFile(out, browserRun(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", out)
 }
