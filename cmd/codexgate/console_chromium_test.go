@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,10 @@ func TestConsole_Chromium(t *testing.T) {
 		t.Fatalf("dev.sh printed no console URL:\n%s", d.out.String())
 	}
 	adminKey := strings.TrimPrefix(consoleURL, "http://"+d.addr+"/status#key=")
+	clientKey := regexp.MustCompile(`Bearer (cgk_[A-Za-z0-9_-]+)`).FindStringSubmatch(d.curl)
+	if clientKey == nil {
+		t.Fatalf("no key in the printed curl line %q", d.curl)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for range 3 { // usage to show: a few requests, as printed
@@ -109,6 +114,28 @@ func TestConsole_Chromium(t *testing.T) {
 
 	if out := os.Getenv("CODEXGATE_CONSOLE_SCREENSHOT"); out != "" {
 		screenshot(t, bctx, out)
+	}
+
+	// Forget the key: the page asks for one; a client key is refused with
+	// the server's reason; the admin key, typed in, shows the status again.
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`#forget`)),
+		chromedp.WaitVisible(chromedp.CSS(`#login`)),
+		chromedp.SendKeys(chromedp.CSS(`#key`), clientKey[1]),
+		chromedp.Click(chromedp.CSS(`#keyform button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#loginerr`)),
+	); err != nil {
+		t.Fatalf("chromium, the key form: %v", err)
+	}
+	if msg := browserRun(t, bctx, chromedp.Text(chromedp.CSS(`#loginerr`))); !strings.Contains(msg, "admin key") {
+		t.Errorf("a client key in the form: message %q", msg)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS(`#key`), adminKey),
+		chromedp.Click(chromedp.CSS(`#keyform button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-account="demo1"] .win5h .bar`)),
+	); err != nil {
+		t.Fatalf("chromium, the admin key typed in: %v", err)
 	}
 
 	// On a phone: the tables become one card per row, nothing scrolls
