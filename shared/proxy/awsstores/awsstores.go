@@ -22,6 +22,20 @@ type KeyLookup interface {
 // Keys verifies client keys against the table.
 type Keys struct{ Store KeyLookup }
 
+// ClientKeys is the lookup behind Keys for client requests: an admin key
+// (statestore.APIKey.Admin) reads the operator console only, so here it is
+// statestore.ErrKeyNotFound, whichever of Keys' methods asks.
+type ClientKeys struct{ Store KeyLookup }
+
+// LookupKey is Store's, with admin keys unknown.
+func (c ClientKeys) LookupKey(ctx context.Context, plaintext string) (statestore.APIKey, error) {
+	ak, err := c.Store.LookupKey(ctx, plaintext)
+	if err == nil && ak.Admin {
+		return statestore.APIKey{}, statestore.ErrKeyNotFound
+	}
+	return ak, err
+}
+
 var (
 	_ proxy.KeyVerifier       = Keys{}
 	_ proxy.KeyBudgetVerifier = Keys{}
@@ -32,7 +46,7 @@ var (
 func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering.KeyBudget, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound), err == nil && ak.Admin:
+	case errors.Is(err, statestore.ErrKeyNotFound):
 		return "", metering.KeyBudget{}, proxy.ErrInvalidKey
 	case err != nil:
 		return "", metering.KeyBudget{}, err
@@ -40,12 +54,12 @@ func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering
 	return ak.Name, metering.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
 }
 
-// VerifyKey returns the key's name; an unknown or revoked key, and an
-// admin key (it reads the status only), is proxy.ErrInvalidKey.
+// VerifyKey returns the key's name; an unknown or revoked key is
+// proxy.ErrInvalidKey.
 func (k Keys) VerifyKey(ctx context.Context, key string) (string, error) {
 	ak, err := k.Store.LookupKey(ctx, key)
 	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound), err == nil && ak.Admin:
+	case errors.Is(err, statestore.ErrKeyNotFound):
 		return "", proxy.ErrInvalidKey
 	case err != nil:
 		return "", err
