@@ -67,7 +67,8 @@ reliability:
 	exec $(STACK) bash scripts/reliability.sh
 
 ## tools: install everything make test needs that a fresh machine lacks (quick when all
-## are present): Python tools in .tools/py, aws-lambda-rie, the pinned test clients in .tools/.
+## are present): Python tools in .tools/py, aws-lambda-rie, the pinned test clients in .tools/,
+## chromium (apt-get) for the console test.
 tools:
 	@bash scripts/tools.sh
 

@@ -9,11 +9,13 @@
 #      exports the account back to that file (`codexgate export`), since the local
 #      stack forgets the login it may have rotated;
 #      DEMO mode otherwise (or with CODEXGATE_DEV_DEMO=1): starts the OpenAI
-#      simulator (cmd/openaisim) with two accounts and points codexgate at it;
-#   4. creates a client API key, runs `codexgate serve` on
-#      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080}, and prints the Codex CLI config,
-#      the Claude Code setup (three lines), the OpenAI SDK settings and a curl
-#      line that work;
+#      simulator (cmd/openaisim) with two accounts (quota partly used, set
+#      through its control API) and points codexgate at it;
+#   4. creates a client API key and an admin key, runs `codexgate serve` on
+#      ${CODEXGATE_DEV_ADDR:-127.0.0.1:8080} (it polls quota at start and every
+#      15 min), and prints the Codex CLI config, the Claude Code setup (three
+#      lines), the OpenAI SDK settings, a curl line that work, and the operator
+#      console's URL with the admin key in its fragment (#key=…, never sent);
 #   5. on Ctrl-C (SIGINT/SIGTERM/SIGHUP) stops the server and the simulator
 #      and waits for them; with-stack.sh then stops moto. Nothing is left.
 #
@@ -117,13 +119,22 @@ else
 	export CODEXGATE_TOKEN_URL=$sim/oauth/token
 	export CODEXGATE_USAGE_URL=$sim/backend-api/wham/usage
 	export CODEXGATE_AUTHORIZE_URL=$sim/oauth/authorize
+	# Demo quota, partly used, so that `codexgate accounts` and the console
+	# show something: 5-hour and weekly used % per account.
+	demo_5h=(0 35 80) demo_week=(0 62 45)
 	for i in 1 2; do
 		"$cg" import --account "demo$i" --auth-file "$work/auth/account$i.auth.json"
+		id=$(sed -n 's/.*"account_id": *"\([^"]*\)".*/\1/p' "$work/auth/account$i.auth.json")
+		curl -fsS -X POST "$sim/_sim/usage?account=$id&primary=${demo_5h[i]}&secondary=${demo_week[i]}" >/dev/null ||
+			say "could not set demo$i's demo quota"
 	done
 fi
 
 # 4. A key, the server, and how to use them.
-key=$("$cg" keys create --name "dev-$(date +%Y%m%d-%H%M%S)-$$")
+stamp="$(date +%Y%m%d-%H%M%S)-$$"
+key=$("$cg" keys create --name "dev-$stamp")
+# The local stack forgets its keys when it stops: a new admin key each run.
+admin_key=$("$cg" keys create --name "console-$stamp" --admin)
 "$cg" serve --addr "$addr" >"$work/serve.out" &
 serve_pid=$!
 wait_file "$work/serve.out" "$serve_pid" "codexgate serve" || exit 1
@@ -178,6 +189,10 @@ claude -p "say hi"
 OpenAI SDKs and Chat Completions tools (POST /v1/chat/completions, GET /v1/models):
 
 export OPENAI_BASE_URL=$base OPENAI_API_KEY=$key
+
+Operator console (accounts, quota windows, usage per key; refreshes every 30 s). Open:
+
+${base%/v1}/status#key=$admin_key
 
 Press Ctrl-C to stop (server, simulator and local AWS stack).
 MSG

@@ -12,6 +12,8 @@
 #            (make test): Codex CLI (.tools/codex), Claude Code
 #            (.tools/claude-code), the Anthropic TS SDK (.tools/anthropic-sdk),
 #            the OpenAI Node SDK (.tools/openai); npm
+#   browser  chromium, Debian's package (apt-get), for the operator console's
+#            headless browser test (make test)
 #
 # Python tools found on PATH are used as they are. Missing ones go into a
 # virtual environment, .tools/py (git-ignored), never into the system's
@@ -37,11 +39,11 @@ die() {
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(aws lint rie clients)
+[[ ${#groups[@]} -gt 0 ]] || groups=(aws lint rie clients browser)
 for g in "${groups[@]}"; do
 	case $g in
-	aws | lint | rie | clients) ;;
-	*) die "unknown group '$g' (want aws, lint, rie or clients)" ;;
+	aws | lint | rie | clients | browser) ;;
+	*) die "unknown group '$g' (want aws, lint, rie, clients or browser)" ;;
 	esac
 done
 want() { [[ " ${groups[*]} " == *" $1 "* ]]; }
@@ -124,4 +126,18 @@ if want clients; then
 	npm_pinned claude-code @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION"
 	npm_pinned anthropic-sdk @anthropic-ai/sdk "$ANTHROPIC_SDK_VERSION"
 	npm_pinned openai openai "$OPENAI_NODE_VERSION"
+fi
+
+# --- chromium: the console test's headless browser (Debian's package) ------
+if want browser && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	command -v apt-get >/dev/null 2>&1 ||
+		die "chromium not found: make test drives it headless (the operator console test); install it with your package manager"
+	sudo=()
+	[[ $(id -u) == 0 ]] || sudo=(sudo)
+	log "installing chromium (apt-get)"
+	export DEBIAN_FRONTEND=noninteractive
+	# The package lists of a fresh machine may be missing or stale: update once on failure.
+	"${sudo[@]}" apt-get install -y -q chromium >&2 ||
+		{ "${sudo[@]}" apt-get update -q >&2 && "${sudo[@]}" apt-get install -y -q chromium >&2; } ||
+		die "apt-get install chromium failed; install it yourself (Debian/Ubuntu: sudo apt-get install chromium)"
 fi

@@ -121,7 +121,7 @@ func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
 		"Lists every stored account: name, masked ChatGPT account id, email, plan, status (ok, or\n"+
 			"reauth_required with the reason), 5-hour and weekly quota used with their reset times, a\n"+
 			"cooldown set by the proxy, and the last token refresh. Quota comes from the latest snapshot\n"+
-			"the quota cron stored. WEEK BY KEY is each client key's share of the tokens the account\n"+
+			"the quota cron (or `codexgate serve`'s poll) stored. WEEK BY KEY is each client key's share of the tokens the account\n"+
 			"served in the last 7 days (UTC), from the proxy's usage counters (`codexgate usage`).\n"+
 			"`codexgate accounts remove NAME --help` tells how to remove an account.")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")

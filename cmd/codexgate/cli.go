@@ -115,6 +115,13 @@ func (m *Main) finishRefreshes() {
 	m.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), finishWait)
 	defer cancel()
+	defer func() {
+		// A refresh event being recorded for the operator console: its
+		// write is bounded by its own short timeout.
+		for _, a := range apps {
+			a.WaitEvents(ctx) //nolint:errcheck // best effort
+		}
+	}()
 	for _, a := range apps {
 		if a.Refresher.InFlight() == 0 {
 			continue

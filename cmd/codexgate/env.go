@@ -30,7 +30,7 @@ func (m *Main) loadApp(ctx context.Context, level slog.Level) (*app.App, error) 
 	} else {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	a, err := app.New(ctx, cfg, app.Options{Logger: log})
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, RecordEvents: true})
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 // KeysCommand manages the API keys clients present to codexgate.
 type KeysCommand struct{ m *Main }
 
-const keysUsage = "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C] | keys list [--json] | keys revoke --name N | keys budget --name N [--daily-tokens T] [--weekly-tokens W] | keys update --name N [--models M,…] [--accounts A,…] [--max-concurrent C]"
+const keysUsage = "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C] [--admin] | keys list [--json] | keys revoke --name N | keys budget --name N [--daily-tokens T] [--weekly-tokens W] | keys update --name N [--models M,…] [--accounts A,…] [--max-concurrent C]"
 
 // Run executes `codexgate keys SUBCOMMAND`.
 func (c *KeysCommand) Run(ctx context.Context, args []string) error {
@@ -43,21 +43,29 @@ func (c *KeysCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *KeysCommand) create(ctx context.Context, args []string) error {
-	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C]",
+	fs := newFlagSet(c.m, "keys create", "codexgate keys create --name N [--daily-tokens T] [--weekly-tokens W] [--models M,…] [--accounts A,…] [--max-concurrent C] [--admin]",
 		"Creates a client API key named N and prints it on stdout, once: it is stored only as a digest\n"+
 			"and cannot be shown again. Give it to a client as CODEXGATE_API_KEY. --models, --accounts and\n"+
-			"--max-concurrent restrict it (see `keys update --help`).")
+			"--max-concurrent restrict it (see `keys update --help`).\n"+
+			"With --admin it is an admin key instead: it reads the operator console (GET /status, GET\n"+
+			"/v1/admin/status) and is refused as a client key (401); a client key gets 403 there.")
 	name := fs.String("name", "", "key name (letters, digits, '.', '_', '-'), e.g. laptop")
 	daily := fs.Int64("daily-tokens", 0, "daily budget of input + output tokens (UTC day; 0: none); see `keys budget`")
 	weekly := fs.Int64("weekly-tokens", 0, "weekly budget of input + output tokens (ISO week: Monday 00:00 UTC to the next Monday; 0: none)")
 	ctl := addControlFlags(fs)
+	admin := fs.Bool("admin", false, "an admin key: reads the operator console only, serves no client")
 	var change statestore.BudgetChange
 	var controls statestore.KeyChange
 	a, err := c.parseName(ctx, fs, args, name, func() (err error) {
 		if change, err = budgetFlags(fs, daily, weekly); err != nil {
 			return err
 		}
-		controls, err = ctl.change(fs)
+		if controls, err = ctl.change(fs); err != nil {
+			return err
+		}
+		if *admin && (*daily > 0 || *weekly > 0 || keyChangeGiven(controls)) {
+			err = usagef(fs.cmd, "--admin: an admin key serves no client, so it takes no token budget or routing control")
+		}
 		return err
 	})
 	if err != nil {
@@ -66,7 +74,11 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 	if err := checkAccounts(ctx, a, fs.cmd, controls.Accounts); err != nil {
 		return err
 	}
-	plaintext, _, err := a.States.CreateKey(ctx, *name)
+	create := a.States.CreateKey
+	if *admin {
+		create = a.States.CreateAdminKey
+	}
+	plaintext, _, err := create(ctx, *name)
 	if errors.Is(err, statestore.ErrKeyExists) {
 		return fmt.Errorf("an active key named %q exists: pick another name, or revoke it first", *name)
 	}
@@ -84,7 +96,11 @@ func (c *KeysCommand) create(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Fprintln(c.m.Stdout, plaintext)
-	fmt.Fprintf(c.m.Stderr, "created key %q; it is shown only once\n", *name)
+	kind := "key"
+	if *admin {
+		kind = "admin key"
+	}
+	fmt.Fprintf(c.m.Stderr, "created %s %q; it is shown only once\n", kind, *name)
 	return nil
 }
 
@@ -211,12 +227,15 @@ type keyRow struct {
 	Models        []string `json:"models"`
 	Accounts      []string `json:"accounts"`
 	MaxConcurrent int      `json:"max_concurrent"`
+	// Admin: an admin key (operator console only), not a client key.
+	Admin bool `json:"admin"`
 }
 
 func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	fs := newFlagSet(c.m, "keys list", "codexgate keys list [--json]",
-		"Lists client API keys: name, the key's first characters, creation time, revocation, budgets\n"+
-			"and routing controls (models, accounts, max concurrent; - for none).")
+		"Lists API keys: name, the key's first characters, role (client, or admin: operator console\n"+
+			"only), creation time, revocation, budgets and routing controls (models, accounts, max\n"+
+			"concurrent; - for none).")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -232,7 +251,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 	rows := make([]keyRow, 0, len(keys))
 	for _, k := range keys {
 		rows = append(rows, keyRow{Name: k.Name, Prefix: k.Prefix, CreatedAt: timePtr(k.CreatedAt), Revoked: k.Revoked, RevokedAt: timePtr(k.RevokedAt), DailyTokens: k.DailyTokens, WeeklyTokens: k.WeeklyTokens,
-			Models: nonNil(k.Models), Accounts: nonNil(k.Accounts), MaxConcurrent: k.MaxConcurrent})
+			Models: nonNil(k.Models), Accounts: nonNil(k.Accounts), MaxConcurrent: k.MaxConcurrent, Admin: k.Admin})
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.m.Stdout)
@@ -244,7 +263,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKEY\tCREATED\tSTATUS\tDAILY BUDGET\tWEEKLY BUDGET\tMODELS\tACCOUNTS\tMAX CONCURRENT")
+	fmt.Fprintln(tw, "NAME\tKEY\tROLE\tCREATED\tSTATUS\tDAILY BUDGET\tWEEKLY BUDGET\tMODELS\tACCOUNTS\tMAX CONCURRENT")
 	for _, r := range rows {
 		status := "active"
 		if r.Revoked {
@@ -257,7 +276,11 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 		if r.CreatedAt != nil {
 			created = r.CreatedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Prefix, created, status, tokensOrDash(r.DailyTokens), tokensOrDash(r.WeeklyTokens),
+		role := "client"
+		if r.Admin {
+			role = "admin"
+		}
+		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Prefix, role, created, status, tokensOrDash(r.DailyTokens), tokensOrDash(r.WeeklyTokens),
 			listOrAll(r.Models, "-"), listOrAll(r.Accounts, "-"), capOrDash(r.MaxConcurrent, "-"))
 	}
 	return tw.Flush()

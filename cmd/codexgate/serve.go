@@ -8,6 +8,13 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/codexgate/codexgate/shared/app"
+	"github.com/codexgate/codexgate/shared/console"
+	"github.com/codexgate/codexgate/shared/scheduled"
+	"github.com/codexgate/codexgate/shared/usage"
 )
 
 // ServeCommand runs the proxy as a local HTTP server.
@@ -21,11 +28,17 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			"over plain HTTP, streaming each SSE event as it arrives, with the same accounts, keys and\n"+
 			"refresh routine as the Lambda deployment. Clients authenticate with a key from\n"+
 			"`codexgate keys create`. Per-key usage is summed and written every CODEXGATE_USAGE_FLUSH (1s).\n"+
+			"Polls every account's quota at start and every --quota-every (the quota cron's code), and\n"+
+			"serves the operator console at GET /status (an admin key reads GET /v1/admin/status).\n"+
 			"Stops gracefully on SIGINT or SIGTERM, writing the usage still pending.")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port; the URL is printed)")
 	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	quotaEvery := fs.Duration("quota-every", 15*time.Minute, "how often the quota poll runs (0: never; it also runs at start)")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *quotaEvery < 0 {
+		return usagef(fs.cmd, "--quota-every %s: want 0 (never) or more", *quotaEvery)
 	}
 	a, err := c.m.loadApp(ctx, slog.LevelInfo)
 	if err != nil {
@@ -40,7 +53,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           console.Mount(handler, a.Console(handler, "serve")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a Codex turn streams for minutes.
@@ -57,6 +70,16 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		flushEvery(fctx, handler.FlushUsage, a.Config.UsageFlush)
 	}()
 	defer func() { stopFlush(); <-flushed }()
+	// The quota poll, as the quota-cron function runs it deployed: the
+	// console and `codexgate accounts` then show live windows.
+	if *quotaEvery > 0 {
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			pollQuota(fctx, a, *quotaEvery)
+		}()
+		defer func() { stopFlush(); <-polled }()
+	}
 
 	n := "?"
 	if names, err := a.Secrets.List(ctx); err == nil {
@@ -88,6 +111,40 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		a.Logger.Warn("usage not all written at shutdown", slog.Any("error", err))
 	}
 	return nil
+}
+
+// pollQuota runs the quota poll now and then every interval until ctx
+// ends, logging each run's counts.
+func pollQuota(ctx context.Context, a *app.App, every time.Duration) {
+	// Wired as functions/quota-cron wires it, without metrics: only the
+	// functions' stdout becomes metrics.
+	qc := &scheduled.QuotaCron{
+		Accounts: a.Accounts,
+		Tokens:   a.Refresher,
+		Usage:    &usage.Client{URL: a.Config.UsageURL, HTTP: &http.Client{Transport: a.HTTP.Transport, Timeout: 20 * time.Second}},
+		States:   a.States,
+		Logger:   a.Logger,
+	}
+	run := func() {
+		res, err := qc.Handle(ctx, events.EventBridgeEvent{ID: "serve"})
+		if err != nil {
+			a.Logger.Warn("quota poll", slog.Any("error", err))
+			return
+		}
+		a.Logger.Info("quota poll", slog.Int("ok", res.OK), slog.Int("limited", res.Limited),
+			slog.Int("reauth_required", res.Reauth), slog.Int("failed", res.Failed))
+	}
+	run()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			run()
+		}
+	}
 }
 
 // flushEvery calls flush every interval until ctx ends. A failed write is

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/codexgate/codexgate/shared/app"
@@ -31,5 +32,11 @@ func main() {
 
 		PerAccountMetrics: a.Config.DetailedMetrics,
 	}
-	lambda.Start(h.Handle)
+	// A refresh event the run recorded is stored before Lambda freezes
+	// the container.
+	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (scheduled.QuotaResult, error) {
+		res, err := h.Handle(ctx, ev)
+		a.WaitEvents(ctx) //nolint:errcheck // best effort: the invocation's deadline bounds it
+		return res, err
+	})
 }

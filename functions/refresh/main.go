@@ -27,5 +27,9 @@ func main() {
 		Metrics:  metrics.New(nil),
 		Logger:   a.Logger,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(func(ctx context.Context, in scheduled.RefreshRequest) (scheduled.RefreshResult, error) {
+		res, err := h.Handle(ctx, in)
+		a.WaitEvents(ctx) //nolint:errcheck // best effort: the invocation's deadline bounds it
+		return res, err
+	})
 }

@@ -19,10 +19,11 @@ const tableARN = `{"Fn::Sub":["arn:${AWS::Partition}:dynamodb:${AWS::Region}:${A
 
 // proxyWritableKeys are the only partitions the proxy may update
 // (dynamodb:LeadingKeys): account state ("accounts", package statestore),
-// leases ("lease#<key>", package dynamolease) and per-key usage counters
-// ("usage#<day>", package statestore). Not "apikeys": a compromised proxy
-// must not un-revoke a key.
-const proxyWritableKeys = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["accounts","lease#*","usage#*"]}}`
+// leases ("lease#<key>", package dynamolease), per-key usage counters
+// ("usage#<day>", package statestore) and refresh events ("events", for the
+// operator console). Not "apikeys": a compromised proxy must not un-revoke
+// a key.
+const proxyWritableKeys = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["accounts","lease#*","usage#*","events"]}}`
 
 // The secret calls of the refresh routine, which every function runs:
 // GetSecretValue (current version, a pending version), PutSecretValue (the
@@ -133,8 +134,15 @@ func TestTemplate_ProxyMethod_Streams(t *testing.T) {
 		t.Errorf("endpoint types = %v, want [REGIONAL] (edge-optimized streams idle out after 30 s)", got)
 	}
 	paths, _ := path(api.Properties, "Body", "paths").(map[string]any)
-	if len(paths) != 1 || paths["/v1/{proxy+}"] == nil {
-		t.Fatalf("API paths = %v, want exactly /v1/{proxy+}", keys(paths))
+	if len(paths) != 2 || paths["/v1/{proxy+}"] == nil || paths["/status"] == nil {
+		t.Fatalf("API paths = %v, want exactly /v1/{proxy+} and /status (the operator console's page)", keys(paths))
+	}
+	page, _ := paths["/status"].(map[string]any)
+	if len(page) != 1 || page["get"] == nil {
+		t.Fatalf("/status methods = %v, want GET only", keys(page))
+	}
+	if got := str(path(page, "get", "x-amazon-apigateway-integration", "uri")); !strings.Contains(got, "${ProxyFunction.Arn}/response-streaming-invocations") {
+		t.Errorf("/status integration uri = %s, want the proxy's streaming invocation", got)
 	}
 	methods, _ := paths["/v1/{proxy+}"].(map[string]any)
 	if len(methods) != 1 || methods["x-amazon-apigateway-any-method"] == nil {

@@ -64,6 +64,12 @@ mkdir -p "$prefix/node_modules/$pkg"
 echo "{\"name\": \"$pkg\", \"version\": \"${spec##*@}\"}" >"$prefix/node_modules/$pkg/package.json"
 `
 
+// fakeAptGet logs its arguments and installs a chromium stub.
+const fakeAptGet = `#!/usr/bin/env bash
+echo "apt-get $*" >>"$FAKE_DIR/calls"
+if [[ $1 == install ]]; then printf '#!/bin/sh\nexit 0\n' >"$FAKE_DIR/bin/chromium"; chmod +x "$FAKE_DIR/bin/chromium"; fi
+`
+
 // fakeGo answers go env and logs go install.
 const fakeGo = `#!/usr/bin/env bash
 case $1 in
@@ -93,6 +99,7 @@ func newWorld(t *testing.T) *world {
 	w.write(filepath.Join(w.bin, "python3"), fakePython3)
 	w.write(filepath.Join(w.bin, "npm"), fakeNPM)
 	w.write(filepath.Join(w.bin, "go"), fakeGo)
+	w.write(filepath.Join(w.bin, "apt-get"), fakeAptGet)
 	w.write(filepath.Join(w.fake, "pip.tmpl"), fakePip)
 	return w
 }
@@ -200,6 +207,7 @@ func TestTools_All_ClientsEachOnce(t *testing.T) {
 	w := newWorld(t)
 	w.tool("moto_server")
 	w.tool("aws")
+	w.tool("chromium") // TestTools_Browser
 	stderr, calls, err := w.run(nil)
 	if err != nil {
 		t.Fatalf("tools.sh: %v\n%s", err, stderr)
@@ -224,6 +232,25 @@ func TestTools_All_ClientsEachOnce(t *testing.T) {
 	w.tool("aws-lambda-rie")
 	if stderr, calls, err := w.run(nil); err != nil || len(calls) != 0 {
 		t.Errorf("second make tools: %v, calls %q\n%s", err, calls, stderr)
+	}
+}
+
+// TestTools_Browser: the browser group installs Debian's chromium when
+// neither chromium nor chromium-browser is on PATH, and nothing when one is.
+func TestTools_Browser(t *testing.T) {
+	w := newWorld(t)
+	if _, err := exec.LookPath("chromium"); err != nil {
+		if _, err := exec.LookPath("chromium-browser"); err != nil {
+			// The machine has none: the world's PATH (with /usr/bin) lacks it too.
+			stderr, calls, err := w.run(nil, "browser")
+			if err != nil || len(calls) != 1 || calls[0] != "apt-get install -y -q chromium" {
+				t.Fatalf("browser group without chromium: %v, calls %q\n%s", err, calls, stderr)
+			}
+		}
+	}
+	w.tool("chromium")
+	if stderr, calls, err := w.run(nil, "browser"); err != nil || len(calls) != 0 {
+		t.Errorf("browser group with chromium: %v, calls %q\n%s", err, calls, stderr)
 	}
 }
 

@@ -2,6 +2,9 @@
 // store, the lease, the state table and the one Refresher. Every main
 // (the three Lambda functions and the CLI) builds its App here, so all paths
 // share one refresh routine configured one way.
+//
+// Files: app.go (App, New, FromEnv, the refresh events' receivers),
+// proxy.go (the proxy core), console.go (the operator console), sdklog.go.
 package app
 
 import (
@@ -45,6 +48,19 @@ type App struct {
 	// Metrics receives EMF lines (per-key usage); nil emits none, as
 	// `codexgate serve` does: only the functions' stdout becomes metrics.
 	Metrics *metrics.Writer
+	// Events stores the refresh routine's events in the table
+	// (Options.RecordEvents); nil when it does not. WaitEvents waits for
+	// its writes.
+	Events *statestore.EventLog
+}
+
+// WaitEvents waits until the refresh events being recorded are stored,
+// or ctx ends: before a process exits or a Lambda invocation returns.
+func (a *App) WaitEvents(ctx context.Context) error {
+	if a.Events == nil {
+		return nil
+	}
+	return a.Events.Wait(ctx)
 }
 
 // Options adjust wiring, mostly for tests and benchmarks.
@@ -54,6 +70,12 @@ type Options struct {
 	RefresherOptions []codex.Option
 	// Metrics is App.Metrics.
 	Metrics *metrics.Writer
+	// Events hears the refresh routine's alarms (metrics.RefreshEvents in
+	// the functions); RecordEvents also stores them in the table, best
+	// effort, for the operator console (statestore.EventLog). A
+	// codex.WithEvents in RefresherOptions replaces both.
+	Events       codex.Events
+	RecordEvents bool
 }
 
 // New wires an App. It makes no AWS call.
@@ -88,7 +110,19 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Metrics: o.Metrics,
 	}
 	a.Accounts = statestore.Registry{Store: a.States, Secrets: a.Secrets, Logger: log}
-	a.Refresher = a.NewRefresher(a.Leases, o.RefresherOptions...)
+	var events teeEvents
+	if o.Events != nil {
+		events = append(events, o.Events)
+	}
+	if o.RecordEvents {
+		a.Events = &statestore.EventLog{Store: a.States, Logger: log}
+		events = append(events, a.Events)
+	}
+	opts := o.RefresherOptions
+	if len(events) > 0 {
+		opts = append([]codex.Option{codex.WithEvents(events)}, opts...)
+	}
+	a.Refresher = a.NewRefresher(a.Leases, opts...)
 	return a, nil
 }
 
@@ -112,8 +146,7 @@ func FromEnv(ctx context.Context) (*App, error) {
 	// The functions' stdout goes to CloudWatch Logs, which turns EMF lines
 	// into the metrics template.yaml's alarms watch.
 	emf := metrics.New(nil)
-	events := codex.WithEvents(metrics.RefreshEvents{W: emf})
-	a, err := New(ctx, cfg, Options{RefresherOptions: []codex.Option{events}, Metrics: emf})
+	a, err := New(ctx, cfg, Options{Events: metrics.RefreshEvents{W: emf}, RecordEvents: true, Metrics: emf})
 	if err != nil {
 		return nil, err
 	}
@@ -125,4 +158,25 @@ func FromEnv(ctx context.Context) (*App, error) {
 			slog.String("memory_mb", os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
 	}
 	return a, nil
+}
+
+// teeEvents passes each refresh event to every one of its receivers.
+type teeEvents []codex.Events
+
+func (t teeEvents) RotatedTokenNotStored(account string) {
+	for _, e := range t {
+		e.RotatedTokenNotStored(account)
+	}
+}
+
+func (t teeEvents) LeaseOutlived(account string) {
+	for _, e := range t {
+		e.LeaseOutlived(account)
+	}
+}
+
+func (t teeEvents) ReauthRequired(account, reason string) {
+	for _, e := range t {
+		e.ReauthRequired(account, reason)
+	}
 }

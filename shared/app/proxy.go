@@ -17,7 +17,7 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 	p, err := proxy.New(proxy.Config{
 		UpstreamURL:  a.Config.UpstreamURL,
 		Tokens:       a.Refresher,
-		Keys:         awsstores.Keys{Store: a.States},
+		Keys:         awsstores.Keys{Store: awsstores.ClientKeys{Store: a.States}}, // admin keys serve no client
 		Accounts:     awsstores.Accounts{Load: shared, Registry: a.Accounts},
 		States:       awsstores.States{Store: shared},
 		Usage:        awsstores.Usage{Store: a.States, Metrics: a.Metrics, Retention: a.Config.UsageRetention, ByKey: a.Config.DetailedMetrics},

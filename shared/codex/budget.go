@@ -40,3 +40,16 @@ func (r RefreshRate) take(b RefreshBudget, now time.Time) (next RefreshBudget, r
 	}
 	return RefreshBudget{Tokens: tokens - 1, At: now}, time.Time{}, true
 }
+
+// Left is how many refreshes b allows at now, whole ones only (the
+// operator console shows it).
+func (r RefreshRate) Left(b RefreshBudget, now time.Time) int {
+	if b.At.IsZero() {
+		return r.Burst
+	}
+	tokens := b.Tokens
+	if gap := now.Sub(b.At); gap > 0 {
+		tokens += float64(gap) / float64(r.Every)
+	}
+	return int(min(tokens, float64(r.Burst)))
+}

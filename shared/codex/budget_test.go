@@ -114,3 +114,28 @@ func TestLeaseWatches_TakeoverOnlyAfterAFullSilentLease(t *testing.T) {
 		t.Fatalf("after a full silent lease: %v, want the record", got)
 	}
 }
+
+// TestRefreshRate_Left: what the console shows agrees with take.
+func TestRefreshRate_Left(t *testing.T) {
+	rate := RefreshRate{Burst: 3, Every: 15 * time.Minute}
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		b    RefreshBudget
+		now  time.Time
+		want int
+	}{
+		{RefreshBudget{}, t0, 3},
+		{RefreshBudget{Tokens: 0.5, At: t0}, t0, 0},
+		{RefreshBudget{Tokens: 0.5, At: t0}, t0.Add(8 * time.Minute), 1},
+		{RefreshBudget{Tokens: 0, At: t0}, t0.Add(24 * time.Hour), 3},
+		{RefreshBudget{Tokens: 1, At: t0.Add(time.Hour)}, t0, 1},
+	} {
+		if got := rate.Left(c.b, c.now); got != c.want {
+			t.Errorf("Left(%+v, %s) = %d, want %d", c.b, c.now.Sub(t0), got, c.want)
+		}
+		_, _, ok := rate.take(c.b, c.now)
+		if ok != (c.want >= 1) {
+			t.Errorf("take(%+v) ok = %v while Left = %d", c.b, ok, c.want)
+		}
+	}
+}

@@ -525,3 +525,11 @@ func (p *pool) observe(name string, q quota.Snapshot) {
 	defer p.mu.Unlock()
 	p.localLocked(name).live = q
 }
+
+// AccountsLoadedAt is when this process last loaded the account list and
+// states (zero: never); the operator console shows its age.
+func (p *Proxy) AccountsLoadedAt() time.Time {
+	p.pool.mu.Lock()
+	defer p.pool.mu.Unlock()
+	return p.pool.loadedAt
+}

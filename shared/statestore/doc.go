@@ -24,6 +24,10 @@
 //	                                                          models L of S, accounts L of S,
 //	                                                          max_concurrent N (routing controls, optional:
 //	                                                          keyctl.go)
+//	                                                          admin BOOL (an admin
+//	                                                          key: the operator console only)
+//	event      pk "events"            sk "<time>#<kind>#"<account>"" at, account, kind, reason S; ttl N
+//	                                                          (refresh events, newest read first)
 //	usage      pk "usage#<YYYY-MM-DD>#"<key>"" sk "<key>"|"<account>"|"<model>" (Go-quoted names)
 //	                                                          day, key, account, model S; requests,
 //	                                                          input_tokens, cached_input_tokens,
@@ -38,4 +42,8 @@
 // (Load).
 // Client API keys are stored only as their SHA-256 digest: the plaintext is
 // returned once by CreateKey and never stored or logged.
+//
+// Files: store.go (states, Load), quota.go, registry.go, keys.go (API keys,
+// admin keys), budget.go, usage.go, events.go (refresh events and EventLog,
+// the best-effort codex.Events that records them).
 package statestore

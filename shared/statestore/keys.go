@@ -47,6 +47,9 @@ type APIKey struct {
 	Models        []string
 	Accounts      []string
 	MaxConcurrent int
+	// Admin marks an operator key: it reads the status (/v1/admin/status)
+	// and is no client key (the proxy refuses it).
+	Admin bool
 }
 
 // keyItem is an API key item as stored.
@@ -64,12 +67,13 @@ type keyItem struct {
 	Models        []string `dynamodbav:"models,omitempty"`
 	Accounts      []string `dynamodbav:"accounts,omitempty"`
 	MaxConcurrent int      `dynamodbav:"max_concurrent,omitempty"`
+	Admin         bool     `dynamodbav:"admin,omitempty"`
 }
 
 func (it keyItem) key() APIKey {
 	return APIKey{Name: it.Name, Prefix: it.Prefix, CreatedAt: parseTime(it.CreatedAt),
 		Revoked: it.Revoked, RevokedAt: parseTime(it.RevokedAt), DailyTokens: it.DailyTokens, WeeklyTokens: it.WeeklyTokens,
-		Models: it.Models, Accounts: it.Accounts, MaxConcurrent: it.MaxConcurrent}
+		Models: it.Models, Accounts: it.Accounts, MaxConcurrent: it.MaxConcurrent, Admin: it.Admin}
 }
 
 // CreateKey makes a new API key named name and returns it in plaintext, once:
@@ -77,6 +81,15 @@ func (it keyItem) key() APIKey {
 // ErrKeyExists. (The check and the write are two calls; two concurrent
 // creates of one name can both succeed. Keys are made by an operator.)
 func (s *Store) CreateKey(ctx context.Context, name string) (string, APIKey, error) {
+	return s.createKey(ctx, name, false)
+}
+
+// CreateAdminKey is CreateKey for an operator key (APIKey.Admin).
+func (s *Store) CreateAdminKey(ctx context.Context, name string) (string, APIKey, error) {
+	return s.createKey(ctx, name, true)
+}
+
+func (s *Store) createKey(ctx context.Context, name string, admin bool) (string, APIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", APIKey{}, errors.New("create API key: name is empty")
@@ -93,7 +106,7 @@ func (s *Store) CreateKey(ctx context.Context, name string) (string, APIKey, err
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go ≥ 1.24)
 	plaintext := KeyPrefix + base64.RawURLEncoding.EncodeToString(secret)
-	it := keyItem{Hash: hashKey(plaintext), Name: name, Prefix: plaintext[:8], CreatedAt: s.stamp()}
+	it := keyItem{Hash: hashKey(plaintext), Name: name, Prefix: plaintext[:8], CreatedAt: s.stamp(), Admin: admin}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return "", APIKey{}, fmt.Errorf("create API key %q: %w", name, err)

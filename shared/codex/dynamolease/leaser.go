@@ -298,3 +298,17 @@ func (l *Leaser) Inspect(ctx context.Context, key string) (*codex.LeaseHeldError
 	}
 	return decodeHeld(key, item)
 }
+
+// Budget reads the refresh budget the lease item of key holds (a zero
+// budget, a full bucket, when there is no item or none was spent).
+func (l *Leaser) Budget(ctx context.Context, key string) (codex.RefreshBudget, error) {
+	item, err := l.read(ctx, key)
+	if err != nil || len(item) == 0 {
+		return codex.RefreshBudget{}, err
+	}
+	got, err := decodeLease(key, item)
+	if err != nil {
+		return codex.RefreshBudget{}, err
+	}
+	return got.Budget, nil
+}

@@ -22,6 +22,20 @@ type KeyLookup interface {
 // Keys verifies client keys against the table.
 type Keys struct{ Store KeyLookup }
 
+// ClientKeys is the lookup behind Keys for client requests: an admin key
+// (statestore.APIKey.Admin) reads the operator console only, so here it is
+// statestore.ErrKeyNotFound, whichever of Keys' methods asks.
+type ClientKeys struct{ Store KeyLookup }
+
+// LookupKey is Store's, with admin keys unknown.
+func (c ClientKeys) LookupKey(ctx context.Context, plaintext string) (statestore.APIKey, error) {
+	ak, err := c.Store.LookupKey(ctx, plaintext)
+	if err == nil && ak.Admin {
+		return statestore.APIKey{}, statestore.ErrKeyNotFound
+	}
+	return ak, err
+}
+
 var (
 	_ proxy.KeyVerifier       = Keys{}
 	_ proxy.KeyBudgetVerifier = Keys{}
