@@ -73,9 +73,10 @@ func TestKeys_Controls(t *testing.T) {
 	if code, _, body := status("/v1/responses", responsesBody); code != http.StatusOK {
 		t.Fatalf("allowed model: %d %s", code, body)
 	}
-	if !regexp.MustCompile(`key=team account=home `).MatchString(srv.logs.String()) {
-		t.Errorf("the key bound to home was not served by home:\n%s", srv.logs)
-	}
+	// The request line is logged after the answer's last byte.
+	waitFor(t, "the key bound to home served by home", func() bool {
+		return regexp.MustCompile(`key=team account=home `).MatchString(srv.logs.String())
+	})
 	code, _, body := status("/v1/responses", strings.Replace(responsesBody, "gpt-5.1-codex", "gpt-5-codex", 1))
 	if code != http.StatusForbidden || !strings.Contains(body, `"code":"model_not_allowed"`) {
 		t.Errorf("model off the list: %d %s", code, body)
@@ -204,9 +205,9 @@ func TestKeyControls_Clients(t *testing.T) {
 		if after := s.sim.Stats().ResponsesOK; after != before {
 			t.Errorf("a refused turn reached the backend (%d → %d)", before, after)
 		}
-		if !strings.Contains(srv.logs.String(), "status=403 key=one-model") {
-			t.Errorf("no 403 in serve's log:\n%s", srv.logs)
-		}
+		waitFor(t, "a 403 in serve's log", func() bool {
+			return strings.Contains(srv.logs.String(), "status=403 key=one-model")
+		})
 	})
 	srv.stop(t)
 }

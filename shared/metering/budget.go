@@ -48,8 +48,8 @@ const pastSettle = 2 * time.Minute
 // end), and what other containers served in the last refresh period plus
 // one flush interval (1 s in `codexgate serve`; a Lambda writes at the end
 // of each invocation) plus one table read: their use is seen once it is
-// written and re-read. The first request of a key in a fresh container is
-// admitted before the first load.
+// written and re-read. Until a fresh container's first load lands, it
+// counts only what it served itself.
 type budgets struct {
 	src     BudgetSource
 	refresh time.Duration
@@ -106,13 +106,16 @@ func (b *budgets) check(name string, kb KeyBudget) error {
 		settled := e.pastKnown && !e.pastAt.Before(dayStart(now).Add(pastSettle))
 		go b.load(name, now, kb.Weekly > 0 && !settled)
 	}
+	// Before a load lands, used and past are 0 and what this container
+	// served is a lower bound of the key's use: a slow or failing table
+	// read never lets one container serve past a budget on its own.
 	today := e.used + e.local
 	// The weekly refusal first: when both are reached, waiting for
 	// tomorrow would not help.
-	if kb.Weekly > 0 && e.known && e.pastKnown && e.past+today >= kb.Weekly {
+	if kb.Weekly > 0 && e.past+today >= kb.Weekly {
 		return &OverBudget{Key: name, Budget: "weekly", Limit: kb.Weekly, ResetsAt: nextWeek(now)}
 	}
-	if kb.Daily > 0 && e.known && today >= kb.Daily {
+	if kb.Daily > 0 && today >= kb.Daily {
 		return &OverBudget{Key: name, Budget: "daily", Limit: kb.Daily, ResetsAt: nextDay(now)}
 	}
 	return nil

@@ -66,3 +66,40 @@ func TestMeter_Check_Cases(t *testing.T) {
 		})
 	}
 }
+
+// stalledUse is a BudgetSource whose reads wait until released: a table
+// that does not answer.
+type stalledUse chan struct{}
+
+func (s stalledUse) TokensOn(ctx context.Context, _ string, _ time.Time) (int64, error) {
+	select {
+	case <-s:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// TestMeter_Check_BeforeTheFirstLoad: while the first read of a key's use
+// has not landed, what this container served still counts against the
+// budget. (Without it, every request was admitted until the read arrived:
+// a slow table let one container serve any number of budgets.)
+func TestMeter_Check_BeforeTheFirstLoad(t *testing.T) {
+	now := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
+	stalled := make(stalledUse)
+	defer close(stalled)
+	for _, kb := range []KeyBudget{{Daily: 100}, {Weekly: 100}} {
+		m := New(Options{Budgets: stalled, BudgetRefresh: time.Hour, Clock: func() time.Time { return now },
+			Logger: slog.New(slog.DiscardHandler)})
+		for served := int64(0); served < 100; served += 25 {
+			if err := m.Check("alice", kb); err != nil {
+				t.Fatalf("%+v: refused after %d of 100 tokens: %v", kb, served, err)
+			}
+			m.Add(Record{Time: now, Key: "alice", Requests: 1, Usage: Usage{InputTokens: 20, OutputTokens: 5}})
+		}
+		var ob *OverBudget
+		if err := m.Check("alice", kb); !errors.As(err, &ob) {
+			t.Errorf("%+v: 100 tokens served, the table still unread: Check = %v, want *OverBudget", kb, err)
+		}
+	}
+}
