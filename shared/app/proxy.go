@@ -26,7 +26,9 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Transport:    a.HTTP.Transport,
 		Logger:       a.Logger,
 
+		Strategy:     a.Config.RoutingStrategy,
 		ClaudeModels: a.Config.ClaudeModels,
+		ModelNames:   a.Config.ModelNames,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build proxy: %w", err)

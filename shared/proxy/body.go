@@ -37,6 +37,9 @@ type inbound struct {
 	// answer, when set, is the whole 200 JSON answer: nothing goes
 	// upstream (count_tokens).
 	answer []byte
+	// model is the model sent upstream, after aliases and effort suffixes
+	// resolved the client's name ("" for a GET).
+	model string
 }
 
 // readRequest reads the whole body (up to cfg.MaxBodyBytes, gzip decoded)
@@ -67,29 +70,39 @@ type responsesFront struct {
 	stream bool // the /responses stream: the body is made to stream
 }
 
-func (f responsesFront) translate(_ *Config, raw []byte, in *inbound) error {
+func (f responsesFront) translate(cfg *Config, raw []byte, in *inbound) error {
 	// One validating pass, then a skim for the few fields we need.
 	if !json.Valid(raw) {
 		return errBadJSON
 	}
-	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions")
+	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model")
 	if !ok {
 		return errBadJSON
 	}
-	stream, store, cacheKey, instructions := fields[0], fields[1], fields[2], fields[3]
+	stream, store, cacheKey, instructions, model := fields[0], fields[1], fields[2], fields[3], fields[4]
 	in.body = raw
 	in.session = sessionKey(in.header, cacheKey)
-	if !f.stream {
-		return nil
+	var rw bodyRewrite
+	if len(model) > 0 && model[0] == '"' {
+		var name string
+		if json.Unmarshal(model, &name) == nil {
+			in.model = name
+			if t, ok := cfg.ModelNames.Resolve(name); ok {
+				rw.model, rw.effort, in.model = t.Model, t.Effort, t.Model
+			}
+		}
 	}
-	in.stream = string(stream) == "true"
-	noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
-	if !in.stream || store == nil || noInstructions {
+	if f.stream {
+		in.stream = string(stream) == "true"
+		noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
 		// The ChatGPT backend requires "stream":true, "store":false and
 		// non-empty instructions. Codex CLI with a custom provider sends its
 		// instructions as a developer message in input instead.
+		rw.stream, rw.store, rw.instructions = !in.stream, store == nil, noInstructions
+	}
+	if rw != (bodyRewrite{}) {
 		var err error
-		if in.body, err = rewriteBody(raw, store == nil, noInstructions); err != nil {
+		if in.body, err = rewriteBody(raw, rw); err != nil {
 			return err
 		}
 	}
@@ -148,19 +161,42 @@ func errBodyTooLarge(max int64) *apiError {
 			"Compact or start a new conversation, or send fewer or smaller images and files."}
 }
 
-// rewriteBody sets "stream": true, "store": false when absent and default
-// instructions when missing.
-func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
+// bodyRewrite is what rewriteBody changes; the zero value nothing.
+type bodyRewrite struct {
+	stream       bool   // set "stream": true
+	store        bool   // set "store": false
+	instructions bool   // set default instructions
+	model        string // set "model" (a resolved alias or suffix)
+	effort       string // set "reasoning.effort", keeping the rest of reasoning
+}
+
+// rewriteBody applies rw to the Responses body raw.
+func rewriteBody(raw []byte, rw bodyRewrite) ([]byte, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, errBadJSON
 	}
-	doc["stream"] = json.RawMessage("true")
-	if setStore {
+	if rw.stream {
+		doc["stream"] = json.RawMessage("true")
+	}
+	if rw.store {
 		doc["store"] = json.RawMessage("false")
 	}
-	if setInstructions {
+	if rw.instructions {
 		doc["instructions"], _ = json.Marshal(responses.PassthroughInstructions)
+	}
+	if rw.model != "" {
+		doc["model"], _ = json.Marshal(rw.model)
+	}
+	if rw.effort != "" {
+		reasoning := map[string]json.RawMessage{}
+		if r := doc["reasoning"]; len(r) > 0 && r[0] == '{' {
+			if err := json.Unmarshal(r, &reasoning); err != nil {
+				return nil, errBadJSON
+			}
+		}
+		reasoning["effort"], _ = json.Marshal(rw.effort)
+		doc["reasoning"], _ = json.Marshal(reasoning)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

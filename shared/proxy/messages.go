@@ -39,7 +39,7 @@ func (f messagesFront) translate(cfg *Config, body []byte, in *inbound) error {
 	if tr.CacheKey != "" {
 		in.header["Session_id"] = []string{tr.CacheKey}
 	}
-	in.body, in.stream, in.session = tr.Body, tr.Stream, tr.CacheKey
+	in.body, in.stream, in.session, in.model = tr.Body, tr.Stream, tr.CacheKey, tr.UpstreamModel
 	in.conv = messagesConverter{messages.NewConverter(tr)}
 	in.ping = messages.Ping
 	return nil

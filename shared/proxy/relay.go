@@ -166,7 +166,7 @@ func (p *Proxy) relayRewritten(w http.ResponseWriter, rt *route, up *upstreamAns
 		lg.err = fmt.Errorf("read %s answer: %w", rt.path, errors.Join(err, errTooLarge))
 		return p.writeError(w, errIncomplete)
 	}
-	if out, rerr := rt.rewrite(bytes.TrimSpace(body)); rerr == nil {
+	if out, rerr := rt.rewrite(p, bytes.TrimSpace(body)); rerr == nil {
 		body = out
 	} else {
 		lg.err = rerr

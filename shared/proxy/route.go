@@ -3,8 +3,6 @@ package proxy
 import (
 	"net/http"
 	"strings"
-
-	"github.com/codexgate/codexgate/shared/wire/chat"
 )
 
 // route is one client-facing endpoint and where it goes upstream.
@@ -24,8 +22,8 @@ type route struct {
 	// front reads the client's body (front.go): every route with a body
 	// has one.
 	front front
-	// rewrite, when set, transforms a 200 JSON answer (front.go).
-	rewrite func([]byte) ([]byte, error)
+	// rewrite, when set, transforms a 200 JSON answer (models.go).
+	rewrite func(p *Proxy, body []byte) ([]byte, error)
 }
 
 // routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).
@@ -35,7 +33,7 @@ var routes = []*route{
 	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true,
 		front: responsesFront{}},
 	{path: "/v1/models", method: http.MethodGet, upstream: "/models", accept: "application/json", query: true,
-		rewrite: chat.ModelList},
+		rewrite: (*Proxy).modelList},
 	// API fronts: translated to and from the Responses stream.
 	{path: "/v1/chat/completions", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
 		front: chatFront{}},

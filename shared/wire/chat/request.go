@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/codexgate/codexgate/shared/wire/models"
 	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
@@ -13,8 +14,10 @@ type Translated struct {
 	// Body is the Responses request body: "stream": true and "store": false
 	// (the backend accepts nothing else) and non-empty instructions.
 	Body []byte
-	// Model is the client's model, as sent upstream.
+	// Model is the client's model, echoed in the answer.
 	Model string
+	// UpstreamModel is the model sent upstream (Model resolved).
+	UpstreamModel string
 	// Stream is what the client asked for: chunks, or one chat.completion.
 	Stream bool
 	// IncludeUsage: stream_options.include_usage, a final usage chunk.
@@ -118,7 +121,13 @@ var emptyParameters = json.RawMessage(`{"type":"object","properties":{}}`)
 // Translate turns a Chat Completions request body into a Responses request
 // body for the Codex backend. A request it cannot serve faithfully is an
 // *Error.
-func Translate(body []byte) (*Translated, error) {
+func Translate(body []byte) (*Translated, error) { return TranslateNames(body, nil) }
+
+// TranslateNames is Translate with the client's model name resolved by
+// names (aliases, effort suffixes; nil: none): a resolved name is sent as
+// its model, and its effort, when it names one, wins over
+// reasoning_effort. The answer still names the client's model.
+func TranslateNames(body []byte, names *models.Resolver) (*Translated, error) {
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
 		e := &Error{Code: CodeInvalidJSON, Message: "The request body is not a valid Chat Completions request: " + jsonProblem(err)}
@@ -149,7 +158,14 @@ func Translate(body []byte) (*Translated, error) {
 		return nil, err
 	}
 	up.ParallelToolCalls = req.ParallelToolCalls
-	up.Reasoning = translateReasoning(req.ReasoningEffort)
+	effort := req.ReasoningEffort
+	if t, ok := names.Resolve(req.Model); ok {
+		up.Model = t.Model
+		if t.Effort != "" {
+			effort = t.Effort
+		}
+	}
+	up.Reasoning = translateReasoning(effort)
 	if up.Text, err = translateFormat(req.ResponseFormat, req.Verbosity); err != nil {
 		return nil, err
 	}
@@ -163,7 +179,7 @@ func Translate(body []byte) (*Translated, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode responses request: %w", err)
 	}
-	t := &Translated{Body: out, Model: req.Model, Stream: req.Stream, CacheKey: up.PromptCacheKey}
+	t := &Translated{Body: out, Model: req.Model, UpstreamModel: up.Model, Stream: req.Stream, CacheKey: up.PromptCacheKey}
 	t.IncludeUsage = req.Stream && req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	return t, nil
 }

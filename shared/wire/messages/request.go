@@ -20,6 +20,8 @@ type Translation struct {
 	Body []byte
 	// Model is the client's model name, echoed in the answer.
 	Model string
+	// UpstreamModel is the Codex model it runs as (Models.Resolve).
+	UpstreamModel string
 	// Stream is what the client asked for: SSE events or one message object.
 	Stream bool
 	// CacheKey is the body's prompt_cache_key (from metadata.user_id), which
@@ -113,7 +115,7 @@ func translate(raw []byte, models Models, needMaxTokens bool) (*Translation, err
 	if !ok {
 		return nil, invalid(fmt.Sprintf("model: %q is not mapped to a Codex model (set CODEXGATE_CLAUDE_MODELS)", req.Model))
 	}
-	t := &Translation{Model: req.Model, Stream: req.Stream, StopSequences: nonEmpty(req.StopSequences)}
+	t := &Translation{Model: req.Model, UpstreamModel: target.Model, Stream: req.Stream, StopSequences: nonEmpty(req.StopSequences)}
 	out := responses.Request{Model: target.Model, Store: false, Stream: true, ParallelToolCalls: ptr(true)}
 
 	instructions, err := systemText(req.System)
