@@ -389,7 +389,7 @@ func (d *doctor) checkAccounts(ctx context.Context, a *app.App, cfgErr error) ch
 		c.fix = "add one: `codexgate login --account NAME` (or CODEXGATE_SECRET_PREFIX if you changed SecretPrefix)"
 		return c
 	}
-	var bad, cooling []string
+	var bad, cooling, paused []string
 	for _, r := range rows {
 		state := r.Status
 		switch r.Status {
@@ -405,14 +405,36 @@ func (d *doctor) checkAccounts(ctx context.Context, a *app.App, cfgErr error) ch
 			if r.CooldownReason != "" {
 				state += " (" + r.CooldownReason + ")"
 			}
-			cooling = append(cooling, r.Name)
+			if !r.Paused {
+				cooling = append(cooling, r.Name)
+			}
+		}
+		if r.Paused {
+			// Not a failure: an operator's choice. Still refreshed and
+			// polled, so a resume serves at once.
+			state = "paused (serves nothing until `codexgate accounts resume " + r.Name + "`); " + state
+			if r.Status == statusOK {
+				paused = append(paused, r.Name)
+			}
+		}
+		if r.Priority != 0 {
+			state += fmt.Sprintf("; priority %d", r.Priority)
 		}
 		c.more = append(c.more, fmt.Sprintf("%s: %s; last refresh %s; 5h %s, week %s used",
 			r.Name, state, ago(now, r.LastRefresh), percent(r.FiveHour), percent(r.Weekly)))
 	}
-	summary := fmt.Sprintf("%d accounts, %d ok", len(rows), len(rows)-len(bad)-len(cooling))
+	summary := fmt.Sprintf("%d accounts, %d ok", len(rows), len(rows)-len(bad)-len(cooling)-len(paused))
 	if len(cooling) > 0 {
 		summary += fmt.Sprintf(", %d cooling down", len(cooling))
+	}
+	if len(paused) > 0 {
+		summary += fmt.Sprintf(", %d paused", len(paused))
+	}
+	if n := pausedCount(rows); n == len(rows) {
+		c.status = checkFail
+		c.detail = fmt.Sprintf("EVERY ACCOUNT IS PAUSED (%d): the proxy serves nothing", n)
+		c.fix = fmt.Sprintf("resume one: `codexgate accounts resume %s`", rows[0].Name)
+		return c
 	}
 	if len(bad) > 0 {
 		c.status, c.detail = checkFail, summary+fmt.Sprintf(", %d need attention", len(bad))
@@ -515,3 +537,14 @@ func envOr(name, def string) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// pausedCount is how many of rows are paused, whatever their health.
+func pausedCount(rows []accountRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.Paused {
+			n++
+		}
+	}
+	return n
+}
