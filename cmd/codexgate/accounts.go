@@ -22,18 +22,18 @@ type AccountsCommand struct{ m *Main }
 
 // accountRow is one account as `codexgate accounts --json` prints it.
 type accountRow struct {
-	Name           string     `json:"name"`
-	AccountID      string     `json:"chatgpt_account_id"` // masked
-	Email          string     `json:"email,omitempty"`
-	Plan           string     `json:"plan,omitempty"`
-	Status         string     `json:"status"` // ok, reauth_required, unreadable
-	Reason         string     `json:"reason,omitempty"`
-	StatusAt       *time.Time `json:"status_at,omitempty"`
+	Name      string     `json:"name"`
+	AccountID string     `json:"chatgpt_account_id"` // masked
+	Email     string     `json:"email,omitempty"`
+	Plan      string     `json:"plan,omitempty"`
+	Status    string     `json:"status"` // ok, reauth_required, unreadable
+	Reason    string     `json:"reason,omitempty"`
+	StatusAt  *time.Time `json:"status_at,omitempty"`
 	// Paused: `accounts pause` took it out of rotation (still refreshed
 	// and polled). Priority orders accounts before the routing strategy.
-	Paused   bool       `json:"paused"`
-	PausedAt *time.Time `json:"paused_at,omitempty"`
-	Priority int        `json:"priority"`
+	Paused         bool       `json:"paused"`
+	PausedAt       *time.Time `json:"paused_at,omitempty"`
+	Priority       int        `json:"priority"`
 	FiveHour       *quotaCell `json:"five_hour,omitempty"`
 	Weekly         *quotaCell `json:"weekly,omitempty"`
 	QuotaFetchedAt *time.Time `json:"quota_fetched_at,omitempty"`
