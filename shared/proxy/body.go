@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
@@ -75,11 +76,11 @@ func (f responsesFront) translate(cfg *Config, raw []byte, in *inbound) error {
 	if !json.Valid(raw) {
 		return errBadJSON
 	}
-	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model")
+	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model", "reasoning")
 	if !ok {
 		return errBadJSON
 	}
-	stream, store, cacheKey, instructions, model := fields[0], fields[1], fields[2], fields[3], fields[4]
+	stream, store, cacheKey, instructions, model, reasoning := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
 	in.body = raw
 	in.session = sessionKey(in.header, cacheKey)
 	var rw bodyRewrite
@@ -100,13 +101,58 @@ func (f responsesFront) translate(cfg *Config, raw []byte, in *inbound) error {
 		// instructions as a developer message in input instead.
 		rw.stream, rw.store, rw.instructions = !in.stream, store == nil, noInstructions
 	}
-	if rw != (bodyRewrite{}) {
-		var err error
-		if in.body, err = rewriteBody(raw, rw); err != nil {
-			return err
+	var err error
+	switch {
+	case rw == (bodyRewrite{}):
+	case !rw.stream && !rw.store && !rw.instructions:
+		// Only the name resolved (the Codex CLI's usual turn): splice
+		// the model and effort in, leaving a long history untouched.
+		in.body, err = spliceModel(raw, model, reasoning, rw.model, rw.effort)
+	default:
+		in.body, err = rewriteBody(raw, rw)
+	}
+	return err
+}
+
+// spliceModel returns raw with the value model (a sub-slice of raw, as
+// jsonscan.Fields returns it) replaced by newModel and, when effort is set,
+// reasoning's effort set: the reasoning object (a sub-slice too, or nil)
+// is re-encoded, or one is added at the start of the object.
+func spliceModel(raw, model, reasoning []byte, newModel, effort string) ([]byte, error) {
+	type edit struct {
+		at, end int
+		with    []byte
+	}
+	offset := func(sub []byte) int { return cap(raw) - cap(sub) } // sub is raw[i:j]
+	m, _ := json.Marshal(newModel)                                 // a string: cannot fail
+	edits := []edit{{offset(model), offset(model) + len(model), m}}
+	if effort != "" {
+		r := map[string]json.RawMessage{}
+		if len(reasoning) > 0 && reasoning[0] == '{' {
+			if err := json.Unmarshal(reasoning, &r); err != nil {
+				return nil, errBadJSON
+			}
+		}
+		r["effort"], _ = json.Marshal(effort)
+		obj, err := json.Marshal(r)
+		if err != nil {
+			return nil, errBadJSON
+		}
+		if reasoning != nil {
+			edits = append(edits, edit{offset(reasoning), offset(reasoning) + len(reasoning), obj})
+		} else {
+			at := bytes.IndexByte(raw, '{') + 1 // raw is an object: Fields said so
+			edits = append(edits, edit{at, at, append(append([]byte(`"reasoning":`), obj...), ',')})
 		}
 	}
-	return nil
+	slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
+	out := make([]byte, 0, len(raw)+64)
+	last := 0
+	for _, e := range edits {
+		out = append(append(out, raw[last:e.at]...), e.with...)
+		last = e.end
+	}
+	return append(out, raw[last:]...), nil
 }
 
 // readBody reads r.Body up to max bytes after decoding a gzip
