@@ -124,7 +124,7 @@ func spliceModel(raw, model, reasoning []byte, newModel, effort string) ([]byte,
 		with    []byte
 	}
 	offset := func(sub []byte) int { return cap(raw) - cap(sub) } // sub is raw[i:j]
-	m, _ := json.Marshal(newModel)                                 // a string: cannot fail
+	m, _ := json.Marshal(newModel)                                // a string: cannot fail
 	edits := []edit{{offset(model), offset(model) + len(model), m}}
 	if effort != "" {
 		r := map[string]json.RawMessage{}
