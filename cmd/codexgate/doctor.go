@@ -291,8 +291,9 @@ func (d *doctor) listModels(ctx context.Context, url string) ([]string, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// OpenAI's list shape (data[].id) and Codex's (models[].slug), which
-	// the proxy passes through for Codex CLI: either names the models.
+	// Codex's shape (models[].slug, the backend's models) and OpenAI's
+	// (data[].id, which adds effort-suffixed names and aliases): either
+	// names the models, the backend's first.
 	var list struct {
 		Data []struct {
 			ID string `json:"id"`
@@ -305,12 +306,12 @@ func (d *doctor) listModels(ctx context.Context, url string) ([]string, error) {
 		return nil, fmt.Errorf("GET /v1/models: not a model list: %v", err)
 	}
 	var ids []string
-	for _, m := range list.Data {
-		ids = append(ids, m.ID)
+	for _, m := range list.Models {
+		ids = append(ids, m.Slug)
 	}
 	if len(ids) == 0 {
-		for _, m := range list.Models {
-			ids = append(ids, m.Slug)
+		for _, m := range list.Data {
+			ids = append(ids, m.ID)
 		}
 	}
 	if len(ids) == 0 {
