@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/shared/config"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/wire/models"
 )
@@ -360,5 +361,20 @@ func TestProxy_ModelsListsSuffixesAndAliases(t *testing.T) {
 	}
 	if m, e, _ := upstreamModel(t, reqs[len(reqs)-1]); m != "gpt-7-nano" || e != "high" {
 		t.Errorf("after the list: %q %q, want gpt-7-nano at high", m, e)
+	}
+}
+
+// TestStrategies_MatchConfig: shared/config validates
+// CODEXGATE_ROUTING_STRATEGY against its own list (it does not import the
+// proxy); the two lists must agree.
+func TestStrategies_MatchConfig(t *testing.T) {
+	if !slices.Equal(config.RoutingStrategies, Strategies) {
+		t.Errorf("config.RoutingStrategies %v, proxy.Strategies %v", config.RoutingStrategies, Strategies)
+	}
+	if err := ValidStrategy("round-robin"); err == nil {
+		t.Error("ValidStrategy accepted round-robin")
+	}
+	if _, err := New(Config{UpstreamURL: "http://127.0.0.1:1/x", Tokens: newFakeTokens(), Keys: &fakeKeys{}, Accounts: &fakeStore{}, Strategy: "nope"}); err == nil {
+		t.Error("New accepted a bad strategy")
 	}
 }
