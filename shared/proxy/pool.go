@@ -227,8 +227,8 @@ func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
 
 // pick chooses the account for the next attempt: the conversation's
 // account while it is usable, else the first usable account in the
-// strategy's order (rank.before: priority, then the strategy, then name). tried holds the accounts this request already
-// used. When every account left is cooling down after 401s, one request at
+// strategy's order (rank.before: priority, then the strategy, then name).
+// tried holds the accounts this request already used. When every account left is cooling down after 401s, one request at
 // a time probes the one whose cooldown ends first (probe true; the caller
 // calls probeDone): service comes back as soon as the upstream does. With
 // none usable it returns the error for the client.
