@@ -26,9 +26,10 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		Transport:    a.HTTP.Transport,
 		Logger:       a.Logger,
 
-		Strategy:     a.Config.RoutingStrategy,
 		ClaudeModels: a.Config.ClaudeModels,
-		ModelNames:   a.Config.ModelNames,
+
+		Strategy:   a.Config.RoutingStrategy,
+		ModelNames: a.Config.ModelNames,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build proxy: %w", err)
