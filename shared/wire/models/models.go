@@ -156,7 +156,9 @@ func (r *Resolver) Resolve(name string) (Target, bool) {
 	if i <= 0 || !slices.Contains(SuffixEfforts, lower[i+1:]) || !r.known(lower[:i]) {
 		return Target{}, false
 	}
-	return Target{Model: name[:i], Effort: lower[i+1:]}, true
+	// The known spelling (the backend's slugs are lower case), whatever
+	// case the client typed.
+	return Target{Model: lower[:i], Effort: lower[i+1:]}, true
 }
 
 // Listed is one model of the Codex backend's list: its slug and the

@@ -19,7 +19,7 @@ func TestResolver_Resolve(t *testing.T) {
 	}{
 		{"gpt-5.1-codex-high", Target{Model: "gpt-5.1-codex", Effort: "high"}, true},
 		{"gpt-5.1-codex-mini-minimal", Target{Model: "gpt-5.1-codex-mini", Effort: "minimal"}, true},
-		{"GPT-5.1-Codex-XHIGH", Target{Model: "GPT-5.1-Codex", Effort: "xhigh"}, true},
+		{"GPT-5.1-Codex-XHIGH", Target{Model: "gpt-5.1-codex", Effort: "xhigh"}, true},
 		{"gpt-6-codex-low", Target{Model: "gpt-6-codex", Effort: "low"}, true},           // learned from /models
 		{"my-hidden-model-high", Target{Model: "my-hidden-model", Effort: "high"}, true}, // an alias's model is known
 		{"fast", Target{Model: "gpt-5.1-codex-mini", Effort: "low"}, true},
