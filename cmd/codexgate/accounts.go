@@ -22,13 +22,18 @@ type AccountsCommand struct{ m *Main }
 
 // accountRow is one account as `codexgate accounts --json` prints it.
 type accountRow struct {
-	Name           string     `json:"name"`
-	AccountID      string     `json:"chatgpt_account_id"` // masked
-	Email          string     `json:"email,omitempty"`
-	Plan           string     `json:"plan,omitempty"`
-	Status         string     `json:"status"` // ok, reauth_required, unreadable
-	Reason         string     `json:"reason,omitempty"`
-	StatusAt       *time.Time `json:"status_at,omitempty"`
+	Name      string     `json:"name"`
+	AccountID string     `json:"chatgpt_account_id"` // masked
+	Email     string     `json:"email,omitempty"`
+	Plan      string     `json:"plan,omitempty"`
+	Status    string     `json:"status"` // ok, reauth_required, unreadable
+	Reason    string     `json:"reason,omitempty"`
+	StatusAt  *time.Time `json:"status_at,omitempty"`
+	// Paused: `accounts pause` took it out of rotation (still refreshed
+	// and polled). Priority orders accounts before the routing strategy.
+	Paused         bool       `json:"paused"`
+	PausedAt       *time.Time `json:"paused_at,omitempty"`
+	Priority       int        `json:"priority"`
 	FiveHour       *quotaCell `json:"five_hour,omitempty"`
 	Weekly         *quotaCell `json:"weekly,omitempty"`
 	QuotaFetchedAt *time.Time `json:"quota_fetched_at,omitempty"`
@@ -114,16 +119,27 @@ const (
 
 // Run executes `codexgate accounts`.
 func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "remove" {
-		return c.remove(ctx, args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "remove":
+			return c.remove(ctx, args[1:])
+		case "pause":
+			return c.pause(ctx, args[1:], true)
+		case "resume":
+			return c.pause(ctx, args[1:], false)
+		case "priority":
+			return c.priority(ctx, args[1:])
+		}
 	}
-	fs := newFlagSet(c.m, "accounts", "codexgate accounts [--json] | accounts remove NAME [--yes]",
+	fs := newFlagSet(c.m, "accounts", "codexgate accounts [--json] | accounts remove NAME [--yes] | accounts pause|resume NAME | accounts priority NAME N",
 		"Lists every stored account: name, masked ChatGPT account id, email, plan, status (ok, or\n"+
-			"reauth_required with the reason), 5-hour and weekly quota used with their reset times, a\n"+
-			"cooldown set by the proxy, and the last token refresh. Quota comes from the latest snapshot\n"+
-			"the quota cron (or `codexgate serve`'s poll) stored. WEEK BY KEY is each client key's share of the tokens the account\n"+
-			"served in the last 7 days (UTC), from the proxy's usage counters (`codexgate usage`).\n"+
-			"`codexgate accounts remove NAME --help` tells how to remove an account.")
+			"reauth_required with the reason), whether it is paused and its routing priority, 5-hour and\n"+
+			"weekly quota used with their reset times, a cooldown set by the proxy, and the last token\n"+
+			"refresh. Quota comes from the latest snapshot the quota cron (or `codexgate serve`'s poll)\n"+
+			"stored. WEEK BY KEY is each client key's share of the tokens the account served in the last\n"+
+			"7 days (UTC), from the proxy's usage counters (`codexgate usage`).\n"+
+			"`codexgate accounts remove NAME --help` tells how to remove an account; `accounts pause`,\n"+
+			"`resume` and `priority` (each with --help) set how proxies route to it.")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -187,7 +203,7 @@ func loadAccountRows(ctx context.Context, a *app.App, now time.Time) ([]accountR
 
 func printAccounts(w io.Writer, rows []accountRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCHATGPT ID\tEMAIL\tPLAN\tSTATUS\t5H USED\t5H RESET\tWEEK USED\tWEEK RESET\tCOOLDOWN\tLAST REFRESH\tWEEK BY KEY")
+	fmt.Fprintln(tw, "NAME\tCHATGPT ID\tEMAIL\tPLAN\tSTATUS\tPAUSED\tPRIORITY\t5H USED\t5H RESET\tWEEK USED\tWEEK RESET\tCOOLDOWN\tLAST REFRESH\tWEEK BY KEY")
 	for _, r := range rows {
 		status := r.Status
 		if r.Reason != "" {
@@ -200,8 +216,15 @@ func printAccounts(w io.Writer, rows []accountRow) error {
 				cooldown += " (" + r.CooldownReason + ")"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Name, r.AccountID, orDash(r.Email), orDash(r.Plan), status,
+		paused := "-"
+		if r.Paused {
+			paused = "paused"
+			if r.PausedAt != nil {
+				paused += " " + ago(r.now, r.PausedAt)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Name, r.AccountID, orDash(r.Email), orDash(r.Plan), status, paused, r.Priority,
 			percent(r.FiveHour), resetIn(r.now, r.FiveHour), percent(r.Weekly), resetIn(r.now, r.Weekly),
 			cooldown, ago(r.now, r.LastRefresh), weekByKey(r.WeekByKey))
 	}
@@ -273,6 +296,9 @@ func loadHealth(ctx context.Context, a *app.App) (health, error) {
 // apply adds account's state and quota to row. A reauth_required mark
 // outranks an unreadable secret in the status column: it says what to do.
 func (h health) apply(account string, row *accountRow) {
+	if set, ok := h.Settings[account]; ok {
+		row.Paused, row.PausedAt, row.Priority = set.Paused, timePtr(set.PausedAt), set.Priority
+	}
 	if st, ok := h.States[account]; ok {
 		if st.Status == statestore.StatusReauthRequired {
 			row.Status, row.Reason = statusReauth, st.Reason

@@ -81,11 +81,11 @@ func TestAccounts_QuotaAndCooldown(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME ") {
 		t.Fatalf("table:\n%s", r.stdout)
 	}
-	kim := regexp.MustCompile(`^kim\s+1111\*\*\*\*2222\s+kim@example\.com\s+pro\s+ok\s+42%\s+in 2h\d+m\s+12%\s+in 2d\dh\s+-\s+\d+s ago`)
+	kim := regexp.MustCompile(`^kim\s+1111\*\*\*\*2222\s+kim@example\.com\s+pro\s+ok\s+-\s+0\s+42%\s+in 2h\d+m\s+12%\s+in 2d\dh\s+-\s+\d+s ago`)
 	if !kim.MatchString(lines[1]) || !regexp.MustCompile(`ago\s+alice 75% bob 25%$`).MatchString(lines[1]) {
 		t.Errorf("kim row %q does not match %s", lines[1], kim)
 	}
-	lee := regexp.MustCompile(`^lee\s+\S+\s+lee@example\.com\s+plus\s+ok\s+-\s+-\s+-\s+-\s+for (29|30)m \(usage_limit_reached\)`)
+	lee := regexp.MustCompile(`^lee\s+\S+\s+lee@example\.com\s+plus\s+ok\s+-\s+0\s+-\s+-\s+-\s+-\s+for (29|30)m \(usage_limit_reached\)`)
 	if !lee.MatchString(lines[2]) {
 		t.Errorf("lee row %q does not match %s", lines[2], lee)
 	}

@@ -296,8 +296,9 @@ func (d *doctor) listModels(ctx context.Context, url string) ([]string, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	// OpenAI's list shape (data[].id) and Codex's (models[].slug), which
-	// the proxy passes through for Codex CLI: either names the models.
+	// Codex's shape (models[].slug, the backend's models) and OpenAI's
+	// (data[].id, which adds effort-suffixed names and aliases): either
+	// names the models, the backend's first.
 	var list struct {
 		Data []struct {
 			ID string `json:"id"`
@@ -310,12 +311,12 @@ func (d *doctor) listModels(ctx context.Context, url string) ([]string, error) {
 		return nil, fmt.Errorf("GET /v1/models: not a model list: %v", err)
 	}
 	var ids []string
-	for _, m := range list.Data {
-		ids = append(ids, m.ID)
+	for _, m := range list.Models {
+		ids = append(ids, m.Slug)
 	}
 	if len(ids) == 0 {
-		for _, m := range list.Models {
-			ids = append(ids, m.Slug)
+		for _, m := range list.Data {
+			ids = append(ids, m.ID)
 		}
 	}
 	if len(ids) == 0 {
@@ -394,7 +395,7 @@ func (d *doctor) checkAccounts(ctx context.Context, a *app.App, cfgErr error) ch
 		c.fix = "add one: `codexgate login --account NAME` (or CODEXGATE_SECRET_PREFIX if you changed SecretPrefix)"
 		return c
 	}
-	var bad, cooling []string
+	var bad, cooling, paused []string
 	for _, r := range rows {
 		state := r.Status
 		switch r.Status {
@@ -410,14 +411,36 @@ func (d *doctor) checkAccounts(ctx context.Context, a *app.App, cfgErr error) ch
 			if r.CooldownReason != "" {
 				state += " (" + r.CooldownReason + ")"
 			}
-			cooling = append(cooling, r.Name)
+			if !r.Paused {
+				cooling = append(cooling, r.Name)
+			}
+		}
+		if r.Paused {
+			// Not a failure: an operator's choice. Still refreshed and
+			// polled, so a resume serves at once.
+			state = "paused (serves nothing until `codexgate accounts resume " + r.Name + "`); " + state
+			if r.Status == statusOK {
+				paused = append(paused, r.Name)
+			}
+		}
+		if r.Priority != 0 {
+			state += fmt.Sprintf("; priority %d", r.Priority)
 		}
 		c.more = append(c.more, fmt.Sprintf("%s: %s; last refresh %s; 5h %s, week %s used",
 			r.Name, state, ago(now, r.LastRefresh), percent(r.FiveHour), percent(r.Weekly)))
 	}
-	summary := fmt.Sprintf("%d accounts, %d ok", len(rows), len(rows)-len(bad)-len(cooling))
+	summary := fmt.Sprintf("%d accounts, %d ok", len(rows), len(rows)-len(bad)-len(cooling)-len(paused))
 	if len(cooling) > 0 {
 		summary += fmt.Sprintf(", %d cooling down", len(cooling))
+	}
+	if len(paused) > 0 {
+		summary += fmt.Sprintf(", %d paused", len(paused))
+	}
+	if n := pausedCount(rows); n == len(rows) {
+		c.status = checkFail
+		c.detail = fmt.Sprintf("EVERY ACCOUNT IS PAUSED (%d): the proxy serves nothing", n)
+		c.fix = fmt.Sprintf("resume one: `codexgate accounts resume %s`", rows[0].Name)
+		return c
 	}
 	if len(bad) > 0 {
 		c.status, c.detail = checkFail, summary+fmt.Sprintf(", %d need attention", len(bad))
@@ -521,3 +544,14 @@ func envOr(name, def string) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// pausedCount is how many of rows are paused, whatever their health.
+func pausedCount(rows []accountRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.Paused {
+			n++
+		}
+	}
+	return n
+}

@@ -10,11 +10,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
 	"github.com/codexgate/codexgate/internal/openaisim"
@@ -24,6 +26,8 @@ import (
 	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/proxy"
 	"github.com/codexgate/codexgate/shared/proxy/awsstores"
+	"github.com/codexgate/codexgate/shared/statestore"
+	"github.com/codexgate/codexgate/shared/wire/models"
 )
 
 // AWSCalls are the AWS calls the proxy makes, counted at the SDK's HTTP
@@ -117,6 +121,7 @@ type countedProxy struct {
 	tr    *awsfault.Transport
 	reads *secretReads
 	id    string
+	ids   map[string]string // simulator account id by account name
 	do    func(context.Context) error
 	// doControlled is do with a key that has every routing control set.
 	doControlled func(context.Context) error
@@ -204,6 +209,20 @@ func (w *firstByteWriter) Write(b []byte) (int, error) {
 func (w *firstByteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, opts ...codex.Option) (*countedProxy, error) {
+	return newCountedProxyWith(ctx, cfg, table, label, routingSetup{}, opts...)
+}
+
+// routingSetup are the routing controls a countedProxy runs with (zero:
+// none): accounts paused besides "main", a strategy, model aliases, and
+// the model name its requests send.
+type routingSetup struct {
+	paused   []string
+	strategy string
+	aliases  string
+	model    string
+}
+
+func newCountedProxyWith(ctx context.Context, cfg aws.Config, table, label string, rs routingSetup, opts ...codex.Option) (*countedProxy, error) {
 	cp := &countedProxy{sim: openaisim.New(openaisim.Options{})}
 	simSrv := httptest.NewServer(cp.sim)
 	var cleanups []func()
@@ -216,15 +235,26 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 	cp.reads = &secretReads{base: http.DefaultTransport.(*http.Transport).Clone()}
 	cp.tr = awsfault.New(cp.reads)
 	counted := cp.tr.Wrap(cfg)
-	ten, err := NewTenant(ctx, cfg, table, label, []string{"main"}, func(id string) ([]byte, error) {
+	ten, err := NewTenant(ctx, cfg, table, label, append([]string{"main"}, rs.paused...), func(id string) ([]byte, error) {
 		return cp.sim.AuthJSON(cp.sim.AddAccount(openaisim.Account{ID: id})), nil
 	})
 	if err != nil {
 		cp.close()
 		return nil, err
 	}
+	for _, n := range rs.paused {
+		if err := statestore.New(dynamodb.NewFromConfig(cfg), table).SetPaused(ctx, n, true); err != nil {
+			cp.close()
+			return nil, err
+		}
+	}
+	names, err := models.ParseAliases(rs.aliases)
+	if err != nil {
+		cp.close()
+		return nil, err
+	}
 	cleanups = append(cleanups, func() { ten.Cleanup(context.WithoutCancel(ctx), cfg) })
-	cp.id = ten.IDs["main"]
+	cp.id, cp.ids = ten.IDs["main"], ten.IDs
 	log := slog.New(slog.DiscardHandler)
 	a, err := app.New(ctx, config.Config{
 		Table: table, SecretPrefix: ten.Prefix,
@@ -241,6 +271,7 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 		Usage:     countedUsage{next: awsstores.Usage{Store: a.States, Retention: a.Config.UsageRetention}, n: &cp.usageWrites},
 		Budgets:   awsstores.Budgets{Store: a.States},
 		Transport: a.HTTP.Transport, Logger: log,
+		Strategy: rs.strategy, ModelNames: names,
 	})
 	if err != nil {
 		cp.close()
@@ -266,7 +297,18 @@ func newCountedProxy(ctx context.Context, cfg aws.Config, table, label string, o
 			return err
 		}
 	}
-	cp.do = waited(ServeTarget(client(), srv.URL, ten.Key).Do)
+	serve := ServeTarget(client(), srv.URL, ten.Key).Do
+	if rs.model != "" {
+		body := strings.Replace(RequestBody, `"model":"gpt-5-codex"`, `"model":"`+rs.model+`"`, 1)
+		c := client()
+		serve = func(ctx context.Context) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/responses", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+ten.Key)
+			req.Header.Set("Content-Type", "application/json")
+			return doSSE(c, req)
+		}
+	}
+	cp.do = waited(serve)
 	cp.doControlled = waited(ServeTarget(client(), srv.URL, ctlKey).Do)
 	for _, do := range []func(context.Context) error{cp.do, cp.doControlled} {
 		for range 5 { // cold: list accounts, load states, verify the key, read the secret
@@ -335,6 +377,39 @@ func CountAWSCalls(ctx context.Context, cfg aws.Config, table string, warm, refr
 	out.RefreshReadsByVersion, out.RefreshReadsByStage = cp.reads.byVersion, cp.reads.byStage
 	st := cp.sim.Stats()
 	out.SimRefreshes, out.SimReuse = st.Refreshes, st.ReuseRejections
+	return out, nil
+}
+
+// RoutingCalls are the AWS calls of warm requests with the routing
+// controls on: an account paused beside the one that serves, fill-first
+// routing, an alias table, and a request for an effort-suffixed model.
+type RoutingCalls struct {
+	WarmRequests, WarmCalls, WarmBeforeFirstByte int
+	WarmByOp                                     map[string]int
+	// UpstreamModel and UpstreamEffort are what the simulator received
+	// last; PausedServed counts the requests the paused account served.
+	UpstreamModel, UpstreamEffort string
+	PausedServed                  int
+}
+
+// CountRoutingCalls counts the proxy's AWS calls per warm request with the
+// routing controls on (RoutingCalls).
+func CountRoutingCalls(ctx context.Context, cfg aws.Config, table string, warm int) (*RoutingCalls, error) {
+	cp, err := newCountedProxyWith(ctx, cfg, table, "routing", routingSetup{
+		paused: []string{"bench-paused"}, strategy: proxy.StrategyFillFirst,
+		aliases: "quick=gpt-5-codex:low", model: "gpt-5-codex-high",
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer cp.close()
+	cp.reset()
+	if s := Run(ctx, 1, warm, cp.do); s.Errors > 0 {
+		return nil, fmt.Errorf("warm requests: %d failed: %w", s.Errors, s.FirstErr)
+	}
+	st := cp.sim.Stats()
+	out := &RoutingCalls{WarmRequests: warm, WarmCalls: cp.tr.Total(), WarmByOp: cp.tr.Counts(), WarmBeforeFirstByte: cp.first.take(),
+		UpstreamModel: st.LastModel, UpstreamEffort: st.LastEffort, PausedServed: st.Accounts[cp.ids["bench-paused"]].ResponsesOK}
 	return out, nil
 }
 

@@ -56,6 +56,30 @@ func TestCountAWSCalls_Refresh(t *testing.T) {
 	t.Logf("section 2 as make bench writes it:\n%s", buf.String())
 }
 
+// TestCountRoutingCalls: with an account paused, fill-first routing,
+// aliases and an effort-suffixed model, a warm request still makes no AWS
+// call before its first byte (the settings come with the pool's one load),
+// the paused account serves nothing and the suffix is sent as model and
+// effort.
+func TestCountRoutingCalls(t *testing.T) {
+	cfg := testsupport.AWSConfig(t)
+	table := testsupport.NewTable(t, cfg)
+	c, err := CountRoutingCalls(context.Background(), cfg, table, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WarmBeforeFirstByte != 0 || c.WarmCalls > c.WarmRequests || c.PausedServed != 0 ||
+		c.UpstreamModel != "gpt-5-codex" || c.UpstreamEffort != "high" {
+		t.Errorf("routing: %+v", c)
+	}
+	var buf bytes.Buffer
+	(&Results{Routing: c}).writeRouting(func(format string, a ...any) { fmt.Fprintf(&buf, format+"\n", a...) })
+	if strings.Contains(buf.String(), "missed") || !strings.Contains(buf.String(), "Routing controls") {
+		t.Errorf("section:\n%s", buf.String())
+	}
+	t.Logf("as make bench writes it:\n%s", buf.String())
+}
+
 // TestCountAWSCalls_KeyControls checks section 2's figure for a key with
 // every routing control set: like a plain key's, no AWS call before the
 // first byte and one usage write after the last.

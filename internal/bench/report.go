@@ -329,8 +329,33 @@ func (r *Results) writeCalls(p func(string, ...any)) {
 		p("")
 		r.writeLong(p, c)
 	}
+	r.writeRouting(p)
 	p("")
 	r.writeKeyControls(p)
+}
+
+// writeRouting is section 2's routing-controls part: the same warm count
+// with an account paused, fill-first routing, aliases and a suffixed model.
+func (r *Results) writeRouting(p func(string, ...any)) {
+	if r.RoutingErr == nil && r.Routing == nil {
+		return
+	}
+	p("")
+	p("### Routing controls")
+	p("")
+	if r.RoutingErr != nil {
+		p("**Not measured: %v**", r.RoutingErr)
+		return
+	}
+	c := r.Routing
+	p("The same in-process proxy with the routing controls on (`CountRoutingCalls`): a second account paused (`accounts pause`, first in name order), `CODEXGATE_ROUTING_STRATEGY=fill-first`, an alias table, and every request for `gpt-5-codex-high`. The settings come with the pool's one Query of the accounts partition; the name resolves in memory. CPU: `scripts/with-stack.sh go test -run '^$' -bench 'Pool_Pick|Routing' ./shared/proxy/ ./shared/wire/models/` (a pick among 100 accounts per strategy; a suffixed request against a plain one).")
+	p("")
+	p("| figure | measured | target | verdict |")
+	p("|---|---|---|---|")
+	p("| AWS calls per warm request before its first byte | %.4f (%d calls / %d requests) | 0 | %s |", float64(c.WarmBeforeFirstByte)/float64(max(c.WarmRequests, 1)), c.WarmBeforeFirstByte, c.WarmRequests, verdict(c.WarmBeforeFirstByte == 0))
+	p("| AWS calls per warm request in all | %.4f (%s) | ≤ 1 write | %s |", float64(c.WarmCalls)/float64(max(c.WarmRequests, 1)), ops(c.WarmByOp, 1), verdict(c.WarmCalls <= c.WarmRequests))
+	p("| sent upstream | %s at effort %s | gpt-5-codex at high | %s |", c.UpstreamModel, c.UpstreamEffort, verdict(c.UpstreamModel == "gpt-5-codex" && c.UpstreamEffort == "high"))
+	p("| requests served by the paused account | %d | 0 | %s |", c.PausedServed, verdict(c.PausedServed == 0))
 }
 
 // RecommendedLine starts the line of section 6 that names the proxy memory

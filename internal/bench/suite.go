@@ -64,6 +64,8 @@ type Results struct {
 	OverheadErr      error
 	Calls            *AWSCalls
 	CallsErr         error
+	Routing          *RoutingCalls // warm requests with the routing controls on
+	RoutingErr       error
 	Storms           []*Storm
 	StormErr         error
 	Cold             []ColdStart
@@ -116,6 +118,8 @@ func RunAll(ctx context.Context, o Options) *Results {
 		o.logf("AWS calls per refresh that runs long (in process, ~30 s)")
 		res.Calls.Long, res.Calls.LongErr = CountLongRefreshCalls(ctx, o.AWS, o.Table, LongThirds)
 	}
+	o.logf("AWS calls per request with the routing controls on (in process)")
+	res.Routing, res.RoutingErr = CountRoutingCalls(ctx, o.AWS, o.Table, 500)
 	o.logf("proxy overhead and refresh storm (processes)")
 	res.OverheadErr = runProcesses(ctx, o, res)
 	o.logf("cold starts under the RIE")

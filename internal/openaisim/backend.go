@@ -164,6 +164,7 @@ func (s *Sim) handleResponses(w http.ResponseWriter, r *http.Request, cut int) {
 	setRateHeaders(w, a, now)
 	s.stats.ResponsesOK++
 	s.acct(a.ID).ResponsesOK++
+	s.stats.LastModel, s.stats.LastEffort = req.Model, effortOf(req.Reasoning)
 	cacheHit := req.PromptCacheKey != "" && s.cacheKeys[req.PromptCacheKey]
 	if req.PromptCacheKey != "" {
 		s.cacheKeys[req.PromptCacheKey] = true
@@ -339,4 +340,15 @@ func (s *Sim) countBad() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.BadRequests++
+}
+
+// effortOf is a reasoning object's effort ("" when absent or unreadable).
+func effortOf(raw json.RawMessage) string {
+	var r struct {
+		Effort string `json:"effort"`
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return ""
+	}
+	return r.Effort
 }

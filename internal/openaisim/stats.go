@@ -39,6 +39,11 @@ type Stats struct {
 	OutputTokens    int   `json:"output_tokens"` // reasoning tokens included
 	ReasoningTokens int   `json:"reasoning_tokens"`
 	LastUsage       Usage `json:"last_usage"`
+	// LastModel and LastEffort are the model and reasoning.effort ("" when
+	// absent) of the last POST /responses that started a stream: what a
+	// proxy resolved a client's model name to.
+	LastModel  string `json:"last_model"`
+	LastEffort string `json:"last_effort"`
 	// RequestsByAccessToken counts backend requests per bearer token, keyed by
 	// TokenKey(token), rejected ones included.
 	RequestsByAccessToken map[string]int `json:"requests_by_access_token"`

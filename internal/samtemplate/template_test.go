@@ -59,7 +59,8 @@ type function struct {
 var functions = []function{
 	{
 		id: "ProxyFunction", name: "proxy", role: "ProxyRole", logGroup: "ProxyLogGroup", timeout: 900,
-		env: map[string]string{"CODEXGATE_CLAUDE_MODELS": "Ref:ClaudeModels", "CODEXGATE_DETAILED_METRICS": "Ref:DetailedMetrics"},
+		env: map[string]string{"CODEXGATE_CLAUDE_MODELS": "Ref:ClaudeModels", "CODEXGATE_DETAILED_METRICS": "Ref:DetailedMetrics",
+			"CODEXGATE_MODEL_ALIASES": "Ref:ModelAliases", "CODEXGATE_ROUTING_STRATEGY": "Ref:RoutingStrategy"},
 		policy: []statement{
 			{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"GetAtt:ProxyLogGroup.Arn"}, ""},
 			{refreshSecretCalls, []string{secretPrefixARN}, ""},

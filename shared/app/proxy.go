@@ -29,6 +29,9 @@ func (a *App) Proxy() (*proxy.Proxy, error) {
 		AvailabilityEvents: metrics.AvailabilityEvents{W: a.Metrics},
 
 		ClaudeModels: a.Config.ClaudeModels,
+
+		Strategy:   a.Config.RoutingStrategy,
+		ModelNames: a.Config.ModelNames,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build proxy: %w", err)

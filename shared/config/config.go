@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/codexgate/codexgate/shared/wire/messages"
+	"github.com/codexgate/codexgate/shared/wire/models"
 )
 
 // Config is every setting the functions and the CLI share.
@@ -24,6 +27,15 @@ type Config struct {
 	// models and efforts (CODEXGATE_CLAUDE_MODELS, "opus=gpt-5.1-codex:high,…";
 	// unset: messages.DefaultModelsSpec).
 	ClaudeModels messages.Models
+	// ModelNames resolves model aliases (CODEXGATE_MODEL_ALIASES,
+	// "fast=gpt-5.1-codex-mini:low,…", the syntax of CODEXGATE_CLAUDE_MODELS;
+	// an alias is an exact name, its effort optional) and effort suffixes
+	// ("gpt-5.1-codex-high") on every front.
+	ModelNames *models.Resolver
+	// RoutingStrategy orders the usable accounts (CODEXGATE_ROUTING_STRATEGY:
+	// headroom, the default; fill-first; soonest-reset). Account priority
+	// orders before it.
+	RoutingStrategy string
 	// UsageRetention is how long per-key usage counters are kept
 	// (CODEXGATE_USAGE_RETENTION_DAYS, whole days; default 90).
 	UsageRetention time.Duration
@@ -47,6 +59,10 @@ type Config struct {
 	// off, the same figures are emitted without those dimensions.
 	DetailedMetrics bool
 }
+
+// RoutingStrategies are the values of CODEXGATE_ROUTING_STRATEGY, the
+// default first: proxy.Strategies (the proxy validates them too).
+var RoutingStrategies = []string{"headroom", "fill-first", "soonest-reset"}
 
 // Defaults are the production values.
 var Defaults = Config{
@@ -93,11 +109,22 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	spec, _ := lookup("CODEXGATE_CLAUDE_MODELS")
-	models, err := messages.ParseModels(spec)
+	claude, err := messages.ParseModels(spec)
 	if err != nil {
 		return Config{}, fmt.Errorf("CODEXGATE_CLAUDE_MODELS: %w", err)
 	}
-	c.ClaudeModels = models
+	c.ClaudeModels = claude
+	spec, _ = lookup("CODEXGATE_MODEL_ALIASES")
+	if c.ModelNames, err = models.ParseAliases(spec); err != nil {
+		return Config{}, fmt.Errorf("CODEXGATE_MODEL_ALIASES: %w", err)
+	}
+	c.ModelNames.Known(claude.Targets()...)
+	if v, ok := lookup("CODEXGATE_ROUTING_STRATEGY"); ok && v != "" {
+		if !slices.Contains(RoutingStrategies, v) {
+			return Config{}, fmt.Errorf("CODEXGATE_ROUTING_STRATEGY=%q: want one of %s", v, strings.Join(RoutingStrategies, ", "))
+		}
+		c.RoutingStrategy = v
+	}
 	if v, ok := lookup("CODEXGATE_USAGE_RETENTION_DAYS"); ok && v != "" {
 		days, err := strconv.Atoi(v)
 		if err != nil || days < 1 {

@@ -146,3 +146,37 @@ func TestFromLookup_DetailedMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestFromLookup_RoutingAndAliases(t *testing.T) {
+	lookup := func(env map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+	c, err := FromLookup(lookup(nil))
+	if err != nil || c.RoutingStrategy != "" || c.ModelNames == nil {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	// A Claude mapping's target is a known model: its suffix resolves.
+	c, err = FromLookup(lookup(map[string]string{"CODEXGATE_CLAUDE_MODELS": "opus=my-codex:high",
+		"CODEXGATE_MODEL_ALIASES": "fast=gpt-5.1-codex-mini:low", "CODEXGATE_ROUTING_STRATEGY": "soonest-reset"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, ok := c.ModelNames.Resolve("my-codex-low"); !ok || tg.Model != "my-codex" || tg.Effort != "low" {
+		t.Errorf("suffix on a Claude target = %v %v", tg, ok)
+	}
+	if tg, ok := c.ModelNames.Resolve("fast"); !ok || tg.Model != "gpt-5.1-codex-mini" {
+		t.Errorf("alias = %v %v", tg, ok)
+	}
+	if c.RoutingStrategy != "soonest-reset" {
+		t.Errorf("strategy %q", c.RoutingStrategy)
+	}
+	for name, v := range map[string]string{
+		"CODEXGATE_ROUTING_STRATEGY": "round-robin",
+		"CODEXGATE_MODEL_ALIASES":    "fast=gpt-5:ultra",
+	} {
+		_, err := FromLookup(lookup(map[string]string{name: v}))
+		if err == nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%q: %v, want a one-line error naming it", name, v, err)
+		}
+	}
+}

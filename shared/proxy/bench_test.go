@@ -2,7 +2,10 @@ package proxy
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,7 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/sse"
 )
 
@@ -213,4 +218,69 @@ func BenchmarkSSEReader_PerEvent(b *testing.B) {
 		}
 		perEvent(b)
 	})
+}
+
+// BenchmarkPool_Pick is one pick among 100 accounts under each strategy
+// (every tenth paused, priorities 0..2, quota known for all).
+func BenchmarkPool_Pick(b *testing.B) {
+	clock := newFakeClock()
+	now := clock.Now()
+	store := &fakeStore{}
+	for i := range 100 {
+		name := fmt.Sprintf("acct-%03d", i)
+		store.names = append(store.names, name)
+		store.states = append(store.states, AccountState{Account: name, Paused: i%10 == 0, Priority: i % 3,
+			Quota: quota.Snapshot{FetchedAt: now, Windows: []quota.Window{
+				{UsedPercent: float64(i % 97), ResetAt: now.Add(time.Duration(i) * time.Minute)},
+				{UsedPercent: float64(i % 50), ResetAt: now.Add(time.Duration(i) * time.Hour)},
+			}}})
+	}
+	for _, s := range Strategies {
+		b.Run(s, func(b *testing.B) {
+			cfg := &Config{UpstreamURL: "http://127.0.0.1:1/x", Tokens: newFakeTokens(), Keys: &fakeKeys{},
+				Accounts: store, States: store, Clock: clock.Now, Logger: slog.New(slog.DiscardHandler), Strategy: s}
+			if _, err := cfg.validate(); err != nil {
+				b.Fatal(err)
+			}
+			p := newPool(cfg)
+			if err := p.ensure(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := p.pick("", nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProxy_ServeHTTP_Routing is BenchmarkProxy_ServeHTTP for a plain
+// model name and for an effort-suffixed one (the body is rewritten).
+func BenchmarkProxy_ServeHTTP_Routing(b *testing.B) {
+	h := newHarness(b, []string{"a", "b"}, func(c *Config) { c.Strategy = StrategyFillFirst })
+	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range completedEvents(rec.Account) {
+			io.WriteString(w, ev)
+		}
+	}
+	for _, tc := range []struct{ name, body string }{
+		{"plain", streamBody},
+		{"suffixed", strings.Replace(streamBody, `"gpt-5-codex"`, `"gpt-5-codex-high"`, 1)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/v1/responses", strings.NewReader(tc.body))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				rec := httptest.NewRecorder()
+				h.proxy.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
+		})
+	}
 }

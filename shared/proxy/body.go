@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/codexgate/codexgate/shared/jsonscan"
@@ -73,33 +74,82 @@ type responsesFront struct {
 	stream bool // the /responses stream: the body is made to stream
 }
 
-func (f responsesFront) translate(_ *Config, raw []byte, in *inbound) error {
+func (f responsesFront) translate(cfg *Config, raw []byte, in *inbound) error {
 	// One validating pass, then a skim for the few fields we need.
 	if !json.Valid(raw) {
 		return errBadJSON
 	}
-	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model")
+	fields, ok := jsonscan.Fields(raw, "stream", "store", "prompt_cache_key", "instructions", "model", "reasoning")
 	if !ok {
 		return errBadJSON
 	}
-	stream, store, cacheKey, instructions := fields[0], fields[1], fields[2], fields[3]
-	in.body, in.model = raw, jsonString(fields[4])
+	stream, store, cacheKey, instructions, model, reasoning := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
+	in.body, in.model = raw, jsonString(model)
 	in.session = sessionKey(in.header, cacheKey)
-	if !f.stream {
-		return nil
+	var rw bodyRewrite
+	if t, ok := cfg.ModelNames.Resolve(in.model); ok {
+		rw.model, rw.effort, in.model = t.Model, t.Effort, t.Model
 	}
-	in.stream = string(stream) == "true"
-	noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
-	if !in.stream || store == nil || noInstructions {
+	if f.stream {
+		in.stream = string(stream) == "true"
+		noInstructions := instructions == nil || string(instructions) == `""` || string(instructions) == "null"
 		// The ChatGPT backend requires "stream":true, "store":false and
 		// non-empty instructions. Codex CLI with a custom provider sends its
 		// instructions as a developer message in input instead.
-		var err error
-		if in.body, err = rewriteBody(raw, store == nil, noInstructions); err != nil {
-			return err
+		rw.stream, rw.store, rw.instructions = !in.stream, store == nil, noInstructions
+	}
+	var err error
+	switch {
+	case rw == (bodyRewrite{}):
+	case !rw.stream && !rw.store && !rw.instructions:
+		// Only the name resolved (the Codex CLI's usual turn): splice
+		// the model and effort in, leaving a long history untouched.
+		in.body, err = spliceModel(raw, model, reasoning, rw.model, rw.effort)
+	default:
+		in.body, err = rewriteBody(raw, rw)
+	}
+	return err
+}
+
+// spliceModel returns raw with the value model (a sub-slice of raw, as
+// jsonscan.Fields returns it) replaced by newModel and, when effort is set,
+// reasoning's effort set: the reasoning object (a sub-slice too, or nil)
+// is re-encoded, or one is added at the start of the object.
+func spliceModel(raw, model, reasoning []byte, newModel, effort string) ([]byte, error) {
+	type edit struct {
+		at, end int
+		with    []byte
+	}
+	offset := func(sub []byte) int { return cap(raw) - cap(sub) } // sub is raw[i:j]
+	m, _ := json.Marshal(newModel)                                // a string: cannot fail
+	edits := []edit{{offset(model), offset(model) + len(model), m}}
+	if effort != "" {
+		r := map[string]json.RawMessage{}
+		if len(reasoning) > 0 && reasoning[0] == '{' {
+			if err := json.Unmarshal(reasoning, &r); err != nil {
+				return nil, errBadJSON
+			}
+		}
+		r["effort"], _ = json.Marshal(effort)
+		obj, err := json.Marshal(r)
+		if err != nil {
+			return nil, errBadJSON
+		}
+		if reasoning != nil {
+			edits = append(edits, edit{offset(reasoning), offset(reasoning) + len(reasoning), obj})
+		} else {
+			at := bytes.IndexByte(raw, '{') + 1 // raw is an object: Fields said so
+			edits = append(edits, edit{at, at, append(append([]byte(`"reasoning":`), obj...), ',')})
 		}
 	}
-	return nil
+	slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
+	out := make([]byte, 0, len(raw)+64)
+	last := 0
+	for _, e := range edits {
+		out = append(append(out, raw[last:e.at]...), e.with...)
+		last = e.end
+	}
+	return append(out, raw[last:]...), nil
 }
 
 // readBody reads r.Body up to max bytes after decoding a gzip
@@ -154,19 +204,42 @@ func errBodyTooLarge(max int64) *apiError {
 			"Compact or start a new conversation, or send fewer or smaller images and files."}
 }
 
-// rewriteBody sets "stream": true, "store": false when absent and default
-// instructions when missing.
-func rewriteBody(raw []byte, setStore, setInstructions bool) ([]byte, error) {
+// bodyRewrite is what rewriteBody changes; the zero value nothing.
+type bodyRewrite struct {
+	stream       bool   // set "stream": true
+	store        bool   // set "store": false
+	instructions bool   // set default instructions
+	model        string // set "model" (a resolved alias or suffix)
+	effort       string // set "reasoning.effort", keeping the rest of reasoning
+}
+
+// rewriteBody applies rw to the Responses body raw.
+func rewriteBody(raw []byte, rw bodyRewrite) ([]byte, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, errBadJSON
 	}
-	doc["stream"] = json.RawMessage("true")
-	if setStore {
+	if rw.stream {
+		doc["stream"] = json.RawMessage("true")
+	}
+	if rw.store {
 		doc["store"] = json.RawMessage("false")
 	}
-	if setInstructions {
+	if rw.instructions {
 		doc["instructions"], _ = json.Marshal(responses.PassthroughInstructions)
+	}
+	if rw.model != "" {
+		doc["model"], _ = json.Marshal(rw.model)
+	}
+	if rw.effort != "" {
+		reasoning := map[string]json.RawMessage{}
+		if r := doc["reasoning"]; len(r) > 0 && r[0] == '{' {
+			if err := json.Unmarshal(r, &reasoning); err != nil {
+				return nil, errBadJSON
+			}
+		}
+		reasoning["effort"], _ = json.Marshal(rw.effort)
+		doc["reasoning"], _ = json.Marshal(reasoning)
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 // chatFront serves POST /v1/chat/completions through shared/wire/chat.
 type chatFront struct{}
 
-func (chatFront) translate(_ *Config, body []byte, in *inbound) error {
-	t, err := chat.Translate(body)
+func (chatFront) translate(cfg *Config, body []byte, in *inbound) error {
+	t, err := chat.TranslateNames(body, cfg.ModelNames)
 	if err != nil {
 		var ce *chat.Error
 		if errors.As(err, &ce) {

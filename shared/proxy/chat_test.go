@@ -335,7 +335,11 @@ func TestProxy_Models_OpenAIListAndCodexFields(t *testing.T) {
 		}
 		ids = append(ids, m.ID)
 	}
-	if strings.Join(ids, ",") != "gpt-5.1-codex,gpt-5-codex,gpt-5.1-codex-mini" {
+	// The backend's models, then each one's effort-suffixed names (the
+	// efforts it supports).
+	if strings.Join(ids, ",") != "gpt-5.1-codex,gpt-5-codex,gpt-5.1-codex-mini,"+
+		"gpt-5.1-codex-low,gpt-5.1-codex-medium,gpt-5.1-codex-high,gpt-5-codex-low,gpt-5-codex-medium,gpt-5-codex-high,"+
+		"gpt-5.1-codex-mini-low,gpt-5.1-codex-mini-medium,gpt-5.1-codex-mini-high" {
 		t.Errorf("ids %v", ids)
 	}
 	// The same document still carries the Codex CLI's fields.

@@ -14,6 +14,7 @@ import (
 	"github.com/codexgate/codexgate/shared/metering"
 	"github.com/codexgate/codexgate/shared/quota"
 	"github.com/codexgate/codexgate/shared/wire/messages"
+	"github.com/codexgate/codexgate/shared/wire/models"
 )
 
 // KeyVerifier checks codexgate client API keys. The statestore implements
@@ -72,6 +73,11 @@ type AccountState struct {
 	// LoginVersion is the secret version the last import or login stored;
 	// a change tells warm containers to drop the token they cached.
 	LoginVersion string
+	// Paused: an operator took the account out of rotation; it serves
+	// nothing (it is still refreshed and polled by the scheduled functions).
+	Paused bool
+	// Priority orders accounts before Config.Strategy does: higher first.
+	Priority int
 }
 
 // Config configures a Proxy. UpstreamURL, Tokens, Keys and Accounts are
@@ -153,10 +159,21 @@ type Config struct {
 	// without a Retry-After. Default 10 s.
 	RateLimitBackoff time.Duration
 
+	// Strategy orders the usable accounts a request may go to (affinity
+	// aside): StrategyHeadroom (""), StrategyFillFirst or
+	// StrategySoonestReset. Account priority orders before it.
+	Strategy string
+
 	// ClaudeModels maps Claude model names on the Messages front to Codex
 	// models and efforts (CODEXGATE_CLAUDE_MODELS). Zero value: the default
 	// mapping by family.
 	ClaudeModels messages.Models
+	// ModelNames resolves aliases (CODEXGATE_MODEL_ALIASES) and effort
+	// suffixes on every front, before ClaudeModels on Messages, and names
+	// the extra entries of GET /v1/models. Nil: no alias; suffixes on the
+	// builtin models, ClaudeModels' targets and the models the backend
+	// lists.
+	ModelNames *models.Resolver
 }
 
 // Defaults of Config.
@@ -192,6 +209,9 @@ func (c *Config) validate() (*url.URL, error) {
 	case c.Accounts == nil:
 		return nil, errors.New("proxy: Accounts is required")
 	}
+	if err := ValidStrategy(c.Strategy); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	u, err := url.Parse(c.UpstreamURL)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: UpstreamURL: %w", err)
@@ -201,6 +221,11 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
+	if c.ModelNames == nil {
+		c.ModelNames, _ = models.ParseAliases("") // an empty spec cannot fail
+		c.ModelNames.Known(c.ClaudeModels.Targets()...)
+	}
+	c.ClaudeModels = c.ClaudeModels.WithNames(c.ModelNames)
 	if c.Transport == nil {
 		c.Transport = NewTransport()
 	}

@@ -27,9 +27,13 @@
 //     events at the relay: responsesFront (body.go) validates and passes
 //     the Responses API through, chatFront (chat.go, shared/wire/chat) and
 //     messagesFront (messages.go, shared/wire/messages; Claude Code)
-//     translate; everything in between is the same path;
-//   - pool.go, affinity.go: the usable account with the most quota headroom,
-//     sticky per conversation, among the key's accounts when it is bound;
+//     translate; everything in between is the same path. Each front
+//     resolves model aliases and effort suffixes (shared/wire/models) as
+//     it translates; models.go lists them in GET /v1/models;
+//   - pool.go, rank.go, affinity.go: the conversation's account while it
+//     is usable, else the first usable (not paused) account by priority
+//     and the routing strategy (most headroom, fill-first, soonest reset),
+//     among the key's accounts when it is bound;
 //   - forward.go, upstream.go: the upstream call with the account's access
 //     token; a 401 forces one refresh through the shared codex.TokenSource
 //     and one replay, 429 and 5xx fail over to the next account — but only

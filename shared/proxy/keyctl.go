@@ -75,7 +75,7 @@ func (c *keyControls) accountSet() accountSet {
 	return c.accounts
 }
 
-// modelFilter is the model list's filter for the key (chat.ModelList):
+// modelFilter is the model list's filter for the key (ModelDoc.Filter):
 // nil when the key may use every model.
 func (c *keyControls) modelFilter() func(string) bool {
 	if c == nil || c.models == nil {

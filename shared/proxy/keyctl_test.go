@@ -120,8 +120,14 @@ func TestProxy_KeyModels_ListFiltered(t *testing.T) {
 			for _, m := range got.Models {
 				slugs = append(slugs, fmt.Sprint(m["slug"]))
 			}
-			if !slices.Equal(ids, tc.want) || !slices.Equal(slugs, tc.want) {
+			// data: the kept models, then their effort-suffixed names only.
+			if !slices.Equal(ids[:min(len(tc.want), len(ids))], tc.want) || !slices.Equal(slugs, tc.want) {
 				t.Errorf("data %v, models %v; want %v in both", ids, slugs, tc.want)
+			}
+			for _, id := range ids[min(len(tc.want), len(ids)):] {
+				if !slices.ContainsFunc(tc.want, func(m string) bool { return strings.HasPrefix(id, m+"-") }) {
+					t.Errorf("data lists %q, which is no kept model's suffixed name", id)
+				}
 			}
 			if tc.models != nil && !strings.Contains(out, `"extra":{"a":1}`) {
 				t.Errorf("the backend's fields of a kept model were lost: %s", out)
@@ -337,5 +343,24 @@ func TestBodyModel(t *testing.T) {
 		if got := bodyModel([]byte(body)); got != want {
 			t.Errorf("bodyModel(%s) = %q, want %q", body, got, want)
 		}
+	}
+}
+
+// TestProxy_KeyModels_CheckedAfterSuffix: a key's allow-list is checked
+// against the model an effort suffix resolved to.
+func TestProxy_KeyModels_CheckedAfterSuffix(t *testing.T) {
+	h, _ := controlledHarness(t, []string{"acct-a"}, KeyInfo{Models: []string{"gpt-5.1-codex"}})
+	body := func(model string) string {
+		return `{"model":"` + model + `","instructions":"x","input":[],"stream":true,"store":false}`
+	}
+	if status, out := read(t, h.do("POST", "/v1/responses", body("gpt-5.1-codex-high"), nil)); status != 200 {
+		t.Fatalf("allowed model with a suffix: %d %s", status, out)
+	}
+	if m, e, _ := upstreamModel(t, h.up.requests()[0]); m != "gpt-5.1-codex" || e != "high" {
+		t.Errorf("upstream %q %q", m, e)
+	}
+	status, out := read(t, h.do("POST", "/v1/responses", body("gpt-5-codex-high"), nil))
+	if status != 403 || openAIError(t, out).Code != "model_not_allowed" || !strings.Contains(out, `\"gpt-5-codex\"`) {
+		t.Errorf("other model with a suffix: %d %s", status, out)
 	}
 }

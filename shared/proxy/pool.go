@@ -195,10 +195,16 @@ func (p *pool) localLocked(name string) *localState {
 	return l
 }
 
+// reasonPaused: an operator paused the account (`codexgate accounts pause`).
+const reasonPaused = "paused"
+
 // blocked says why an account cannot be used now ("" = usable) and until
-// when (zero for reauth).
+// when (zero for reauth and paused).
 func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
 	st := p.stored[name]
+	if st.Paused {
+		return reasonPaused, time.Time{}
+	}
 	l := p.local[name]
 	if st.ReauthRequired || (l != nil && !l.reauthAt.IsZero()) {
 		return "reauth_required", time.Time{}
@@ -220,9 +226,9 @@ func (p *pool) blockedLocked(name string, now time.Time) (string, time.Time) {
 }
 
 // pick chooses the account for the next attempt: the conversation's
-// account while it is usable, else the usable account with the most quota
-// headroom (ties: name order). tried holds the accounts this request already
-// used. When every account left is cooling down after 401s, one request at
+// account while it is usable, else the first usable account in the
+// strategy's order (rank.before: priority, then the strategy, then name).
+// tried holds the accounts this request already used. When every account left is cooling down after 401s, one request at
 // a time probes the one whose cooldown ends first (probe true; the caller
 // calls probeDone): service comes back as soon as the upstream does. With
 // none usable it returns the error for the client. A key bound to accounts
@@ -239,25 +245,25 @@ func (p *pool) pick(session string, tried map[string]bool, allowed accountSet) (
 			}
 		}
 	}
-	best, bestRoom := "", -1.0
+	var best rank
 	for _, n := range p.names {
 		if !allowed.has(n) || !p.usableLocked(n, tried, now) {
 			continue
 		}
-		if room := p.headroomLocked(n, now); room > bestRoom {
-			best, bestRoom = n, room
+		if r := p.rankLocked(n, now); best.name == "" || r.before(best, p.cfg.Strategy) {
+			best = r
 		}
 	}
-	if best == "" {
+	if best.name == "" {
 		if n := p.probeLocked(tried, allowed, now); n != "" {
 			return n, true, nil
 		}
 		return "", false, p.unavailableLocked(now, allowed)
 	}
 	if session != "" {
-		p.aff.set(session, best, now)
+		p.aff.set(session, best.name, now)
 	}
-	return best, false, nil
+	return best.name, false, nil
 }
 
 func (p *pool) usableLocked(n string, tried map[string]bool, now time.Time) bool {
@@ -317,13 +323,16 @@ func (p *pool) probeDone(name string) {
 // retry time when the rest are only rate limited, else errNoAccount.
 func (p *pool) unavailableLocked(now time.Time, allowed accountSet) error {
 	var usage, retry time.Time
-	allUsage, allLimited, listed := true, true, false
+	allUsage, allLimited, active := true, true, false
 	for _, n := range p.names {
 		if !allowed.has(n) {
 			continue
 		}
-		listed = true
 		why, until := p.blockedLocked(n, now)
+		if why == reasonPaused {
+			continue // not in the pool: says nothing of when service returns
+		}
+		active = true
 		switch why {
 		case quota.CooldownUsageLimit:
 			usage = earliest(usage, until)
@@ -336,7 +345,7 @@ func (p *pool) unavailableLocked(now time.Time, allowed accountSet) error {
 		}
 	}
 	switch {
-	case !listed:
+	case !active:
 		return errNoAccount
 	case allUsage:
 		return errUsageLimit(usage)
@@ -363,10 +372,7 @@ func earliest(a, b time.Time) time.Time {
 // window, from the fresher of the stored snapshot and live headers. Unknown
 // quota counts as full headroom.
 func (p *pool) headroomLocked(name string, now time.Time) float64 {
-	q := p.stored[name].Quota
-	if l := p.local[name]; l != nil && l.live.FetchedAt.After(q.FetchedAt) {
-		q = l.live
-	}
+	q := p.quotaLocked(name)
 	used, current := 0.0, 0
 	for _, w := range q.Windows {
 		if w.ResetAt.IsZero() || now.Before(w.ResetAt) {
@@ -378,6 +384,15 @@ func (p *pool) headroomLocked(name string, now time.Time) float64 {
 		used = 100
 	}
 	return 100 - min(used, 100)
+}
+
+// quotaLocked is the fresher of the stored snapshot and live headers.
+func (p *pool) quotaLocked(name string) quota.Snapshot {
+	q := p.stored[name].Quota
+	if l := p.local[name]; l != nil && l.live.FetchedAt.After(q.FetchedAt) {
+		q = l.live
+	}
+	return q
 }
 
 // cooldown keeps every container off the account until until: recorded

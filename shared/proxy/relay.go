@@ -168,7 +168,7 @@ func (p *Proxy) relayRewritten(w http.ResponseWriter, in *inbound, up *upstreamA
 		lg.err = fmt.Errorf("read %s answer: %w", rt.path, errors.Join(err, errTooLarge))
 		return p.writeError(w, errIncomplete)
 	}
-	if out, rerr := rt.rewrite(bytes.TrimSpace(body), in.ctl.modelFilter()); rerr == nil {
+	if out, rerr := rt.rewrite(p, bytes.TrimSpace(body), in.ctl.modelFilter()); rerr == nil {
 		body = out
 	} else {
 		lg.err = rerr

@@ -3,8 +3,6 @@ package proxy
 import (
 	"net/http"
 	"strings"
-
-	"github.com/codexgate/codexgate/shared/wire/chat"
 )
 
 // route is one client-facing endpoint and where it goes upstream.
@@ -24,9 +22,9 @@ type route struct {
 	// front reads the client's body (front.go): every route with a body
 	// has one.
 	front front
-	// rewrite, when set, transforms a 200 JSON answer (front.go); keep,
+	// rewrite, when set, transforms a 200 JSON answer (models.go); keep,
 	// when not nil, is the key's model filter (keyctl.go).
-	rewrite func(doc []byte, keep func(id string) bool) ([]byte, error)
+	rewrite func(p *Proxy, doc []byte, keep func(id string) bool) ([]byte, error)
 }
 
 // routes are the endpoints codexgate serves (docs/DESIGN.md §8.3).
@@ -36,7 +34,7 @@ var routes = []*route{
 	{path: "/v1/responses/compact", method: http.MethodPost, upstream: "/responses/compact", accept: "application/json", hasBody: true,
 		front: responsesFront{}},
 	{path: "/v1/models", method: http.MethodGet, upstream: "/models", accept: "application/json", query: true,
-		rewrite: chat.ModelList},
+		rewrite: (*Proxy).modelList},
 	// API fronts: translated to and from the Responses stream.
 	{path: "/v1/chat/completions", method: http.MethodPost, upstream: "/responses", accept: "text/event-stream", responses: true, hasBody: true,
 		front: chatFront{}},

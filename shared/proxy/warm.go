@@ -8,10 +8,11 @@ import (
 )
 
 // prefetch reads the access token of the account the next request without
-// a session would get (the most headroom), so that a cold container's first
-// request makes no secret read. It never forces a refresh; a token that
-// needs one is refreshed by the request, as before (a Lambda's init
-// deadline is too short for a refresh anyway: the routine refuses it).
+// a session would get (the first by priority and strategy), so that a cold
+// container's first request makes no secret read. It never forces a
+// refresh; a token that needs one is refreshed by the request, as before (a
+// Lambda's init deadline is too short for a refresh anyway: the routine
+// refuses it).
 func (p *Proxy) prefetch(ctx context.Context) {
 	acct, probe, err := p.pool.pick("", nil, nil)
 	if probe {

@@ -10,7 +10,9 @@
 //	                                                          cooldown_until N (epoch ms), cooldown_reason S,
 //	                                                          updated_at S (RFC3339)
 //	registry   pk "accounts"          sk "registry#<account>" account S, updated_at S: the account list
-//	                                                          (Registry; never ListSecrets)
+//	                                                          (Registry; never ListSecrets); the routing
+//	                                                          settings paused BOOL, paused_at S,
+//	                                                          priority N (AccountSettings, optional)
 //	marker     pk "accounts"          sk "registry"           updated_at S: the one-time backfill ran
 //	quota      pk "accounts"          sk "quota#<account>"    account, plan, allowed, limit_reached,
 //	                                                          windows L of {kind, used_percent,

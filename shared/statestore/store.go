@@ -217,12 +217,15 @@ type Snapshot struct {
 	// the one-time backfill from before the registry ran (see Registry).
 	Registered []string
 	Backfilled bool
+	// Settings are the registered accounts' routing settings; an account
+	// with none set is absent (the zero AccountSettings).
+	Settings map[string]AccountSettings
 }
 
 // Load reads every account state, quota snapshot and registry item with one
 // (paginated) Query.
 func (s *Store) Load(ctx context.Context) (Snapshot, error) {
-	snap := Snapshot{States: map[string]AccountState{}, Quotas: map[string]QuotaSnapshot{}}
+	snap := Snapshot{States: map[string]AccountState{}, Quotas: map[string]QuotaSnapshot{}, Settings: map[string]AccountSettings{}}
 	err := s.query(ctx, pkAccounts, func(sk string, item map[string]types.AttributeValue) error {
 		if account, ok := strings.CutPrefix(sk, skState); ok {
 			var it stateItem
@@ -245,6 +248,13 @@ func (s *Store) Load(ctx context.Context) (Snapshot, error) {
 			snap.Quotas[account] = q
 		} else if account, ok := strings.CutPrefix(sk, skRegistry); ok && account != "" {
 			snap.Registered = append(snap.Registered, account)
+			set, err := decodeSettings(item)
+			if err != nil {
+				return fmt.Errorf("decode settings of %q: %w", account, err)
+			}
+			if set != (AccountSettings{}) {
+				snap.Settings[account] = set
+			}
 		} else if sk == skBackfilled {
 			snap.Backfilled = true
 		}

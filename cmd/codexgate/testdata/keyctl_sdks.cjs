@@ -29,7 +29,8 @@ async function main() {
   // The model list holds only the allowed model.
   const ids = [];
   for await (const m of openai.models.list()) ids.push(m.id);
-  assert.deepEqual(ids, ['gpt-5.1-codex'], 'models.list()');
+  // The allowed model, then its effort-suffixed names (routing controls).
+  assert.deepEqual(ids, ['gpt-5.1-codex', 'gpt-5.1-codex-low', 'gpt-5.1-codex-medium', 'gpt-5.1-codex-high'], 'models.list()');
   console.log(`ok models.list: ${ids}`);
 
   const ok = await openai.chat.completions.create({ model: 'gpt-5.1-codex', messages: [{ role: 'user', content: 'hi' }] });

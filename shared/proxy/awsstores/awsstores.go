@@ -95,14 +95,14 @@ type States struct{ Store StateAPI }
 
 var _ proxy.StateStore = States{}
 
-// AccountStates loads every state and quota snapshot in one Query and
-// merges them per account.
+// AccountStates loads every state, quota snapshot and registry item's
+// settings (paused, priority) in one Query and merges them per account.
 func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error) {
 	snap, err := s.Store.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("account states: %w", err)
 	}
-	byName := make(map[string]*proxy.AccountState, len(snap.States)+len(snap.Quotas))
+	byName := make(map[string]*proxy.AccountState, len(snap.States)+len(snap.Quotas)+len(snap.Settings))
 	get := func(name string) *proxy.AccountState {
 		if st := byName[name]; st != nil {
 			return st
@@ -123,6 +123,10 @@ func (s States) AccountStates(ctx context.Context) ([]proxy.AccountState, error)
 		for _, w := range q.Windows {
 			out.Quota.Windows = append(out.Quota.Windows, quota.Window{UsedPercent: w.UsedPercent, ResetAt: w.ResetAt})
 		}
+	}
+	for name, set := range snap.Settings {
+		out := get(name)
+		out.Paused, out.Priority = set.Paused, set.Priority
 	}
 	states := make([]proxy.AccountState, 0, len(byName))
 	for _, st := range byName {

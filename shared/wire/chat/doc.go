@@ -19,6 +19,8 @@
 //     reasoning_content), response_format (text.format) and verbosity map
 //     to their Responses fields; user and prompt_cache_key become
 //     prompt_cache_key;
+//   - a model alias or effort suffix (TranslateNames, shared/wire/models)
+//     sends its model, its effort winning over reasoning_effort;
 //   - sampling and length knobs the backend refuses (temperature, top_p,
 //     max_tokens, max_completion_tokens, penalties, seed, logit_bias, ...)
 //     are dropped; what would change the answer's shape (n > 1, logprobs,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/codexgate/codexgate/shared/wire/models"
 	"github.com/codexgate/codexgate/shared/wire/responses"
 )
 
@@ -13,7 +14,7 @@ type Translated struct {
 	// Body is the Responses request body: "stream": true and "store": false
 	// (the backend accepts nothing else) and non-empty instructions.
 	Body []byte
-	// Model is the client's model, as sent upstream.
+	// Model is the client's model, echoed in the answer.
 	Model string
 	// UpstreamModel is the model Body asks for (what a key's model
 	// allow-list is checked against).
@@ -121,7 +122,13 @@ var emptyParameters = json.RawMessage(`{"type":"object","properties":{}}`)
 // Translate turns a Chat Completions request body into a Responses request
 // body for the Codex backend. A request it cannot serve faithfully is an
 // *Error.
-func Translate(body []byte) (*Translated, error) {
+func Translate(body []byte) (*Translated, error) { return TranslateNames(body, nil) }
+
+// TranslateNames is Translate with the client's model name resolved by
+// names (aliases, effort suffixes; nil: none): a resolved name is sent as
+// its model, and its effort, when it names one, wins over
+// reasoning_effort. The answer still names the client's model.
+func TranslateNames(body []byte, names *models.Resolver) (*Translated, error) {
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
 		e := &Error{Code: CodeInvalidJSON, Message: "The request body is not a valid Chat Completions request: " + jsonProblem(err)}
@@ -152,7 +159,14 @@ func Translate(body []byte) (*Translated, error) {
 		return nil, err
 	}
 	up.ParallelToolCalls = req.ParallelToolCalls
-	up.Reasoning = translateReasoning(req.ReasoningEffort)
+	effort := req.ReasoningEffort
+	if t, ok := names.Resolve(req.Model); ok {
+		up.Model = t.Model
+		if t.Effort != "" {
+			effort = t.Effort
+		}
+	}
+	up.Reasoning = translateReasoning(effort)
 	if up.Text, err = translateFormat(req.ResponseFormat, req.Verbosity); err != nil {
 		return nil, err
 	}

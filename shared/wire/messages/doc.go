@@ -13,7 +13,8 @@
 //     invalid_request_error (honouring it is impossible and ignoring it
 //     would silently change the answer);
 //   - models.go: Claude model names → Codex model and reasoning effort, one
-//     setting (CODEXGATE_CLAUDE_MODELS) with a default by family;
+//     setting (CODEXGATE_CLAUDE_MODELS) with a default by family, after
+//     the aliases and effort suffixes of shared/wire/models (WithNames);
 //   - events.go, scan.go: the upstream's Responses events, skimmed for the
 //     few fields the converter reads;
 //   - stream.go, answer.go: Responses events → Anthropic SSE events

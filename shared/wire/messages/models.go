@@ -4,23 +4,24 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/codexgate/codexgate/shared/wire/models"
 )
 
 // Target is what a client model name runs as on the Codex backend.
-type Target struct {
-	Model  string // Codex model, e.g. gpt-5.1-codex
-	Effort string // reasoning effort: low, medium, high (or whatever the model accepts)
-}
+type Target = models.Target
 
 // Models maps client model names to Codex targets. A key matches a model
 // name that contains it (case-insensitive), so a family word ("opus")
 // covers every dated version; the longest matching key wins, so an exact
 // name overrides its family. The key "*" covers every other name that
 // starts with "claude". Other names pass through unchanged with
-// DefaultEffort, so a client may name a Codex model directly.
+// DefaultEffort, so a client may name a Codex model directly. Names the
+// deployment's aliases or an effort suffix resolve (WithNames) come first.
 type Models struct {
 	keys    []string // longest first
 	targets map[string]Target
+	names   *models.Resolver
 }
 
 // DefaultEffort is the effort of a model name passed through unmapped.
@@ -32,44 +33,49 @@ const DefaultEffort = "medium"
 // any other Claude name ("*") → the full model at medium effort.
 const DefaultModelsSpec = "opus=gpt-5.1-codex:high,sonnet=gpt-5.1-codex:medium,haiku=gpt-5.1-codex-mini:medium,*=gpt-5.1-codex:medium"
 
-// efforts are the reasoning efforts the Responses API knows.
-var efforts = map[string]bool{"none": true, "minimal": true, "low": true, "medium": true, "high": true, "xhigh": true}
-
 // ParseModels parses a mapping "key=model:effort,key=model:effort,…"
-// (":effort" optional, default medium). An empty spec is DefaultModelsSpec.
+// (":effort" optional, default medium; the syntax of models.ParseSpec,
+// shared with CODEXGATE_MODEL_ALIASES). An empty spec is DefaultModelsSpec.
 func ParseModels(spec string) (Models, error) {
 	if strings.TrimSpace(spec) == "" {
 		spec = DefaultModelsSpec
 	}
-	m := Models{targets: map[string]Target{}}
-	for entry := range strings.SplitSeq(spec, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		key, val, ok := strings.Cut(entry, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		model, effort, _ := strings.Cut(strings.TrimSpace(val), ":")
-		if effort == "" {
-			effort = DefaultEffort
-		}
-		switch {
-		case !ok || key == "" || model == "":
-			return Models{}, fmt.Errorf("model mapping %q: want name=model[:effort]", entry)
-		case !efforts[effort]:
-			return Models{}, fmt.Errorf("model mapping %q: unknown effort %q (want low, medium, high, …)", entry, effort)
-		}
-		if _, dup := m.targets[key]; dup {
-			return Models{}, fmt.Errorf("model mapping: %q appears twice", key)
-		}
-		m.targets[key] = Target{Model: model, Effort: effort}
-		m.keys = append(m.keys, key)
+	entries, err := models.ParseSpec(spec, DefaultEffort)
+	if err != nil {
+		return Models{}, err
 	}
-	if len(m.keys) == 0 {
+	if len(entries) == 0 {
 		return Models{}, fmt.Errorf("model mapping %q: no entries", spec)
+	}
+	m := Models{targets: map[string]Target{}}
+	for _, e := range entries {
+		m.targets[e.Key] = e.Target
+		m.keys = append(m.keys, e.Key)
 	}
 	sort.SliceStable(m.keys, func(i, j int) bool { return len(m.keys[i]) > len(m.keys[j]) })
 	return m, nil
+}
+
+// WithNames returns m resolving names through r first (aliases, effort
+// suffixes); m's own mapping applies to the names r passes through.
+func (m Models) WithNames(r *models.Resolver) Models {
+	if m.targets == nil {
+		m = defaultModels
+	}
+	m.names = r
+	return m
+}
+
+// Targets lists the Codex models m maps to.
+func (m Models) Targets() []string {
+	if m.targets == nil {
+		m = defaultModels
+	}
+	out := make([]string, 0, len(m.keys))
+	for _, k := range m.keys {
+		out = append(out, m.targets[k].Model)
+	}
+	return out
 }
 
 // MustParseModels is ParseModels for constant specs; it panics on error.
@@ -86,6 +92,12 @@ func MustParseModels(spec string) Models {
 func (m Models) Resolve(name string) (Target, bool) {
 	if m.targets == nil {
 		m = defaultModels
+	}
+	if t, ok := m.names.Resolve(name); ok {
+		if t.Effort == "" {
+			t.Effort = DefaultEffort
+		}
+		return t, true
 	}
 	lower := strings.ToLower(name)
 	for _, k := range m.keys {

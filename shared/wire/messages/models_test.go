@@ -14,16 +14,16 @@ func TestModels_Resolve(t *testing.T) {
 		want   Target
 		ok     bool
 	}{
-		{"default opus", defaultModels, "claude-opus-4-1-20250805", Target{"gpt-5.1-codex", "high"}, true},
-		{"default sonnet", defaultModels, "claude-sonnet-4-5-20250929", Target{"gpt-5.1-codex", "medium"}, true},
-		{"default haiku", defaultModels, "claude-haiku-4-5-20251001", Target{"gpt-5.1-codex-mini", "medium"}, true},
-		{"default other claude", defaultModels, "claude-3-7-foo", Target{"gpt-5.1-codex", "medium"}, true},
-		{"case-insensitive", defaultModels, "Claude-OPUS-4", Target{"gpt-5.1-codex", "high"}, true},
-		{"codex name passes through", defaultModels, "gpt-5.1-codex-mini", Target{"gpt-5.1-codex-mini", "medium"}, true},
-		{"zero Models is the default", Models{}, "claude-haiku-4-5", Target{"gpt-5.1-codex-mini", "medium"}, true},
-		{"exact name beats family", custom, "claude-sonnet-4-5-20250929", Target{"gpt-5.1-codex", "low"}, true},
-		{"family with default effort", custom, "claude-sonnet-4-6", Target{"gpt-5.1-codex", "medium"}, true},
-		{"custom effort", custom, "claude-opus-4-6", Target{"gpt-5.1-codex-max", "xhigh"}, true},
+		{"default opus", defaultModels, "claude-opus-4-1-20250805", Target{Model: "gpt-5.1-codex", Effort: "high"}, true},
+		{"default sonnet", defaultModels, "claude-sonnet-4-5-20250929", Target{Model: "gpt-5.1-codex", Effort: "medium"}, true},
+		{"default haiku", defaultModels, "claude-haiku-4-5-20251001", Target{Model: "gpt-5.1-codex-mini", Effort: "medium"}, true},
+		{"default other claude", defaultModels, "claude-3-7-foo", Target{Model: "gpt-5.1-codex", Effort: "medium"}, true},
+		{"case-insensitive", defaultModels, "Claude-OPUS-4", Target{Model: "gpt-5.1-codex", Effort: "high"}, true},
+		{"codex name passes through", defaultModels, "gpt-5.1-codex-mini", Target{Model: "gpt-5.1-codex-mini", Effort: "medium"}, true},
+		{"zero Models is the default", Models{}, "claude-haiku-4-5", Target{Model: "gpt-5.1-codex-mini", Effort: "medium"}, true},
+		{"exact name beats family", custom, "claude-sonnet-4-5-20250929", Target{Model: "gpt-5.1-codex", Effort: "low"}, true},
+		{"family with default effort", custom, "claude-sonnet-4-6", Target{Model: "gpt-5.1-codex", Effort: "medium"}, true},
+		{"custom effort", custom, "claude-opus-4-6", Target{Model: "gpt-5.1-codex-max", Effort: "xhigh"}, true},
 		{"unmapped claude refused", custom, "claude-haiku-4-5", Target{}, false},
 	}
 	for _, tc := range tests {
