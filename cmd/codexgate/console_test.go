@@ -154,6 +154,15 @@ func TestConsole_Authorisation(t *testing.T) {
 	}
 	checkNoSecrets(raw)
 
+	// An operator's pause and priority show at the next read.
+	mustSucceed(t, s.run("accounts", "pause", "erin"))
+	mustSucceed(t, s.run("accounts", "priority", "erin", "5"))
+	waitStatus(t, srv.base, admin, func(st console.Status) bool {
+		return st.Accounts[0].Status == console.StatusPaused && st.Accounts[0].Priority == 5
+	})
+	mustSucceed(t, s.run("accounts", "resume", "erin"))
+	waitStatus(t, srv.base, admin, func(st console.Status) bool { return st.Accounts[0].Status == console.StatusOK })
+
 	// A dead login: the refresh routine's event is stored (before the CLI
 	// exits) and shown, and the account needs a re-login.
 	if err := s.sim.RevokeAccount(tok.AccountID); err != nil {

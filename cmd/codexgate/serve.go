@@ -61,6 +61,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Load the account pool now, as a Lambda's init phase does, so the
+	// console shows the account list before the first client request.
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		handler.Warm(wctx) //nolint:errcheck // logged by the pool; retried on demand
+	}()
 	// Usage is summed per counter and written every interval (and at
 	// shutdown), not once per request.
 	fctx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))

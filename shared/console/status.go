@@ -38,10 +38,11 @@ type Deployment struct {
 	AccountsLoadedAt *time.Time `json:"accounts_loaded_at,omitempty"`
 }
 
-// Account statuses. One more (e.g. paused) goes into accountStatus.
+// Account statuses (accountStatus).
 const (
 	StatusOK             = "ok"
 	StatusCoolingDown    = "cooling_down"
+	StatusPaused         = "paused"
 	StatusReauthRequired = "reauth_required"
 	StatusUnreadable     = "unreadable"
 )
@@ -62,6 +63,9 @@ type Account struct {
 	// when its lease item could not be read.
 	RefreshesLeft *int `json:"refreshes_left,omitempty"`
 	RefreshBurst  int  `json:"refresh_burst"`
+	// Priority orders the account before the routing strategy does
+	// (`codexgate accounts priority`); higher first.
+	Priority int `json:"priority"`
 }
 
 // Window is one quota window.
@@ -235,7 +239,9 @@ func (s *Source) account(ctx context.Context, name string, snap statestore.Snaps
 		problem("login of %s: %v", name, loginErr)
 		loginErr = nil // unknown, not unreadable
 	}
-	a.Status, a.Reason, a.Until = accountStatus(state, hasState, loginErr, now)
+	set := snap.Settings[name]
+	a.Priority = set.Priority
+	a.Status, a.Reason, a.Until = accountStatus(state, hasState, set, loginErr, now)
 	if q, ok := snap.Quotas[name]; ok {
 		if q.Plan != "" {
 			a.Plan = q.Plan
@@ -256,14 +262,17 @@ func (s *Source) account(ctx context.Context, name string, snap statestore.Snaps
 
 // accountStatus is the one place an account's status is decided, most
 // urgent first: a dead login needs a person, an unreadable secret a new
-// import, a cooldown only time. loginErr is the error reading the login
+// import, a paused account an operator's resume (it serves nothing, cooling
+// or not), a cooldown only time. loginErr is the error reading the login
 // (ErrInvalidAuthFile or ErrAccountNotFound), nil when it was read.
-func accountStatus(st statestore.AccountState, hasState bool, loginErr error, now time.Time) (status, reason string, until *time.Time) {
+func accountStatus(st statestore.AccountState, hasState bool, set statestore.AccountSettings, loginErr error, now time.Time) (status, reason string, until *time.Time) {
 	switch {
 	case hasState && st.Status == statestore.StatusReauthRequired:
 		return StatusReauthRequired, st.Reason, nil
 	case loginErr != nil:
 		return StatusUnreadable, loginErr.Error(), nil
+	case set.Paused:
+		return StatusPaused, "", nil
 	case hasState && st.CooldownUntil.After(now):
 		return StatusCoolingDown, st.CooldownReason, timePtr(st.CooldownUntil)
 	}

@@ -18,19 +18,23 @@ func TestAccountStatus(t *testing.T) {
 		name     string
 		st       statestore.AccountState
 		has      bool
+		set      statestore.AccountSettings
 		loginErr error
 		want     string
 		reason   string
 		until    bool
 	}{
-		{"no state", statestore.AccountState{}, false, nil, StatusOK, "", false},
-		{"ok", statestore.AccountState{Status: statestore.StatusOK}, true, nil, StatusOK, "", false},
-		{"cooldown", statestore.AccountState{CooldownUntil: later, CooldownReason: "usage_limit_reached"}, true, nil, StatusCoolingDown, "usage_limit_reached", true},
-		{"cooldown over", statestore.AccountState{CooldownUntil: now.Add(-time.Second)}, true, nil, StatusOK, "", false},
-		{"reauth outranks all", statestore.AccountState{Status: statestore.StatusReauthRequired, Reason: "refresh_token_reused", CooldownUntil: later}, true, unreadable, StatusReauthRequired, "refresh_token_reused", false},
-		{"unreadable outranks cooldown", statestore.AccountState{CooldownUntil: later}, true, unreadable, StatusUnreadable, unreadable.Error(), false},
+		{"no state", statestore.AccountState{}, false, statestore.AccountSettings{}, nil, StatusOK, "", false},
+		{"ok", statestore.AccountState{Status: statestore.StatusOK}, true, statestore.AccountSettings{}, nil, StatusOK, "", false},
+		{"cooldown", statestore.AccountState{CooldownUntil: later, CooldownReason: "usage_limit_reached"}, true, statestore.AccountSettings{}, nil, StatusCoolingDown, "usage_limit_reached", true},
+		{"cooldown over", statestore.AccountState{CooldownUntil: now.Add(-time.Second)}, true, statestore.AccountSettings{}, nil, StatusOK, "", false},
+		{"reauth outranks all", statestore.AccountState{Status: statestore.StatusReauthRequired, Reason: "refresh_token_reused", CooldownUntil: later}, true, statestore.AccountSettings{}, unreadable, StatusReauthRequired, "refresh_token_reused", false},
+		{"paused", statestore.AccountState{}, false, statestore.AccountSettings{Paused: true}, nil, StatusPaused, "", false},
+		{"paused outranks cooldown", statestore.AccountState{CooldownUntil: later}, true, statestore.AccountSettings{Paused: true}, nil, StatusPaused, "", false},
+		{"reauth outranks paused", statestore.AccountState{Status: statestore.StatusReauthRequired, Reason: "refresh_token_reused"}, true, statestore.AccountSettings{Paused: true}, nil, StatusReauthRequired, "refresh_token_reused", false},
+		{"unreadable outranks cooldown", statestore.AccountState{CooldownUntil: later}, true, statestore.AccountSettings{}, unreadable, StatusUnreadable, unreadable.Error(), false},
 	} {
-		status, reason, until := accountStatus(c.st, c.has, c.loginErr, now)
+		status, reason, until := accountStatus(c.st, c.has, c.set, c.loginErr, now)
 		if status != c.want || reason != c.reason || (until != nil) != c.until {
 			t.Errorf("%s: got %s %q %v, want %s %q until %v", c.name, status, reason, until, c.want, c.reason, c.until)
 		}
