@@ -46,6 +46,8 @@ var ProxyMemory = MemoryDecision{
 			Slowest: map[int]time.Duration{128: 451933 * time.Microsecond, 256: 188590 * time.Microsecond, 512: 69615 * time.Microsecond, 1024: 85844 * time.Microsecond}, Recommended: 256},
 		{Date: "2026-12 (issue 27)", Where: "`make bench` re-run on an idle machine",
 			Slowest: map[int]time.Duration{128: 262 * time.Millisecond}, Recommended: 128},
+		{Date: "2026-12-07", Where: "`make bench`, docs/BENCHMARKS.md (tests running beside it)",
+			Slowest: map[int]time.Duration{128: 181376 * time.Microsecond, 256: 84774 * time.Microsecond, 512: 42905 * time.Microsecond, 1024: 42832 * time.Microsecond}, Recommended: 128},
 	},
 }
 
