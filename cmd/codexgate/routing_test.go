@@ -171,12 +171,7 @@ const c = new OpenAI({ baseURL: process.env.CODEXGATE_BASE_URL, apiKey: process.
 		t.Helper()
 		cmd := exec.CommandContext(ctx, node, "-e", script)
 		cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "CODEXGATE_BASE_URL="+srv.base+"/v1", "CODEXGATE_API_KEY="+key, "MODEL="+model)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("node: %v\n%s\nserve:\n%s", err, stderr.String(), srv.logs)
-		}
+		out := nodeOutput(t, srv, cmd)
 		var r struct {
 			IDs     []string
 			Content string
