@@ -75,14 +75,7 @@ func (s *Store) RecordEvent(ctx context.Context, e Event, retention time.Duratio
 	}
 	// Time first (newest last), then what tells two events of one instant apart.
 	sk := at + "#" + e.Kind + "#" + strconv.Quote(e.Account)
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pkEvents, sk),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if err != nil {
+	if err := s.updateItem(ctx, key(pkEvents, sk), expr); err != nil {
 		return fmt.Errorf("record event %s of %q: %w", e.Kind, e.Account, err)
 	}
 	return nil

@@ -6,10 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -35,14 +31,8 @@ func TestStore_Events(t *testing.T) {
 		got[1].Account != "b" || len(got[1].Reason) != 200 {
 		t.Fatalf("RecentEvents(2) = %+v", got)
 	}
-	out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(e.table), KeyConditionExpression: aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "events"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range out.Items {
-		ttl, _ := it["ttl"].(*types.AttributeValueMemberN)
-		if ttl == nil || ttl.Value == "" {
+	for _, it := range e.partition(t, "events") {
+		if attrN(it, "ttl") == "" {
 			t.Errorf("event item without ttl: %v", it)
 		}
 	}

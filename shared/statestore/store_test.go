@@ -43,6 +43,36 @@ func (e *env) load(t *testing.T) statestore.Snapshot {
 	return snap
 }
 
+// partition reads the raw items of partition pk.
+func (e *env) partition(t *testing.T, pk string) []map[string]types.AttributeValue {
+	t.Helper()
+	out, err := e.ddb.Query(context.Background(), &dynamodb.QueryInput{
+		TableName:                 aws.String(e.table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+	})
+	if err != nil {
+		t.Fatalf("query partition %s: %v", pk, err)
+	}
+	return out.Items
+}
+
+// attrS and attrN are a raw item's string and number attribute ("" when
+// absent or of the other type).
+func attrS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func attrN(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		return v.Value
+	}
+	return ""
+}
+
 func TestStore_AccountState(t *testing.T) {
 	until := t0.Add(30 * time.Minute)
 	tests := []struct {
