@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // Refresh-protocol event kinds (codex.Events), as stored and shown.
@@ -124,17 +125,7 @@ var _ codex.Events = (*EventLog)(nil)
 
 // Wait waits for the writes in flight, or until ctx ends.
 func (l *EventLog) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		l.writes.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return metering.WaitGroup(ctx, &l.writes)
 }
 
 // RotatedTokenNotStored records EventRotatedTokenNotStored.

@@ -2,10 +2,12 @@ package statestore_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -32,7 +34,7 @@ func TestStore_Events(t *testing.T) {
 		t.Fatalf("RecentEvents(2) = %+v", got)
 	}
 	for _, it := range e.partition(t, "events") {
-		if attrN(it, "ttl") == "" {
+		if _, err := strconv.ParseInt(testsupport.Num(it, "ttl"), 10, 64); err != nil {
 			t.Errorf("event item without ttl: %v", it)
 		}
 	}

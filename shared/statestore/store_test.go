@@ -57,22 +57,6 @@ func (e *env) partition(t *testing.T, pk string) []map[string]types.AttributeVal
 	return out.Items
 }
 
-// attrS and attrN are a raw item's string and number attribute ("" when
-// absent or of the other type).
-func attrS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func attrN(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
-		return v.Value
-	}
-	return ""
-}
-
 func TestStore_AccountState(t *testing.T) {
 	until := t0.Add(30 * time.Minute)
 	tests := []struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -108,7 +109,7 @@ func TestStore_AddUsage_DaysAndTTL(t *testing.T) {
 		if len(items) != 1 {
 			t.Fatalf("%s: %d items, want 1", day, len(items))
 		}
-		if ttl, want := attrN(items[0], "ttl"), strconv.FormatInt(end.Add(7*24*time.Hour).Unix(), 10); ttl != want {
+		if ttl, want := testsupport.Num(items[0], "ttl"), strconv.FormatInt(end.Add(7*24*time.Hour).Unix(), 10); ttl != want {
 			t.Errorf("%s: ttl %q, want %s", day, ttl, want)
 		}
 	}
@@ -236,7 +237,7 @@ func TestStore_Usage_ShardedByKeyWithLegacy(t *testing.T) {
 		if len(items) != 1 {
 			t.Fatalf("partition %s: %d items, want 1", tc.pk, len(items))
 		}
-		if k := attrS(items[0], "key"); k != tc.key {
+		if k := testsupport.Str(items[0], "key"); k != tc.key {
 			t.Errorf("partition %s holds key %q, want %s", tc.pk, k, tc.key)
 		}
 	}
