@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -62,9 +61,7 @@ func TestKeys_Controls(t *testing.T) {
 
 	srv := s.startServe()
 	status := func(path, body string) (int, http.Header, string) {
-		resp := post(t, srv.base+path, key, body)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := postRead(t, srv.base+path, key, body)
 		return resp.StatusCode, resp.Header, string(b)
 	}
 	if code, _, body := status("/v1/responses", responsesBody); code != http.StatusOK {
