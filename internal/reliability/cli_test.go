@@ -83,11 +83,5 @@ func buildCLI(t *testing.T) (string, error) {
 // cliEnv is the environment of a CLI process in w: this process's, without
 // its CODEXGATE_ settings (the stack's URL kept), plus w's.
 func cliEnv(w *simworld.World) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, w.ContainerEnv()...)
+	return append(testsupport.Environ(), w.ContainerEnv()...)
 }
