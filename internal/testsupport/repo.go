@@ -44,6 +44,21 @@ func GoBuild(t testing.TB, pkg string, flags ...string) (string, error) {
 	return bin, nil
 }
 
+// WriteRepoFile writes data to path, relative to the repository root unless
+// it is absolute (a generated document, a screenshot), and logs where; a
+// failed write fails the test but lets it go on.
+func WriteRepoFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(RepoRoot(t), path)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Error(err)
+		return
+	}
+	t.Logf("wrote %s", path)
+}
+
 // Functions lists the Lambda functions: one directory each under
 // root/functions (as the Makefile builds them), sorted.
 func Functions(root string) ([]string, error) {
