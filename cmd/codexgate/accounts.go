@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -141,10 +140,7 @@ func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
 			"`codexgate accounts remove NAME --help` tells how to remove an account; `accounts pause`,\n"+
 			"`resume` and `priority` (each with --help) set how proxies route to it.")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := c.m.loadApp(ctx, quiet)
+	a, err := c.m.parseThenLoad(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -157,9 +153,7 @@ func (c *AccountsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(c.m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return c.m.printJSON(rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(c.m.Stdout, "no accounts yet: add one with `codexgate login --account NAME` or `codexgate import --account NAME --auth-file ~/.codex/auth.json`")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,9 +19,7 @@ func TestServe_BodyLimit(t *testing.T) {
 		{"/v1/chat/completions", `{"model":"gpt-5.1-codex","messages":[{"role":"user","content":"` + pad + `"}]}`},
 		{"/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"` + pad + `"}]}`},
 	} {
-		resp := post(t, srv.base+tc.path, key, tc.body)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := postRead(t, srv.base+tc.path, key, tc.body)
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("%s: %d %.300s, want 413", tc.path, resp.StatusCode, b)
 			continue

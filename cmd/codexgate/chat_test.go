@@ -89,12 +89,7 @@ func TestServe_Chat_NodeSDK(t *testing.T) {
 	defer cancel()
 	cmd := nodeScript(ctx, node, modules,
 		append(os.Environ(), "CODEXGATE_BASE_URL="+srv.base+"/v1", "CODEXGATE_API_KEY="+key), "openai-node-chat.cjs")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s\nserve:\n%s", err, stderr.String(), srv.logs)
-	}
+	out := nodeOutput(t, srv, cmd)
 	var r struct {
 		Stream struct {
 			Content, Finish, FirstRole string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -176,6 +177,13 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// printJSON writes v to stdout as indented JSON (a listing's --json).
+func (m *Main) printJSON(v any) error {
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // flagSet is a stdlib FlagSet that reports parse errors as usage errors and
 // prints --help to stdout.
 type flagSet struct {
@@ -195,6 +203,18 @@ func newFlagSet(m *Main, cmd, usage, about string) *flagSet {
 // parse parses args; it returns flag.ErrHelp after printing help, and a
 // usageError for a bad flag or a stray argument.
 func (f *flagSet) parse(args []string) error {
+	if err := f.parseFlags(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return usagef(f.cmd, "unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+// parseFlags parses the flags of args up to the first other argument, with
+// parse's errors.
+func (f *flagSet) parseFlags(args []string) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.printHelp()
@@ -202,10 +222,23 @@ func (f *flagSet) parse(args []string) error {
 		}
 		return usagef(f.cmd, "%v", err)
 	}
-	if f.NArg() > 0 {
-		return usagef(f.cmd, "unexpected argument %q", f.Arg(0))
-	}
 	return nil
+}
+
+// positional returns args as positional arguments, or flag.ErrHelp after
+// printing help for -h/--help. It parses no flags, so that a negative N
+// is a number.
+func (f *flagSet) positional(args []string, want int) ([]string, error) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			f.printHelp()
+			return nil, flag.ErrHelp
+		}
+	}
+	if len(args) != want {
+		return nil, usagef(f.cmd, "want %d argument(s), got %d", want, len(args))
+	}
+	return args, nil
 }
 
 func (f *flagSet) printHelp() {

@@ -100,6 +100,19 @@ func clientEnv(home string, extra ...string) []string {
 	}, extra...)
 }
 
+// nodeOutput runs a Node SDK script against srv and returns its stdout;
+// when it fails, t fails with its stderr and what serve logged.
+func nodeOutput(t *testing.T, srv *server, cmd *exec.Cmd) []byte {
+	t.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s\nserve:\n%s", err, stderr.String(), srv.logs)
+	}
+	return out
+}
+
 // mustAnswer runs a real client CLI (see runClient) against srv and fails
 // the test, showing what the client and serve printed, unless it printed
 // the simulator's answer. what names the command in messages.

@@ -37,6 +37,38 @@ wire_api = "responses"
 `
 }
 
+// codexClient is the Codex CLI configured as a user would, for one test:
+// its own HOME, CODEX_HOME (HOME/.codex) holding config.toml, and a working
+// directory.
+type codexClient struct{ bin, home, codexHome, workdir string }
+
+func newCodexClient(t *testing.T, bin, config string) *codexClient {
+	t.Helper()
+	c := &codexClient{bin: bin}
+	c.home, c.workdir = clientDirs(t)
+	c.codexHome = filepath.Join(c.home, ".codex")
+	if err := os.MkdirAll(c.codexHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.codexHome, "config.toml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// command is `codex exec "say hi"` with key, and with -m model unless
+// model is "" (the config's).
+func (c *codexClient) command(ctx context.Context, key, model string) *exec.Cmd {
+	args := []string{"exec", "--skip-git-repo-check", "--ephemeral", "--sandbox", "read-only", "--color", "never"}
+	if model != "" {
+		args = append(args, "-m", model)
+	}
+	cmd := exec.CommandContext(ctx, c.bin, append(args, "say hi")...)
+	cmd.Dir = c.workdir
+	cmd.Env = clientEnv(c.home, "CODEX_HOME="+c.codexHome, "CODEXGATE_API_KEY="+key)
+	return cmd
+}
+
 // TestCodexCLI_E2E is issue 5's done-when: the real Codex CLI, configured as
 // a user would, talks to `codexgate serve`, which talks to the simulator.
 // After the simulator invalidates the access token, a second run still
@@ -45,24 +77,13 @@ wire_api = "responses"
 func TestCodexCLI_E2E(t *testing.T) {
 	codex := codexBinary(t)
 	s, srv, key, tok := serveOneAccount(t, "codex-e2e", "codex-cli")
-	home, workdir := clientDirs(t)
-	codexHome := filepath.Join(home, ".codex")
-	if err := os.MkdirAll(codexHome, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(codexHome, "config.toml"), []byte(codexConfig(srv.base)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := newCodexClient(t, codex, codexConfig(srv.base))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	exec1 := func(label string) {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, codex, "exec", "--skip-git-repo-check", "--ephemeral",
-			"--sandbox", "read-only", "--color", "never", "say hi")
-		cmd.Dir = workdir
-		cmd.Env = clientEnv(home, "CODEX_HOME="+codexHome, "CODEXGATE_API_KEY="+key)
-		s.mustAnswer(ctx, srv, label, "codex exec", cmd)
+		s.mustAnswer(ctx, srv, label, "codex exec", c.command(ctx, key, ""))
 	}
 
 	exec1("first run")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,10 +24,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not installed (CI=true): run `make tools`")
-	}
-	t.Skip("chromium not installed: run `make tools`")
+	missingClient(t, "chromium not installed: run `make tools`")
 	return ""
 }
 
@@ -169,11 +165,5 @@ func browserRun[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) 
 // repository root).
 func screenshot(t *testing.T, ctx context.Context, out string) {
 	t.Helper()
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(testsupport.RepoRoot(t), out)
-	}
-	if err := os.WriteFile(out, browserRun(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", out)
+	testsupport.WriteRepoFile(t, out, browserRun(t, ctx, chromedp.FullScreenshot(100)))
 }

@@ -59,6 +59,16 @@ func wantStatuses(t *testing.T, r result, want map[string]string) {
 	}
 }
 
+// wantStdout fails t for each of want that r's stdout lacks.
+func wantStdout(t *testing.T, r result, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}
+
 // healthy sets up one working account, a key and a running server.
 func healthy(t *testing.T) (*stack, *server, string, openaisim.Tokens) {
 	t.Helper()
@@ -72,11 +82,7 @@ func TestDoctor_Healthy_AllPass(t *testing.T) {
 		t.Fatalf("doctor on a healthy setup: %s", r)
 	}
 	wantStatuses(t, r, nil)
-	for _, want := range []string{"verdict: all 6 checks passed", "dave: ok; last refresh", "streamed turn with gpt-5.1-codex completed"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, "verdict: all 6 checks passed", "dave: ok; last refresh", "streamed turn with gpt-5.1-codex completed")
 	if strings.Contains(r.stdout, "fix:") {
 		t.Errorf("a healthy setup got a fix:\n%s", r.stdout)
 	}
@@ -94,20 +100,14 @@ func TestDoctor_BadKey_FailsWithFix(t *testing.T) {
 	r := s.doctor(wrong, nil, "--url", srv.base+"/v1")
 	mustFail(t, r, 1, "checks did not pass: models, turn")
 	wantStatuses(t, r, map[string]string{"models": "FAIL", "turn": "SKIP"})
-	for _, want := range []string{"HTTP 401", "fix: the key is unknown or revoked", "codexgate keys create"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, "HTTP 401", "fix: the key is unknown or revoked", "codexgate keys create")
 	noSecrets(t, r, wrong, key)
 
 	// No key at all: said plainly, and the API checks are not run.
 	r = s.doctor("", nil, "--url", srv.base+"/v1")
 	mustFail(t, r, 1, "key, models, turn")
 	wantStatuses(t, r, map[string]string{"key": "FAIL", "models": "SKIP", "turn": "SKIP"})
-	if !strings.Contains(r.stdout, "CODEXGATE_API_KEY is not set") {
-		t.Errorf("output:\n%s", r.stdout)
-	}
+	wantStdout(t, r, "CODEXGATE_API_KEY is not set")
 }
 
 // TestDoctor_AccountNeedsReLogin: one dead login among two fails the
@@ -125,11 +125,7 @@ func TestDoctor_AccountNeedsReLogin(t *testing.T) {
 	r := s.doctor(key, nil, "--url", srv.base+"/v1")
 	mustFail(t, r, 1, "checks did not pass: accounts")
 	wantStatuses(t, r, map[string]string{"accounts": "FAIL"})
-	for _, want := range []string{"2 accounts, 1 ok", "erin: re-login needed (", "dave: ok", "fix: log in again: `codexgate login --account erin`"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, "2 accounts, 1 ok", "erin: re-login needed (", "dave: ok", "fix: log in again: `codexgate login --account erin`")
 	noSecrets(t, r, key, tok.RefreshToken, tok.AccessToken)
 }
 
@@ -139,11 +135,7 @@ func TestDoctor_MissingTable(t *testing.T) {
 	r := s.doctor(key, map[string]string{"CODEXGATE_TABLE": missing}, "--url", srv.base+"/v1")
 	mustFail(t, r, 1, "checks did not pass: table, accounts")
 	wantStatuses(t, r, map[string]string{"table": "FAIL", "accounts": "FAIL"})
-	for _, want := range []string{fmt.Sprintf("table %q (CODEXGATE_TABLE) does not exist", missing), "EXISTING_TABLE"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, fmt.Sprintf("table %q (CODEXGATE_TABLE) does not exist", missing), "EXISTING_TABLE")
 }
 
 // TestDoctor_StackOutputs: without --url, the endpoint and the table come
@@ -152,19 +144,7 @@ func TestDoctor_MissingTable(t *testing.T) {
 func TestDoctor_StackOutputs(t *testing.T) {
 	s, srv, key, _ := healthy(t)
 	name := testsupport.UniqueName(t, "stack")
-	// A stand-in for the deployed stack: its outputs, and a resource under
-	// each logical id doctor looks for.
-	resources := map[string]any{}
-	for _, id := range stackSchedules {
-		resources[id] = map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
-			"Name": testsupport.UniqueName(t, id), "ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}}
-	}
-	// moto's CloudFormation lists no AWS::CloudWatch::Alarm resources: an
-	// SNS topic stands in under each alarm's id (doctor checks ids and
-	// states, not types).
-	for _, id := range stackAlarms {
-		resources[id] = map[string]any{"Type": "AWS::SNS::Topic"}
-	}
+	resources := stackResources(t)
 	// The alarm topic, with an e-mail subscription (moto confirms every
 	// subscription at once).
 	topic := s.alarmTopic("ops@example.com")
@@ -184,12 +164,8 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	if got := statusOf(t, r, "alarms"); got != "PASS" {
 		t.Errorf("alarms check = %s\n%s", got, r)
 	}
-	for _, want := range []string{srv.base + "/v1 (stack " + name, s.table + " (stack output TableName)", "2 schedules, 10 alarms",
-		"alarm topic " + topic[strings.LastIndex(topic, ":")+1:] + ": 1 confirmed subscription(s) (email)"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, srv.base+"/v1 (stack "+name, s.table+" (stack output TableName)", "2 schedules, 10 alarms",
+		"alarm topic "+topic[strings.LastIndex(topic, ":")+1:]+": 1 confirmed subscription(s) (email)")
 
 	// A stack without its keep-alive schedule and one alarm: named, with
 	// the fix.
@@ -199,17 +175,13 @@ func TestDoctor_StackOutputs(t *testing.T) {
 	createStack(partial, resources)
 	r = s.doctor(key, nil, "--stack", partial)
 	mustFail(t, r, 1, "checks did not pass: stack")
-	if !strings.Contains(r.stdout, "lacks RefreshFunctionSchedule, ThrottlesAlarm") || !strings.Contains(r.stdout, "fix: deploy the current template with `make deploy`") {
-		t.Errorf("output:\n%s", r.stdout)
-	}
+	wantStdout(t, r, "lacks RefreshFunctionSchedule, ThrottlesAlarm", "fix: deploy the current template with `make deploy`")
 
 	// A stack that does not exist: a clear failure, and what to do.
 	r = s.doctor(key, nil, "--stack", name+"-nope")
 	mustFail(t, r, 1, "endpoint")
 	wantStatuses(t, r, map[string]string{"endpoint": "FAIL", "models": "SKIP", "turn": "SKIP"})
-	if !strings.Contains(r.stdout, "fix: deploy with `make deploy`, or pass --stack NAME") {
-		t.Errorf("output:\n%s", r.stdout)
-	}
+	wantStdout(t, r, "fix: deploy with `make deploy`, or pass --stack NAME")
 }
 
 // TestDoctor_CoolingDownAndQuota: an account cooling down is reported with
@@ -234,11 +206,7 @@ func TestDoctor_CoolingDownAndQuota(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("a cooling-down account fails the verdict: %s", r)
 	}
-	for _, want := range []string{"2 accounts, 1 ok, 1 cooling down", "fay: cooling down for ", "(usage_limit_reached)", "dave: ok; last refresh", "5h 42%, week 7% used"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantStdout(t, r, "2 accounts, 1 ok, 1 cooling down", "fay: cooling down for ", "(usage_limit_reached)", "dave: ok; last refresh", "5h 42%, week 7% used")
 }
 
 // createStack creates a stand-in for a deployed stack in moto: resources
@@ -281,13 +249,11 @@ func (s *stack) alarmTopic(emails ...string) string {
 	return aws.ToString(out.TopicArn)
 }
 
-// TestDoctor_AlarmTopic_NobodySubscribed: against moto, a stack whose alarm
-// topic has no subscription, a topic that does not exist, and a stack
-// without an AlarmTopicArn output each fail the alarms check (and only it)
-// with what to do. A subscription pending confirmation cannot be made in
-// moto (it confirms at once): TestCheckAlarmTopic covers it.
-func TestDoctor_AlarmTopic_NobodySubscribed(t *testing.T) {
-	s, srv, key, _ := healthy(t)
+// stackResources stands in for the deployed stack's resources: one under
+// each logical id doctor looks for. moto's CloudFormation lists no
+// AWS::CloudWatch::Alarm resources: an SNS topic stands in under each
+// alarm's id (doctor checks ids and states, not types).
+func stackResources(t *testing.T) map[string]any {
 	resources := map[string]any{}
 	for _, id := range stackSchedules {
 		resources[id] = map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
@@ -296,6 +262,17 @@ func TestDoctor_AlarmTopic_NobodySubscribed(t *testing.T) {
 	for _, id := range stackAlarms {
 		resources[id] = map[string]any{"Type": "AWS::SNS::Topic"}
 	}
+	return resources
+}
+
+// TestDoctor_AlarmTopic_NobodySubscribed: against moto, a stack whose alarm
+// topic has no subscription, a topic that does not exist, and a stack
+// without an AlarmTopicArn output each fail the alarms check (and only it)
+// with what to do. A subscription pending confirmation cannot be made in
+// moto (it confirms at once): TestCheckAlarmTopic covers it.
+func TestDoctor_AlarmTopic_NobodySubscribed(t *testing.T) {
+	s, srv, key, _ := healthy(t)
+	resources := stackResources(t)
 	outputs := func(topic string) map[string]string {
 		o := map[string]string{"ApiUrl": srv.base + "/v1", "TableName": s.table}
 		if topic != "" {
@@ -323,11 +300,7 @@ func TestDoctor_AlarmTopic_NobodySubscribed(t *testing.T) {
 			if got := statusOf(t, r, "alarms"); got != "FAIL" {
 				t.Errorf("alarms = %s", got)
 			}
-			for _, want := range tc.want {
-				if !strings.Contains(r.stdout, want) {
-					t.Errorf("output lacks %q:\n%s", want, r.stdout)
-				}
-			}
+			wantStdout(t, r, tc.want...)
 		})
 	}
 }

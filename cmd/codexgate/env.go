@@ -43,6 +43,15 @@ func (m *Main) loadApp(ctx context.Context, level slog.Level) (*app.App, error) 
 	return a, nil
 }
 
+// parseThenLoad parses a command's flags, then loads the app quietly: the
+// start of a command that reads the table and has nothing to check first.
+func (m *Main) parseThenLoad(ctx context.Context, fs *flagSet, args []string) (*app.App, error) {
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	return m.loadApp(ctx, quiet)
+}
+
 // accountName is what an account may be called: it becomes the last part of
 // a secret name and a table key, and appears in tables and logs.
 var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

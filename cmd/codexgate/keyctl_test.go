@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +13,6 @@ import (
 	"time"
 
 	"github.com/codexgate/codexgate/internal/openaisim"
-	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // TestKeys_Controls: keys create/update/list with --models, --accounts and
@@ -65,9 +61,7 @@ func TestKeys_Controls(t *testing.T) {
 
 	srv := s.startServe()
 	status := func(path, body string) (int, http.Header, string) {
-		resp := post(t, srv.base+path, key, body)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := postRead(t, srv.base+path, key, body)
 		return resp.StatusCode, resp.Header, string(b)
 	}
 	if code, _, body := status("/v1/responses", responsesBody); code != http.StatusOK {
@@ -151,12 +145,10 @@ func TestKeyControls_Clients(t *testing.T) {
 	t.Run("sdks", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		script := filepath.Join(testsupport.RepoRoot(t), "cmd", "codexgate", "testdata", "keyctl_sdks.cjs")
-		cmd := exec.CommandContext(ctx, node, script)
-		cmd.Env = []string{
-			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + openaiModules + ":" + anthropicModules,
+		cmd := nodeScript(ctx, node, openaiModules+":"+anthropicModules, []string{
+			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 			"CODEXGATE_URL=" + srv.base, "CODEXGATE_API_KEY=" + key, "WANT_ANSWER=" + openaisim.DefaultAnswer,
-		}
+		}, "keyctl_sdks.cjs")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v\n%s\nserve:\n%s", err, out, srv.logs)
@@ -165,30 +157,11 @@ func TestKeyControls_Clients(t *testing.T) {
 	})
 
 	t.Run("codex", func(t *testing.T) {
-		home := t.TempDir()
-		codexHome := filepath.Join(home, ".codex")
-		workdir := filepath.Join(home, "work")
-		for _, d := range []string{codexHome, workdir} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(codexHome, "config.toml"), []byte(codexConfig(srv.base)), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		c := newCodexClient(t, codex, codexConfig(srv.base))
 		run := func(model string) (string, string, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, codex, "exec", "--skip-git-repo-check", "--ephemeral",
-				"--sandbox", "read-only", "--color", "never", "-m", model, "say hi")
-			cmd.Dir = workdir
-			cmd.Env = []string{
-				"PATH=" + os.Getenv("PATH"), "HOME=" + home, "CODEX_HOME=" + codexHome,
-				"CODEXGATE_API_KEY=" + key, "TMPDIR=" + os.TempDir(),
-				"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
-				"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
-			}
-			out, errb, err := runClient(ctx, cmd)
+			out, errb, err := runClient(ctx, c.command(ctx, key, model))
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				t.Fatalf("codex exec -m %s timed out\nstderr:\n%s\nserve:\n%s", model, errb, srv.logs)
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -237,10 +236,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 			"only), creation time, revocation, budgets and routing controls (models, accounts, max\n"+
 			"concurrent; - for none).")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := c.m.loadApp(ctx, quiet)
+	a, err := c.m.parseThenLoad(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -254,9 +250,7 @@ func (c *KeysCommand) list(ctx context.Context, args []string) error {
 			Models: nonNil(k.Models), Accounts: nonNil(k.Accounts), MaxConcurrent: k.MaxConcurrent, Admin: k.Admin})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(c.m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return c.m.printJSON(rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(c.m.Stdout, "no keys yet: create one with `codexgate keys create --name N`")

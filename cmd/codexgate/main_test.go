@@ -88,12 +88,7 @@ func newStack(t *testing.T, opts openaisim.Options) *stack {
 // cliEnv is the test process's environment without CODEXGATE_* settings,
 // plus set.
 func cliEnv(set map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
-			env = append(env, kv)
-		}
-	}
+	env := testsupport.Environ()
 	for k, v := range set {
 		env = append(env, k+"="+v)
 	}

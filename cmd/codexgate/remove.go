@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -29,12 +28,8 @@ func (c *AccountsCommand) remove(ctx context.Context, args []string) error {
 	days := fs.Int("recovery-days", 30, "days (7 to 30) before Secrets Manager deletes the secret for good")
 	var names []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.printHelp()
-				return flag.ErrHelp
-			}
-			return usagef(fs.cmd, "%v", err)
+		if err := fs.parseFlags(rest); err != nil {
+			return err
 		}
 		if fs.NArg() == 0 {
 			break

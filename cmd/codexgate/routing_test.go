@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -171,12 +170,7 @@ const c = new OpenAI({ baseURL: process.env.CODEXGATE_BASE_URL, apiKey: process.
 		t.Helper()
 		cmd := exec.CommandContext(ctx, node, "-e", script)
 		cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "CODEXGATE_BASE_URL="+srv.base+"/v1", "CODEXGATE_API_KEY="+key, "MODEL="+model)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("node: %v\n%s\nserve:\n%s", err, stderr.String(), srv.logs)
-		}
+		out := nodeOutput(t, srv, cmd)
 		var r struct {
 			IDs     []string
 			Content string
@@ -216,23 +210,10 @@ func TestCodexCLI_EffortSuffix(t *testing.T) {
 	mustSucceed(t, s.run("import", "--account", "sfx", "--auth-file", file))
 	key := s.createKey("codex-cli")
 	srv := s.startServe()
-	home := t.TempDir()
-	codexHome := filepath.Join(home, ".codex")
-	if err := os.MkdirAll(codexHome, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(codexConfig(srv.base), `model = "gpt-5.1-codex"`, `model = "gpt-5.1-codex-xhigh"`, 1)
-	if err := os.WriteFile(filepath.Join(codexHome, "config.toml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := newCodexClient(t, codex, strings.Replace(codexConfig(srv.base), `model = "gpt-5.1-codex"`, `model = "gpt-5.1-codex-xhigh"`, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, codex, "exec", "--skip-git-repo-check", "--ephemeral", "--sandbox", "read-only", "--color", "never", "say hi")
-	cmd.Dir = home
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "CODEX_HOME=" + codexHome, "CODEXGATE_API_KEY=" + key,
-		"TMPDIR=" + os.TempDir(), "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
-		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}
-	out, errb, err := runClient(ctx, cmd)
+	out, errb, err := runClient(ctx, c.command(ctx, key, ""))
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || err != nil || !strings.Contains(out, openaisim.DefaultAnswer) {
 		t.Fatalf("codex exec: %v\nstdout:\n%s\nstderr:\n%s\nserve:\n%s", err, out, errb, srv.logs)
 	}

@@ -142,21 +142,19 @@ func pollQuota(ctx context.Context, a *app.App, every time.Duration) {
 			slog.Int("reauth_required", res.Reauth), slog.Int("failed", res.Failed))
 	}
 	run()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			run()
-		}
-	}
+	tick(ctx, every, run)
 }
 
 // flushEvery calls flush every interval until ctx ends. A failed write is
 // logged by the proxy and kept for the next flush.
 func flushEvery(ctx context.Context, flush func(context.Context) error, every time.Duration) {
+	tick(ctx, every, func() {
+		flush(ctx) //nolint:errcheck // each failed counter is logged and retried at the next flush
+	})
+}
+
+// tick calls fn every interval until ctx ends.
+func tick(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -164,7 +162,7 @@ func flushEvery(ctx context.Context, flush func(context.Context) error, every ti
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			flush(ctx) //nolint:errcheck // each failed counter is logged and retried at the next flush
+			fn()
 		}
 	}
 }

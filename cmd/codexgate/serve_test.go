@@ -136,6 +136,15 @@ func post(t *testing.T, url, key, body string) *http.Response {
 	return resp
 }
 
+// postRead is post with the body read and closed.
+func postRead(t *testing.T, url, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	resp := post(t, url, key, body)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
 func TestServe_StreamsResponses(t *testing.T) {
 	s, srv, key, tok := serveOneAccount(t, "dave", "test")
 
@@ -181,9 +190,7 @@ func TestServe_StreamsResponses(t *testing.T) {
 
 	// No key, wrong key: 401 in OpenAI's error shape.
 	for _, k := range []string{"", "cg-wrong"} {
-		resp := post(t, srv.base+"/v1/responses", k, responsesBody)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := postRead(t, srv.base+"/v1/responses", k, responsesBody)
 		if resp.StatusCode != http.StatusUnauthorized || !bytes.Contains(b, []byte(`"error"`)) {
 			t.Errorf("key %q: %d %s", k, resp.StatusCode, b)
 		}

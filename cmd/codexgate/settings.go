@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"slices"
 	"strconv"
@@ -25,22 +24,6 @@ const (
 	maxPriority = 1000
 )
 
-// positional returns args as positional arguments, or flag.ErrHelp after
-// printing help for -h/--help. It parses no flags, so that a negative N
-// is a number.
-func positional(fs *flagSet, args []string, want int) ([]string, error) {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.printHelp()
-			return nil, flag.ErrHelp
-		}
-	}
-	if len(args) != want {
-		return nil, usagef(fs.cmd, "want %d argument(s), got %d", want, len(args))
-	}
-	return args, nil
-}
-
 // pause runs `accounts pause NAME` (paused) and `accounts resume NAME`.
 func (c *AccountsCommand) pause(ctx context.Context, args []string, paused bool) error {
 	fs := newFlagSet(c.m, "accounts resume", resumeUsage,
@@ -51,7 +34,7 @@ func (c *AccountsCommand) pause(ctx context.Context, args []string, paused bool)
 				"60 s (their next account-list reload). It keeps being refreshed and its quota polled, so\n"+
 				"`accounts resume NAME` brings it back at once, warm. `accounts` and `doctor` show it paused.")
 	}
-	pos, err := positional(fs, args, 1)
+	pos, err := fs.positional(args, 1)
 	if err != nil {
 		return err
 	}
@@ -82,7 +65,7 @@ func (c *AccountsCommand) priority(ctx context.Context, args []string) error {
 			"(CODEXGATE_ROUTING_STRATEGY: headroom, fill-first or soonest-reset); a lower priority serves\n"+
 			"only when every higher one is limited, cooling down, paused or needs a login. A conversation\n"+
 			"stays on its account while it is usable. Applies within 60 s.")
-	pos, err := positional(fs, args, 2)
+	pos, err := fs.positional(args, 2)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -60,9 +59,7 @@ func (c *UsageCommand) Run(ctx context.Context, args []string) error {
 		if kept == nil {
 			kept = []statestore.UsageRow{}
 		}
-		enc := json.NewEncoder(c.m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(kept)
+		return c.m.printJSON(kept)
 	}
 	if len(kept) == 0 {
 		fmt.Fprintf(c.m.Stdout, "no usage recorded in the last %d day(s)\n", *days)

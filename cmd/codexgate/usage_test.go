@@ -271,9 +271,7 @@ func TestKeys_BudgetRefusesAfterTheDailyTokens(t *testing.T) {
 
 	srv := s.startServe()
 	status := func(key, path, body string) (int, string) {
-		resp := post(t, srv.base+path, key, body)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := postRead(t, srv.base+path, key, body)
 		return resp.StatusCode, string(b)
 	}
 	if code, body := status(intern, "/v1/responses", responsesBody); code != http.StatusOK {
@@ -357,9 +355,7 @@ func TestKeys_BudgetStormAcrossProcesses(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range 200 {
-					resp := post(t, srv.base+"/v1/responses", key, responsesBody)
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
+					resp, b := postRead(t, srv.base+"/v1/responses", key, responsesBody)
 					mu.Lock()
 					switch resp.StatusCode {
 					case http.StatusOK:

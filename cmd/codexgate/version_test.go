@@ -2,12 +2,12 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/version"
 )
 
@@ -30,11 +30,10 @@ func TestCLI_Version(t *testing.T) {
 		t.Errorf("help does not list version: %s", r.stdout)
 	}
 
-	linked := filepath.Join(t.TempDir(), "codexgate")
-	build := exec.Command("go", "build", "-o", linked,
-		"-ldflags", "-X github.com/codexgate/codexgate/shared/version.linked=7.8.9", ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build -ldflags -X: %v\n%s", err, out)
+	linked, err := testsupport.GoBuild(t, "./cmd/codexgate",
+		"-ldflags", "-X github.com/codexgate/codexgate/shared/version.linked=7.8.9")
+	if err != nil {
+		t.Fatal(err)
 	}
 	out, err := exec.Command(linked, "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "codexgate 7.8.9 (") {

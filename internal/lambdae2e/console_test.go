@@ -6,10 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -32,19 +30,11 @@ func consoleEvent(t *testing.T, path, key string) []byte {
 // Gateway delivers it: the page on /status, the status JSON to an admin
 // key only, with the function's memory size.
 func TestConsole_RIE(t *testing.T) {
-	bin := findRIE(t)
-	w := newWorld(t, time.Hour)
-	boot := bootstrap(t, "proxy")
-	w.Login(t, "main", "id-main", 0)
+	w, fn, client := startProxy(t, "e2e", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")
 	admin, _, err := w.states.CreateAdminKey(context.Background(), "ops")
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _, err := w.states.CreateKey(context.Background(), "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn := startLambda(t, bin, boot, append(slices.Clone(w.env), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"))
 
 	p, body := streamed(t, fn, consoleEvent(t, console.PathPage, ""))
 	if p.StatusCode != http.StatusOK || !strings.HasPrefix(p.Headers["Content-Type"], "text/html") ||

@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/codexgate/codexgate/shared/statestore"
 )
@@ -20,21 +17,11 @@ import (
 // shape (OpenAI's 403 model_not_allowed, Anthropic's permission_error for
 // the Codex model a Claude name maps to), while the allowed one streams.
 func TestProxy_RIE_KeyModels(t *testing.T) {
-	bin := findRIE(t)
-	w := newWorld(t, time.Hour)
-	boot := bootstrap(t, "proxy")
-	w.Login(t, "main", "id-main", 0)
-	store := statestore.New(dynamodb.NewFromConfig(w.AWS), w.Table)
-	ctx := context.Background()
-	key, _, err := store.CreateKey(ctx, "one-model")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, fn, key := startProxy(t, "one-model")
 	models := []string{"gpt-5.1-codex"}
-	if err := store.UpdateKey(ctx, "one-model", statestore.KeyChange{Models: &models}); err != nil {
+	if err := w.states.UpdateKey(context.Background(), "one-model", statestore.KeyChange{Models: &models}); err != nil {
 		t.Fatal(err)
 	}
-	fn := startLambda(t, bin, boot, w.env)
 
 	p, out := streamed(t, fn, chatEvent(t, key, `{"model":"gpt-5.1-codex","stream":true,"messages":[{"role":"user","content":"Say hi"}]}`))
 	if p.StatusCode != http.StatusOK || !strings.HasSuffix(string(out), "data: [DONE]\n\n") {

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/codexgate/codexgate/shared/statestore"
 )
 
 // TestProxy_RIE_PausedAndSuffix: the proxy bootstrap under the RIE, with
@@ -25,11 +22,10 @@ func TestProxy_RIE_PausedAndSuffix(t *testing.T) {
 	w.Login(t, "a", "id-a", 0)
 	w.Login(t, "b", "id-b", 0)
 	ctx := context.Background()
-	store := statestore.New(dynamodb.NewFromConfig(w.AWS), w.Table)
-	if err := store.SetPaused(ctx, "a", true); err != nil {
+	if err := w.states.SetPaused(ctx, "a", true); err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := store.CreateKey(ctx, "e2e-routing")
+	key, _, err := w.states.CreateKey(ctx, "e2e-routing")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ import (
 // the negative control (a second interrupt forces exit; the login is lost).
 func cliInterruptRow(t *testing.T, add func(Row)) {
 	r := Row{Section: promiseSection, Name: "4. `codexgate refresh --force` (the built CLI) gets SIGINT while its OAuth request is at the token endpoint (answer delayed 3 s)", Requests: 1}
-	bin, err := buildCLI(t)
+	bin, err := testsupport.GoBuild(t, "./cmd/codexgate")
 	if err != nil {
 		r.Err = err.Error()
 		add(r)
@@ -69,25 +68,8 @@ func cliInterruptRow(t *testing.T, add func(Row)) {
 	add(r)
 }
 
-// buildCLI builds cmd/codexgate into t's temporary directory.
-func buildCLI(t *testing.T) (string, error) {
-	bin := filepath.Join(t.TempDir(), "codexgate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/codexgate")
-	build.Dir = testsupport.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build the CLI: %v: %s", err, out)
-	}
-	return bin, nil
-}
-
 // cliEnv is the environment of a CLI process in w: this process's, without
 // its CODEXGATE_ settings (the stack's URL kept), plus w's.
 func cliEnv(w *simworld.World) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, w.ContainerEnv()...)
+	return append(testsupport.Environ(), w.ContainerEnv()...)
 }

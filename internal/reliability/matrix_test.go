@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -50,11 +49,7 @@ func TestReliability_Matrix(t *testing.T) {
 		m.Elapsed = time.Since(start)
 		var buf bytes.Buffer
 		m.WriteMarkdown(&buf)
-		out := filepath.Join(testsupport.RepoRoot(t), "docs", "RELIABILITY.md")
-		if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-			t.Error(err)
-		}
-		t.Logf("wrote %s", out)
+		testsupport.WriteRepoFile(t, "docs/RELIABILITY.md", buf.Bytes())
 	}()
 	t.Run("AWSFaults", func(t *testing.T) { awsFaultRows(t, add) })
 	t.Run("TokenEndpointFaults", func(t *testing.T) { simFaultRows(t, add) })

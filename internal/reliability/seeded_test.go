@@ -58,7 +58,7 @@ func seededRuns(t *testing.T, add func(SeedRow)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := buildCLI(t)
+	cli, err := testsupport.GoBuild(t, "./cmd/codexgate")
 	if err != nil {
 		t.Fatal(err)
 	}

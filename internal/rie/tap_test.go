@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/codexgate/codexgate/internal/testsupport"
 )
 
 // TestStartTapped_SeesTheFirstByte runs a bootstrap that streams three
@@ -22,9 +22,9 @@ func TestStartTapped_SeesTheFirstByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", boot, "./testdata/paced").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	boot, err := testsupport.GoBuild(t, "./internal/rie/testdata/paced", "-tags", "lambda.norpc")
+	if err != nil {
+		t.Fatal(err)
 	}
 	c, err := StartTapped(bin, boot, nil)
 	if err != nil {

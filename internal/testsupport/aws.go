@@ -3,6 +3,7 @@ package testsupport
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,20 @@ import (
 
 // DefaultRegion is the region used when AWS_REGION is unset.
 const DefaultRegion = "us-east-1"
+
+// Environ is this process's environment without its CODEXGATE_ settings
+// (CODEXGATE_MOTO_URL, the stack's, kept): the base environment of a
+// codexgate process a test starts, which sees only the settings the test
+// gives it.
+func Environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CODEXGATE_") || strings.HasPrefix(kv, "CODEXGATE_MOTO_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
 
 // RequireStack skips t when no emulator is configured (AWS_ENDPOINT_URL
 // unset), and fails it when CI=true: in CI a missing emulator is a broken

@@ -10,5 +10,6 @@
 // cleans up after itself, so packages may run in parallel against one stack.
 //
 // It also holds the few helpers several packages' tests share: RepoRoot,
-// Buffer, FreePort, and Post with ResponsesTurn.
+// GoBuild, WriteRepoFile, Buffer, FreePort, Environ, Post with ResponsesTurn
+// and WantTurn, and Str and Num (a raw DynamoDB item's attributes).
 package testsupport

@@ -3,6 +3,7 @@ package testsupport
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -27,4 +28,15 @@ func Post(t testing.TB, c *http.Client, url, key, body string) (int, http.Header
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// WantTurn posts ResponsesTurn to srv's /v1/responses with key and reports
+// an error, naming what answered, unless the turn completed (200, streamed
+// to response.completed).
+func WantTurn(t testing.TB, srv *httptest.Server, key, what string) {
+	t.Helper()
+	code, _, b := Post(t, srv.Client(), srv.URL+"/v1/responses", key, ResponsesTurn)
+	if code != http.StatusOK || !strings.Contains(b, "response.completed") {
+		t.Errorf("%s: %d %.300s", what, code, b)
+	}
 }

@@ -81,3 +81,19 @@ func NewTable(t testing.TB, cfg aws.Config) string {
 	}
 	return name
 }
+
+// Str and Num are a raw item's string and number attribute name, or
+// "<missing>" when it has none of that type.
+func Str(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return "<missing>"
+}
+
+func Num(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		return v.Value
+	}
+	return "<missing>"
+}

@@ -2,10 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/codexgate/codexgate/internal/awsfault"
@@ -66,10 +65,7 @@ func TestApp_Proxy_ServesWithListSecretsFailing(t *testing.T) {
 		}
 		srv := httptest.NewServer(p)
 		for range 2 {
-			code, _, b := testsupport.Post(t, srv.Client(), srv.URL+"/v1/responses", key, testsupport.ResponsesTurn)
-			if code != http.StatusOK || !strings.Contains(b, "response.completed") {
-				t.Errorf("container %d: %d %.300s", i, code, b)
-			}
+			testsupport.WantTurn(t, srv, key, fmt.Sprintf("container %d", i))
 		}
 		if err := p.Wait(ctx); err != nil {
 			t.Error(err)

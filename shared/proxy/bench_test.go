@@ -46,23 +46,7 @@ func BenchmarkReadRequest(b *testing.B) {
 // BenchmarkProxy_ServeHTTP measures the proxy's own work per warm streamed
 // request (handler in process, upstream over loopback).
 func BenchmarkProxy_ServeHTTP(b *testing.B) {
-	h := newHarness(b, []string{"a", "b"})
-	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for _, ev := range completedEvents(rec.Account) {
-			io.WriteString(w, ev)
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest("POST", "/v1/responses", bytes.NewReader([]byte(streamBody)))
-		req.Header.Set("Authorization", "Bearer "+testKey)
-		rec := httptest.NewRecorder()
-		h.proxy.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatal(rec.Code, rec.Body.String())
-		}
-	}
+	benchServeHTTP(b, newHarness(b, []string{"a", "b"}))
 }
 
 // BenchmarkProxy_ServeHTTP_KeyControls is BenchmarkProxy_ServeHTTP with a
@@ -71,7 +55,11 @@ func BenchmarkProxy_ServeHTTP(b *testing.B) {
 func BenchmarkProxy_ServeHTTP_KeyControls(b *testing.B) {
 	keys := &infoKeys{info: KeyInfo{Name: "team", Models: []string{"gpt-5.5", "gpt-5-codex", "gpt-5-mini"},
 		Accounts: []string{"a", "b"}, MaxConcurrent: 64}}
-	h := newHarness(b, []string{"a", "b", "c"}, func(c *Config) { c.Keys = keys })
+	benchServeHTTP(b, newHarness(b, []string{"a", "b", "c"}, func(c *Config) { c.Keys = keys }))
+}
+
+// benchServeHTTP streams one completed turn per iteration through h's proxy.
+func benchServeHTTP(b *testing.B, h *harness) {
 	h.up.handle = func(w http.ResponseWriter, r *http.Request, rec upstreamRecord) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, ev := range completedEvents(rec.Account) {

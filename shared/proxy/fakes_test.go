@@ -360,6 +360,21 @@ func (h *harness) do(method, path, body string, header http.Header) *http.Respon
 	return resp
 }
 
+// stream sends a streamed /v1/responses request with the test key; cancel
+// is the client going away.
+func (h *harness) stream() (resp *http.Response, cancel context.CancelFunc) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/responses", strings.NewReader(streamBody))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		cancel()
+		h.t.Fatal(err)
+	}
+	return resp, cancel
+}
+
 // read returns the status and body of a response.
 func read(t *testing.T, resp *http.Response) (int, string) {
 	t.Helper()

@@ -280,13 +280,7 @@ func TestProxy_KeyMaxConcurrent_ReleasedOnClientDisconnect(t *testing.T) {
 	h, _ := controlledHarness(t, []string{"acct-a"}, KeyInfo{MaxConcurrent: 1})
 	started, release := holdUpstream(h)
 	defer release()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/responses", strings.NewReader(streamBody))
-	req.Header.Set("Authorization", "Bearer "+testKey)
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, cancel := h.stream()
 	<-started
 	buf := make([]byte, 64)
 	resp.Body.Read(buf) //nolint:errcheck // the first event arrived: the stream is relayed

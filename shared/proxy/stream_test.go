@@ -112,13 +112,7 @@ func TestProxy_ServeHTTP_ClientGoneCancelsUpstream(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/responses", strings.NewReader(streamBody))
-	req.Header.Set("Authorization", "Bearer "+testKey)
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, cancel := h.stream()
 	bufio.NewReader(resp.Body).ReadString('\n')
 	cancel()
 	resp.Body.Close()

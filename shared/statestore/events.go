@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/codexgate/codexgate/shared/codex"
+	"github.com/codexgate/codexgate/shared/metering"
 )
 
 // Refresh-protocol event kinds (codex.Events), as stored and shown.
@@ -75,14 +76,7 @@ func (s *Store) RecordEvent(ctx context.Context, e Event, retention time.Duratio
 	}
 	// Time first (newest last), then what tells two events of one instant apart.
 	sk := at + "#" + e.Kind + "#" + strconv.Quote(e.Account)
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pkEvents, sk),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if err != nil {
+	if err := s.updateItem(ctx, key(pkEvents, sk), expr); err != nil {
 		return fmt.Errorf("record event %s of %q: %w", e.Kind, e.Account, err)
 	}
 	return nil
@@ -131,17 +125,7 @@ var _ codex.Events = (*EventLog)(nil)
 
 // Wait waits for the writes in flight, or until ctx ends.
 func (l *EventLog) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		l.writes.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return metering.WaitGroup(ctx, &l.writes)
 }
 
 // RotatedTokenNotStored records EventRotatedTokenNotStored.

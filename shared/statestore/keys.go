@@ -122,8 +122,7 @@ func (s *Store) createKey(ctx context.Context, name string, admin bool) (string,
 		ConditionExpression:      expr.Condition(),
 		ExpressionAttributeNames: expr.Names(),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) && s.ownKey(ctx, it) {
+	if conditionFailed(err) && s.ownKey(ctx, it) {
 		// The SDK retried a put whose answer was lost: the item under this
 		// fresh random key's hash can only be our own first attempt.
 		err = nil
@@ -243,16 +242,8 @@ func (s *Store) updateActiveKeys(ctx context.Context, name string, expr expressi
 			continue
 		}
 		found = true
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(s.table),
-			Key:                       key(pkAPIKeys, it.Hash),
-			ConditionExpression:       expr.Condition(),
-			UpdateExpression:          expr.Update(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if err != nil && !(conditionFailedIsDone && errors.As(err, &ccf)) {
+		err := s.updateItem(ctx, key(pkAPIKeys, it.Hash), expr)
+		if err != nil && !(conditionFailedIsDone && conditionFailed(err)) {
 			return err
 		}
 	}

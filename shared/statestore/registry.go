@@ -41,14 +41,7 @@ func (s *Store) touch(ctx context.Context, sk, account string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pkAccounts, sk),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	return err
+	return s.updateItem(ctx, key(pkAccounts, sk), expr)
 }
 
 // Deregister removes account from the registry together with its state and

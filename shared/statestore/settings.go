@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -69,16 +67,8 @@ func (s *Store) updateSettings(ctx context.Context, op, account string, upd expr
 	if err != nil {
 		return fmt.Errorf("%s account %q: %w", op, account, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pkAccounts, skRegistry+account),
-		ConditionExpression:       expr.Condition(),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	err = s.updateItem(ctx, key(pkAccounts, skRegistry+account), expr)
+	if conditionFailed(err) {
 		return fmt.Errorf("%s account %q: %w", op, account, ErrNotRegistered)
 	}
 	if err != nil {

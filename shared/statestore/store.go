@@ -190,16 +190,8 @@ func (s *Store) updateStateIf(ctx context.Context, op, account string, cond *exp
 	if err != nil {
 		return fmt.Errorf("%s for account %q: %w", op, account, err)
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pkAccounts, skState+account),
-		ConditionExpression:       expr.Condition(),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	err = s.updateItem(ctx, key(pkAccounts, skState+account), expr)
+	if conditionFailed(err) {
 		return nil
 	}
 	if err != nil {
@@ -305,6 +297,26 @@ func key(pk, sk string) map[string]types.AttributeValue {
 		attrPK: &types.AttributeValueMemberS{Value: pk},
 		attrSK: &types.AttributeValueMemberS{Value: sk},
 	}
+}
+
+// updateItem applies expr (its update, and its condition if any) to the
+// item at k.
+func (s *Store) updateItem(ctx context.Context, k map[string]types.AttributeValue, expr expression.Expression) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       k,
+		ConditionExpression:       expr.Condition(),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	return err
+}
+
+// conditionFailed reports whether err is a write's condition not holding.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 func parseTime(s string) time.Time {

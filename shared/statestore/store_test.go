@@ -43,6 +43,20 @@ func (e *env) load(t *testing.T) statestore.Snapshot {
 	return snap
 }
 
+// partition reads the raw items of partition pk.
+func (e *env) partition(t *testing.T, pk string) []map[string]types.AttributeValue {
+	t.Helper()
+	out, err := e.ddb.Query(context.Background(), &dynamodb.QueryInput{
+		TableName:                 aws.String(e.table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+	})
+	if err != nil {
+		t.Fatalf("query partition %s: %v", pk, err)
+	}
+	return out.Items
+}
+
 func TestStore_AccountState(t *testing.T) {
 	until := t0.Add(30 * time.Minute)
 	tests := []struct {

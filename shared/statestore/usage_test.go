@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/codexgate/codexgate/internal/testsupport"
 	"github.com/codexgate/codexgate/shared/statestore"
 )
 
@@ -104,17 +105,12 @@ func TestStore_AddUsage_DaysAndTTL(t *testing.T) {
 	}
 	// ttl: the day's end plus the retention, in epoch seconds.
 	for day, end := range map[string]time.Time{"2026-05-01": time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), "2026-05-02": time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)} {
-		out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(e.table),
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "usage#" + day + `#"k"`}},
-		})
-		if err != nil || len(out.Items) != 1 {
-			t.Fatalf("%s: %v %v", day, out, err)
+		items := e.partition(t, "usage#"+day+`#"k"`)
+		if len(items) != 1 {
+			t.Fatalf("%s: %d items, want 1", day, len(items))
 		}
-		ttl, _ := out.Items[0]["ttl"].(*types.AttributeValueMemberN)
-		if want := strconv.FormatInt(end.Add(7*24*time.Hour).Unix(), 10); ttl == nil || ttl.Value != want {
-			t.Errorf("%s: ttl %v, want %s", day, ttl, want)
+		if ttl, want := testsupport.Num(items[0], "ttl"), strconv.FormatInt(end.Add(7*24*time.Hour).Unix(), 10); ttl != want {
+			t.Errorf("%s: ttl %q, want %s", day, ttl, want)
 		}
 	}
 }
@@ -237,16 +233,12 @@ func TestStore_Usage_ShardedByKeyWithLegacy(t *testing.T) {
 	}
 	day := statestore.UsageDay(t0)
 	for _, tc := range []struct{ pk, key string }{{"usage#" + day + `#"alice"`, "alice"}, {"usage#" + day + `#"bob"`, "bob"}} {
-		out, err := e.ddb.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(e.table),
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tc.pk}},
-		})
-		if err != nil || len(out.Items) != 1 {
-			t.Fatalf("partition %s: %d items, %v; want 1", tc.pk, len(out.Items), err)
+		items := e.partition(t, tc.pk)
+		if len(items) != 1 {
+			t.Fatalf("partition %s: %d items, want 1", tc.pk, len(items))
 		}
-		if k, _ := out.Items[0]["key"].(*types.AttributeValueMemberS); k == nil || k.Value != tc.key {
-			t.Errorf("partition %s holds key %v, want %s", tc.pk, k, tc.key)
+		if k := testsupport.Str(items[0], "key"); k != tc.key {
+			t.Errorf("partition %s holds key %q, want %s", tc.pk, k, tc.key)
 		}
 	}
 	// A counter as the pre-sharding code wrote it.

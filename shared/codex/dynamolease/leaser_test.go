@@ -61,19 +61,8 @@ func (e *env) rawItem(t *testing.T, key string) map[string]types.AttributeValue 
 	return out.Item
 }
 
-func num(item map[string]types.AttributeValue, name string) string {
-	if n, ok := item[name].(*types.AttributeValueMemberN); ok {
-		return n.Value
-	}
-	return "<missing>"
-}
-
-func str(item map[string]types.AttributeValue, name string) string {
-	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return "<missing>"
-}
+// num and str read a raw item's attributes.
+var num, str = testsupport.Num, testsupport.Str
 
 func mustAcquire(t *testing.T, e *env, key, owner string) *codex.Lease {
 	t.Helper()
