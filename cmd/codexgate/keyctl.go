@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -86,14 +85,12 @@ func checkAccounts(ctx context.Context, a *app.App, cmd string, accounts *[]stri
 	if accounts == nil || len(*accounts) == 0 {
 		return nil
 	}
-	known, err := a.Accounts.List(ctx)
+	missing, err := unregistered(ctx, a.Accounts, *accounts)
 	if err != nil {
 		return fmt.Errorf("check --accounts: %w", err)
 	}
-	for _, acct := range *accounts {
-		if !slices.Contains(known, acct) {
-			return usagef(cmd, "--accounts: no account named %q (see `codexgate accounts`)", acct)
-		}
+	if missing != "" {
+		return usagef(cmd, "--accounts: no account named %q (see `codexgate accounts`)", missing)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 // Account settings commands: `accounts pause|resume NAME` and `accounts
 // priority NAME N`. They write the account's registry item only (one
 // conditional UpdateItem); proxies apply them at their next account-list
-// reload, within CODEXGATE's 60 s AccountsRefresh.
+// reload, within their 60 s AccountsRefresh.
 const (
 	pauseUsage    = "codexgate accounts pause NAME"
 	resumeUsage   = "codexgate accounts resume NAME"
@@ -92,14 +92,29 @@ func (c *AccountsCommand) priority(ctx context.Context, args []string) error {
 // registry does not list. The write's own condition covers a removal
 // between this check and it.
 func requireRegistered(ctx context.Context, cmd string, reg statestore.Registry, name string) error {
-	names, err := reg.List(ctx)
+	missing, err := unregistered(ctx, reg, []string{name})
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(names, name) {
+	if missing != "" {
 		return unknownAccount(cmd, name)
 	}
 	return nil
+}
+
+// unregistered returns the first of names the account registry does not
+// list ("" when it lists them all), with one read of the registry.
+func unregistered(ctx context.Context, reg statestore.Registry, names []string) (string, error) {
+	known, err := reg.List(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list accounts: %w", err)
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return n, nil
+		}
+	}
+	return "", nil
 }
 
 func unknownAccount(cmd, name string) error {
