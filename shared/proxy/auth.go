@@ -53,13 +53,6 @@ func (p *Proxy) authenticate(r *http.Request) (string, *keyControls, error) {
 	return name, ctl, nil
 }
 
-// KeyBudgetVerifier is a KeyVerifier that also returns the key's budgets.
-// They are cached with the key (Config.KeyCacheTTL), so a key without one
-// costs nothing more.
-type KeyBudgetVerifier interface {
-	VerifyKeyBudget(ctx context.Context, key string) (name string, b metering.KeyBudget, err error)
-}
-
 // BudgetEvents hears of every request refused for a budget (budget is
 // "daily" or "weekly"); metrics.BudgetEvents emits it as a metric.
 type BudgetEvents interface {
@@ -193,13 +186,9 @@ func (c *keyCache) verify(ctx context.Context, key string) (string, metering.Key
 func (c *keyCache) lookup(ctx context.Context, key string) (string, metering.KeyBudget, *keyControls, error) {
 	vctx, cancel := context.WithTimeout(ctx, keyCheckTimeout)
 	defer cancel()
-	switch v := c.verifier.(type) {
-	case KeyInfoVerifier:
+	if v, ok := c.verifier.(KeyInfoVerifier); ok {
 		info, err := v.VerifyKeyInfo(vctx, key)
 		return info.Name, info.Budget, newKeyControls(info), err
-	case KeyBudgetVerifier:
-		name, budget, err := v.VerifyKeyBudget(vctx, key)
-		return name, budget, nil, err
 	}
 	name, err := c.verifier.VerifyKey(vctx, key)
 	return name, metering.KeyBudget{}, nil, err

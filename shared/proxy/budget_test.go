@@ -39,17 +39,17 @@ func (b *usageBudgets) TokensOn(_ context.Context, name string, day time.Time) (
 	return used, nil
 }
 
-// VerifyKey and VerifyKeyBudget: testKey is "sim", with the budget.
+// VerifyKey and VerifyKeyInfo: testKey is "sim", with the budget.
 func (b *usageBudgets) VerifyKey(ctx context.Context, key string) (string, error) {
-	name, _, err := b.VerifyKeyBudget(ctx, key)
-	return name, err
+	info, err := b.VerifyKeyInfo(ctx, key)
+	return info.Name, err
 }
 
-func (b *usageBudgets) VerifyKeyBudget(_ context.Context, key string) (string, metering.KeyBudget, error) {
+func (b *usageBudgets) VerifyKeyInfo(_ context.Context, key string) (KeyInfo, error) {
 	if key != testKey {
-		return "", metering.KeyBudget{}, ErrInvalidKey
+		return KeyInfo{}, ErrInvalidKey
 	}
-	return "sim", b.limit, nil
+	return KeyInfo{Name: "sim", Budget: b.limit}, nil
 }
 
 // refusals is a BudgetEvents that keeps what it heard.

@@ -37,9 +37,8 @@ func (c ClientKeys) LookupKey(ctx context.Context, plaintext string) (statestore
 }
 
 var (
-	_ proxy.KeyVerifier       = Keys{}
-	_ proxy.KeyBudgetVerifier = Keys{}
-	_ proxy.KeyInfoVerifier   = Keys{}
+	_ proxy.KeyVerifier     = Keys{}
+	_ proxy.KeyInfoVerifier = Keys{}
 )
 
 // VerifyKeyInfo is VerifyKey with the key's token budgets and routing
@@ -56,30 +55,11 @@ func (k Keys) VerifyKeyInfo(ctx context.Context, key string) (proxy.KeyInfo, err
 		Models: ak.Models, Accounts: ak.Accounts, MaxConcurrent: ak.MaxConcurrent}, nil
 }
 
-// VerifyKeyBudget is VerifyKey with the key's daily and weekly token
-// budgets.
-func (k Keys) VerifyKeyBudget(ctx context.Context, key string) (string, metering.KeyBudget, error) {
-	ak, err := k.Store.LookupKey(ctx, key)
-	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound):
-		return "", metering.KeyBudget{}, proxy.ErrInvalidKey
-	case err != nil:
-		return "", metering.KeyBudget{}, err
-	}
-	return ak.Name, metering.KeyBudget{Daily: ak.DailyTokens, Weekly: ak.WeeklyTokens}, nil
-}
-
 // VerifyKey returns the key's name; an unknown or revoked key is
 // proxy.ErrInvalidKey.
 func (k Keys) VerifyKey(ctx context.Context, key string) (string, error) {
-	ak, err := k.Store.LookupKey(ctx, key)
-	switch {
-	case errors.Is(err, statestore.ErrKeyNotFound):
-		return "", proxy.ErrInvalidKey
-	case err != nil:
-		return "", err
-	}
-	return ak.Name, nil
+	info, err := k.VerifyKeyInfo(ctx, key)
+	return info.Name, err
 }
 
 // StateAPI is the statestore calls States makes.
@@ -195,7 +175,7 @@ type TokensReader interface {
 }
 
 // Budgets reads a key's use on a day from the table's usage counters (the
-// budgets themselves come with the key: Keys.VerifyKeyBudget).
+// budgets themselves come with the key: Keys.VerifyKeyInfo).
 type Budgets struct{ Store TokensReader }
 
 var _ metering.BudgetSource = Budgets{}

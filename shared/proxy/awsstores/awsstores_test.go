@@ -56,16 +56,16 @@ func TestKeys_VerifyKey(t *testing.T) {
 	}
 }
 
-func TestKeys_VerifyKeyBudget(t *testing.T) {
+func TestKeys_VerifyKeyInfo_Budgets(t *testing.T) {
 	k := Keys{Store: fakeLookup{"cgk_good": {Name: "intern", DailyTokens: 100, WeeklyTokens: 500}, "cgk_free": {Name: "boss"}}}
-	if name, b, err := k.VerifyKeyBudget(context.Background(), "cgk_good"); err != nil || name != "intern" || b != (metering.KeyBudget{Daily: 100, Weekly: 500}) {
-		t.Errorf("VerifyKeyBudget = %q, %+v, %v; want intern, {100 500}", name, b, err)
+	if info, err := k.VerifyKeyInfo(context.Background(), "cgk_good"); err != nil || info.Name != "intern" || info.Budget != (metering.KeyBudget{Daily: 100, Weekly: 500}) {
+		t.Errorf("VerifyKeyInfo = %+v, %v; want intern, {100 500}", info, err)
 	}
-	if _, b, err := k.VerifyKeyBudget(context.Background(), "cgk_free"); err != nil || b != (metering.KeyBudget{}) {
-		t.Errorf("no budget: %+v, %v", b, err)
+	if info, err := k.VerifyKeyInfo(context.Background(), "cgk_free"); err != nil || info.Budget != (metering.KeyBudget{}) {
+		t.Errorf("no budget: %+v, %v", info.Budget, err)
 	}
-	if _, _, err := k.VerifyKeyBudget(context.Background(), "cgk_unknown"); !errors.Is(err, proxy.ErrInvalidKey) {
-		t.Errorf("unknown key: %v", err)
+	if name, err := k.VerifyKey(context.Background(), "cgk_unknown"); !errors.Is(err, proxy.ErrInvalidKey) || name != "" {
+		t.Errorf("unknown key: %q %v", name, err)
 	}
 }
 

@@ -18,11 +18,11 @@ func TestClientKeys_AdminKeyIsNoClientKey(t *testing.T) {
 	if _, err := k.VerifyKey(ctx, "cgk_ops"); !errors.Is(err, proxy.ErrInvalidKey) {
 		t.Errorf("VerifyKey(admin) = %v, want ErrInvalidKey", err)
 	}
-	if _, _, err := k.VerifyKeyBudget(ctx, "cgk_ops"); !errors.Is(err, proxy.ErrInvalidKey) {
-		t.Errorf("VerifyKeyBudget(admin) = %v, want ErrInvalidKey", err)
+	if _, err := k.VerifyKeyInfo(ctx, "cgk_ops"); !errors.Is(err, proxy.ErrInvalidKey) {
+		t.Errorf("VerifyKeyInfo(admin) = %v, want ErrInvalidKey", err)
 	}
-	if name, b, err := k.VerifyKeyBudget(ctx, "cgk_good"); err != nil || name != "laptop" || b.Daily != 9 {
-		t.Errorf("VerifyKeyBudget(client) = %q %+v %v", name, b, err)
+	if info, err := k.VerifyKeyInfo(ctx, "cgk_good"); err != nil || info.Name != "laptop" || info.Budget.Daily != 9 {
+		t.Errorf("VerifyKeyInfo(client) = %+v %v", info, err)
 	}
 	if _, err := (ClientKeys{Store: fakeLookup{}}).LookupKey(ctx, "cgk_broken"); err == nil || errors.Is(err, statestore.ErrKeyNotFound) {
 		t.Errorf("a store error became %v", err)
